@@ -1,0 +1,86 @@
+"""The headless command line: ``nnstudio COMMAND ...``.
+
+Each command lives in its own module in this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a
+function ``(args) -> int``. Add a module to ``COMMAND_MODULES`` to add a command.
+Errors the user can fix raise :class:`CLIError`: one line on stderr, exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "nnstudio.cli.train",
+    "nnstudio.cli.data",
+)
+
+
+class CLIError(Exception):
+    """A problem with the user's input or environment, reported as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise CLIError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nnstudio", description="nnstudio: train and inspect neural networks from the terminal. "
+                     "Run without arguments to open the desktop app.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def _version() -> str:
+    from nnstudio import __version__
+    return f"nnstudio {__version__}"
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except CLIError as exc:
+        print(f"nnstudio: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nnstudio: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError) as exc:
+        # Core errors (bad model file, missing data, bad hyperparameter) carry clear messages.
+        print(f"nnstudio: error: {exc}", file=sys.stderr)
+        return 1
+
+
+class ProgressBar:
+    """A one-line terminal progress bar on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, total: int, label: str = "", stream=None, width: int = 30):
+        self.total, self.label, self.width = max(1, total), label, width
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+
+    def update(self, done: int, suffix: str = "") -> None:
+        if not self.enabled:
+            return
+        frac = min(1.0, done / self.total)
+        fill = int(frac * self.width)
+        self.stream.write(f"\r{self.label} [{'#' * fill}{'.' * (self.width - fill)}] {done}/{self.total} {suffix}\x1b[K")
+        self.stream.flush()
+
+    def close(self, final: str = "") -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+        if final:
+            self.stream.write(final + "\n")
+        self.stream.flush()

@@ -1,0 +1,1 @@
+"""nnstudio's engine: pure NumPy, no Qt. Usable from scripts, tests and the CLI."""

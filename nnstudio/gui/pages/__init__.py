@@ -1,0 +1,8 @@
+"""The pages of the main window, in navigation order.
+
+Each entry is (module, class name). A page is a QWidget whose constructor takes
+the :class:`~nnstudio.gui.context.AppContext`; it has a class attribute
+``title`` (the navigation label) and an ``objectName`` of its own.
+"""
+PAGES = (
+)
