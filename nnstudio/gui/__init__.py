@@ -1,4 +1,8 @@
 """The desktop app (PySide6 + pyqtgraph). Thin views over ``nnstudio.core`` objects."""
+import pyqtgraph as pg
+
+# One place for pyqtgraph's global options: images are (row, col) like NumPy.
+pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
 
 
 def create_main_window(settings_path=None):

@@ -6,8 +6,9 @@ import sys
 
 def make_app(argv=None):
     """Return the running QApplication, creating it (and pyqtgraph's options) if needed."""
-    import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
+
+    import nnstudio.gui  # noqa: F401  (sets pyqtgraph options)
 
     app = QApplication.instance()
     if app is None:
@@ -15,7 +16,6 @@ def make_app(argv=None):
         app.setApplicationName("nnstudio")
         app.setOrganizationName("nnstudio")
         app.setApplicationDisplayName("nnstudio")
-    pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
     return app
 
 
