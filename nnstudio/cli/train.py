@@ -63,7 +63,7 @@ def register(sub) -> None:
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--optimizer", default="adam", choices=("sgd", "momentum", "adam"))
     p.add_argument("--lr", type=positive(float), default=None,
-                   help=f"learning rate (default {DEFAULT_LR['adam']} for adam, {DEFAULT_LR['sgd']} otherwise)")
+                   help="learning rate (default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_LR.items()) + ")")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--nesterov", action="store_true")
     p.add_argument("--weight-decay", type=float, default=0.0)

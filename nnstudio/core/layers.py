@@ -101,10 +101,12 @@ class Dense(Layer):
         y += self.b.data
         return y
 
-    def backward(self, grad):
+    def backward(self, grad, need_input_grad: bool = True):
         np.matmul(self._x.T, grad, out=self.W.grad)
         np.sum(grad, axis=0, out=self.b.grad)
-        return grad @ self.W.data.T
+        # The first layer's input gradient is never used in training: skipping it
+        # saves a matmul as large as the forward one.
+        return grad @ self.W.data.T if need_input_grad else None
 
     def parameters(self):
         return [self.W, self.b]

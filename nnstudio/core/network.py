@@ -84,9 +84,17 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
+    def backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate ``grad`` (dL/doutput); sets every parameter's ``.grad``.
+
+        Returns dL/dinput, or None with ``need_input_grad=False`` (training does not
+        need it, and the first Dense layer then skips its largest matmul).
+        """
+        first = 0 if need_input_grad or not isinstance(self.layers[0], Dense) else 1
+        for layer in reversed(self.layers[first:]):
             grad = layer.backward(grad)
+        if first:
+            return self.layers[0].backward(grad, need_input_grad=False)
         return grad
 
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:

@@ -204,7 +204,7 @@ class Trainer:
         loss = self.loss.forward(out, yb)
         if not math.isfinite(loss):
             return loss, out
-        self.network.backward(self.loss.backward())
+        self.network.backward(self.loss.backward(), need_input_grad=False)
         self.optimizer.step()
         return loss, out
 
