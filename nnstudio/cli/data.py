@@ -1,7 +1,6 @@
 """``nnstudio data list|verify|fetch``."""
 from __future__ import annotations
 
-import sys
 
 from nnstudio.core.data import DATASETS, locate, verify
 from nnstudio.core.data.registry import candidate_dirs, fetch
