@@ -1,0 +1,245 @@
+"""Mixed-precision training: fp16 storage, fp32 arithmetic and master weights.
+
+What is 16-bit here, and what is not:
+
+- **fp16**: the activations kept for backward, the gradients flowing back
+  between layers, the training batches, and a copy of the weights used by the
+  forward pass (refreshed from the master weights every step).
+- **fp32**: the master weights the optimizer updates, the optimizer state,
+  the parameter gradients it reads, and every matrix product. NumPy has no
+  fp16 BLAS: an fp16 matmul is hundreds of times slower on a CPU, so the fp16
+  operands are widened to fp32 first. This is what GPU tensor cores do too
+  (fp16 inputs, fp32 accumulation).
+
+Small gradients vanish in fp16 (below ~6e-8 they round to zero), so the loss
+is multiplied by a large *loss scale* before backward and the gradients are
+divided by it afterwards. :class:`GradScaler` keeps PyTorch's rules: start at
+2**16; if any gradient is inf/NaN, skip the step and halve the scale; after
+2000 clean steps in a row, double it.
+
+ReLU keeps its fp16 *output* (the next Dense layer's input, so stored once)
+instead of a separate mask: the mask is ``output > 0``. PyTorch does the same.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .layers import Dense, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, sigmoid
+from .losses import Loss
+from .memory import StepStrategy, StrategyTrainer
+from .network import Sequential
+from .optim import Optimizer
+
+F16, F32 = np.float16, np.float32
+SUPPORTED = (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Linear, Dropout)
+
+
+class GradScaler:
+    """Dynamic loss scaling with ``torch.cuda.amp.GradScaler``'s defaults and rules.
+
+    ``scale_history`` holds the scale after every update (for plotting);
+    ``skipped_steps`` counts updates skipped because of inf/NaN gradients.
+    """
+
+    def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0, backoff_factor: float = 0.5,
+                 growth_interval: int = 2000):
+        if not (init_scale > 0 and growth_factor > 1 and 0 < backoff_factor < 1 and growth_interval >= 1):
+            raise ValueError("GradScaler needs init_scale > 0, growth_factor > 1, "
+                             "0 < backoff_factor < 1 and growth_interval >= 1")
+        self.scale = float(init_scale)
+        self.growth_factor = float(growth_factor)
+        self.backoff_factor = float(backoff_factor)
+        self.growth_interval = int(growth_interval)
+        self.growth_tracker = 0     # clean steps since the last change
+        self.steps = 0
+        self.skipped_steps = 0
+        self.scale_history: list[float] = []
+
+    def update(self, found_inf: bool) -> None:
+        self.steps += 1
+        if found_inf:
+            self.skipped_steps += 1
+            self.scale *= self.backoff_factor
+            self.growth_tracker = 0
+        else:
+            self.growth_tracker += 1
+            if self.growth_tracker == self.growth_interval:
+                self.scale *= self.growth_factor
+                self.growth_tracker = 0
+        self.scale_history.append(self.scale)
+
+    def state_dict(self) -> dict:
+        return {"scale": self.scale, "growth_factor": self.growth_factor, "backoff_factor": self.backoff_factor,
+                "growth_interval": self.growth_interval, "growth_tracker": self.growth_tracker,
+                "steps": self.steps, "skipped_steps": self.skipped_steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        for key in ("scale", "growth_factor", "backoff_factor"):
+            setattr(self, key, float(state[key]))
+        for key in ("growth_interval", "growth_tracker", "steps", "skipped_steps"):
+            setattr(self, key, int(state[key]))
+
+
+class MixedPrecision(StepStrategy):
+    """fp16 activations and weight copy, fp32 master weights and matmuls, dynamic loss scaling."""
+
+    name = "mixed"
+
+    def __init__(self, network: Sequential, loss: Loss | None = None, scaler: GradScaler | None = None):
+        super().__init__(network, loss)
+        for layer in network.layers:
+            if not isinstance(layer, SUPPORTED):
+                raise ValueError(f"mixed precision does not support {layer.kind} layers "
+                                 f"(supported: {', '.join(c.kind for c in SUPPORTED)})")
+        self.scaler = scaler or GradScaler()
+        # the fp16 weight copy lives for the whole run (allocated once, refreshed each step)
+        self.weights16 = {id(layer): (layer.W.data.astype(F16), layer.b.data.astype(F16))
+                          for layer in network.layers if isinstance(layer, Dense)}
+        self._saved: list = [None] * len(network.layers)
+        self._unscaled = True
+        self.inject_overflow = False   # set True to poison the next backward with inf (demo/tests)
+
+    def prepare_inputs(self, x):
+        return x if x.dtype == F16 else x.astype(F16)
+
+    def extra_resident(self):
+        return {"fp16 weights": [a for pair in self.weights16.values() for a in pair]}
+
+    def activation_arrays(self):
+        return [a for a in self._saved if a is not None]
+
+    def release(self):
+        self._saved = [None] * len(self.network.layers)
+        super().release()
+
+    # -- the step ------------------------------------------------------------
+    def forward_backward(self, xb, yb):
+        # fp16 overflow (inf) is expected and handled by the scaler: no warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._forward_backward(xb, yb)
+
+    def _forward_backward(self, xb, yb):
+        layers = self.network.layers
+        if len(self._saved) != len(layers):
+            self._saved = [None] * len(layers)
+        rec = self.recorder is not None
+        for layer in layers:
+            if isinstance(layer, Dense):
+                w16, b16 = self.weights16[id(layer)]
+                np.copyto(w16, layer.W.data, casting="same_kind")
+                np.copyto(b16, layer.b.data, casting="same_kind")
+        x = self.prepare_inputs(xb)
+        for i, layer in enumerate(layers):
+            x = self._forward(i, layer, x)
+            if rec:
+                self._record(f"forward {i} {layer.kind}", x)
+        logits = x.astype(F32)
+        loss = self.loss.forward(logits, yb)
+        if rec:
+            self._record("loss", x, logits, getattr(self.loss, "probs", None))
+        if not math.isfinite(loss):
+            return loss, logits
+        g = self.loss.backward()
+        g *= F32(self.scaler.scale)
+        if self.inject_overflow:
+            g.flat[0] = np.inf
+            self.inject_overflow = False
+        g = g.astype(F16)          # overflows to inf here if the scale is too large
+        for i in range(len(layers) - 1, -1, -1):
+            g_in = self._backward(i, layers[i], g)
+            self._saved[i] = None  # used: free it now, as autograd does
+            if rec:
+                self._record(f"backward {i} {layers[i].kind}", logits, g, g_in)
+            g = g_in
+        self._unscaled = False
+        return loss, logits
+
+    def _forward(self, i, layer, x):
+        if isinstance(layer, Dense):
+            w16, b16 = self.weights16[id(layer)]
+            self._saved[i] = x
+            y = x.astype(F32) @ w16.astype(F32)
+            y += b16
+            return y.astype(F16)
+        if isinstance(layer, ReLU):
+            y = np.maximum(x, F16(0))
+            self._saved[i] = y
+            return y
+        if isinstance(layer, LeakyReLU):
+            self._saved[i] = x
+            return np.where(x > 0, x, x * F16(layer.alpha))
+        if isinstance(layer, (Sigmoid, Tanh)):
+            x32 = x.astype(F32)
+            y = (sigmoid(x32) if isinstance(layer, Sigmoid) else np.tanh(x32)).astype(F16)
+            self._saved[i] = y
+            return y
+        if isinstance(layer, Dropout):
+            if layer.p == 0.0:
+                return x
+            keep = 1.0 - layer.p
+            mask = (layer._rng.random(x.shape, dtype=np.float32) < keep).astype(F16)
+            mask *= F16(1.0 / keep)
+            self._saved[i] = mask
+            return x * mask
+        return x   # Linear
+
+    def _backward(self, i, layer, g):
+        saved = self._saved[i]
+        if isinstance(layer, Dense):
+            w16, _ = self.weights16[id(layer)]
+            g32 = g.astype(F32)
+            np.matmul(saved.astype(F32).T, g32, out=layer.W.grad)
+            np.sum(g32, axis=0, out=layer.b.grad)
+            # the weight gradients of an fp16 layer are fp16 too: round (and overflow) like it
+            np.copyto(layer.W.grad, layer.W.grad.astype(F16))
+            np.copyto(layer.b.grad, layer.b.grad.astype(F16))
+            return (g32 @ w16.astype(F32).T).astype(F16)
+        if isinstance(layer, ReLU):
+            return g * (saved > 0)
+        if isinstance(layer, LeakyReLU):
+            return np.where(saved > 0, g, g * F16(layer.alpha))
+        if isinstance(layer, Sigmoid):
+            y = saved.astype(F32)
+            return (g.astype(F32) * y * (1 - y)).astype(F16)
+        if isinstance(layer, Tanh):
+            y = saved.astype(F32)
+            return (g.astype(F32) * (1 - y * y)).astype(F16)
+        if isinstance(layer, Dropout):
+            return g if saved is None else g * saved
+        return g
+
+    # -- the update ------------------------------------------------------------
+    def unscale_(self) -> bool:
+        """Divide the gradients by the loss scale; return True if all are finite."""
+        params = self.network.parameters()
+        if not self._unscaled:
+            inv = F32(1.0 / self.scaler.scale)
+            for p in params:
+                p.grad *= inv
+            self._unscaled = True
+        # a sum is inf/NaN iff some element is (fp16-born gradients cannot overflow fp32 when summed)
+        return all(math.isfinite(float(np.add.reduce(p.grad, axis=None))) for p in params)
+
+    def update(self, optimizer: Optimizer) -> bool:
+        finite = self.unscale_()
+        if finite:
+            optimizer.step()
+        self.scaler.update(found_inf=not finite)
+        return finite
+
+
+class MixedPrecisionTrainer(StrategyTrainer):
+    """:class:`~nnstudio.core.train.Trainer` with mixed precision; ``.scaler`` has the counters.
+
+    The training set is converted to fp16 once (half the memory of the fp32
+    one). Test-set evaluation uses the fp32 master weights.
+    """
+
+    def __init__(self, network, optimizer, train, test=None, scaler: GradScaler | None = None, **kwargs):
+        super().__init__(network, optimizer, train, test, strategy=MixedPrecision(network, scaler=scaler), **kwargs)
+
+    @property
+    def scaler(self) -> GradScaler:
+        return self.strategy.scaler
