@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = (
     "nnstudio.cli.train",
     "nnstudio.cli.data",
+    "nnstudio.cli.grad",
 )
 
 
