@@ -246,10 +246,11 @@ def load_image_file(path) -> np.ndarray:
         raise ValueError(f"no such image file: {path}")
     data = path.read_bytes()
     suffix = path.suffix.lower()
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        img = decode_png(data)
-    elif data[:2] in (b"P2", b"P5"):
-        img = decode_pgm(data)
+    if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:2] in (b"P2", b"P5"):
+        try:
+            img = decode_png(data) if data[:1] == b"\x89" else decode_pgm(data)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
     elif suffix == ".npy" or data[:6] == b"\x93NUMPY":
         try:
             img = np.load(path, allow_pickle=False)
@@ -284,7 +285,7 @@ def decode_png(data: bytes) -> np.ndarray:
             length, kind = struct.unpack(">I4s", data[pos:pos + 8])
             chunk = data[pos + 8:pos + 8 + length]
             if len(chunk) != length:
-                raise ValueError("truncated chunk")
+                raise ValueError("damaged PNG (truncated chunk)")
             pos += 12 + length
             if kind == b"IHDR":
                 header = struct.unpack(">IIBBBBB", chunk)
@@ -379,7 +380,10 @@ def decode_pgm(data: bytes) -> np.ndarray:
             pos += 1
         if start == pos:
             raise ValueError("damaged PGM header")
-        tokens.append(int(data[start:pos]))
+        try:
+            tokens.append(int(data[start:pos]))
+        except ValueError:
+            raise ValueError("damaged PGM header") from None
     width, height, maxval = tokens
     if data[:2] == b"P5":
         dtype = np.uint8 if maxval < 256 else np.dtype(">u2")

@@ -1,0 +1,190 @@
+"""MNIST-style preprocessing of drawings and photos, and the Qt-free image reader."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from nnstudio.core.network import Sequential
+from nnstudio.core.preprocess import (center_of_mass, decode_png, encode_png, ink_on_black, load_image_file,
+                                      naive_downscale, preprocess_digit, read_digit, resize)
+from nnstudio.gui.context import pretrained_model_path
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return Sequential.load(pretrained_model_path("mnist"))
+
+
+def on_big_canvas(img28, rng, side=280):
+    """An MNIST digit enlarged 3-9x and put somewhere on a big black canvas, like a drawing."""
+    s = rng.uniform(3, min(9, side / 28))
+    big = np.clip(resize(img28, int(28 * s), int(28 * s)), 0, 1)
+    canvas = np.zeros((side, side), np.float32)
+    oy, ox = rng.integers(0, side - big.shape[0] + 1, 2)
+    canvas[oy:oy + big.shape[0], ox:ox + big.shape[1]] = big
+    return canvas
+
+
+def test_mnist_recipe_reads_digits_anywhere_on_a_canvas(mnist, shipped):
+    x, y = mnist.flat("test")
+    rng = np.random.default_rng(0)
+    n = 300
+    canvases = [on_big_canvas(x[i].reshape(28, 28), rng) for i in range(n)]
+    recipe = np.stack([preprocess_digit(c) for c in canvases])
+    naive = np.stack([naive_downscale(c) for c in canvases])
+    acc_recipe = (shipped.predict(recipe).argmax(1) == y[:n]).mean()
+    acc_naive = (shipped.predict(naive).argmax(1) == y[:n]).mean()
+    acc_original = (shipped.predict(x[:n]).argmax(1) == y[:n]).mean()
+    assert acc_recipe >= acc_original - 0.02 and acc_recipe >= 0.95
+    assert acc_naive < 0.7          # shrinking the whole canvas loses most digits
+
+
+def test_preprocessing_an_mnist_digit_keeps_it_nearly_unchanged(mnist):
+    x, _ = mnist.flat("test")
+    diffs = [np.abs(preprocess_digit(x[i].reshape(28, 28)) - x[i]).mean() for i in range(100)]
+    assert np.median(diffs) < 0.02
+
+
+def test_ink_is_scaled_to_20_pixels_and_centred_by_mass():
+    img = np.zeros((300, 400), np.float32)
+    img[30:130, 300:340] = 1.0                      # 100 tall, 40 wide, off in a corner
+    out = preprocess_digit(img).reshape(28, 28)
+    rows, cols = np.flatnonzero(out.max(1) > 0.05), np.flatnonzero(out.max(0) > 0.05)
+    assert rows[-1] - rows[0] + 1 == 20
+    assert cols[-1] - cols[0] + 1 == 8              # aspect ratio kept: 40/100 * 20
+    cy, cx = center_of_mass(out)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+    assert out.max() == pytest.approx(1.0)
+
+
+def test_thin_strokes_survive_downscaling_without_gaps():
+    img = np.zeros((560, 560), np.float32)
+    for t in range(40, 520):                        # a 3-pixel-wide diagonal line
+        img[t, t - 1:t + 2] = 1.0
+    out = preprocess_digit(img).reshape(28, 28)
+    rows = np.flatnonzero(out.max(axis=1) > 0.05)   # area filtering: grey, not missing
+    assert len(rows) == 20 and rows[-1] - rows[0] == 19
+    assert all(abs(int(np.argmax(out[r])) - r) <= 1 for r in rows)   # still on the diagonal
+    assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
+
+
+def test_blank_image_gives_no_input_and_no_prediction(shipped):
+    assert not preprocess_digit(np.zeros((50, 80))).any()
+    reading = read_digit(shipped, np.zeros((280, 280), np.float32))
+    assert reading.blank and reading.top_class is None
+
+
+def test_read_digit_returns_probabilities_and_hidden_activations(mnist, shipped):
+    x, y = mnist.flat("test")
+    reading = read_digit(shipped, x[0].reshape(28, 28) * 255)
+    assert reading.top_class == y[0]
+    assert reading.probabilities.sum() == pytest.approx(1.0)
+    assert len(reading.hidden) == 1 and reading.hidden[0].shape == (128,)
+    dense = shipped.dense_layers()[0]
+    manual = np.maximum(reading.inputs @ dense.W.data + dense.b.data, 0)      # ReLU(xW + b)
+    np.testing.assert_allclose(reading.hidden[0], manual, rtol=1e-4, atol=1e-5)
+    assert (reading.hidden[0] >= 0).all() and reading.hidden[0].max() > 0
+
+
+def photo_of(img28, rng, side=240):
+    """Dark ink on unevenly lit grey paper with noise: what a phone photo of a digit looks like."""
+    ink = on_big_canvas(img28, rng, side)
+    yy, xx = np.mgrid[0:side, 0:side] / side
+    paper = 0.55 + 0.35 * xx + 0.1 * yy                              # a lamp on the right
+    photo = paper * (1 - 0.8 * ink) + rng.normal(0, 0.03, (side, side))
+    return np.clip(photo, 0, 1)
+
+
+def test_photo_of_dark_ink_on_paper_is_inverted_and_levelled(mnist, shipped):
+    x, y = mnist.flat("test")
+    rng = np.random.default_rng(1)
+    n, hits, corr = 60, 0, []
+    for i in range(n):
+        photo = photo_of(x[i].reshape(28, 28), rng)
+        clean = ink_on_black(photo)
+        assert clean[:10, :10].mean() < 0.05 and clean[:10, -10:].mean() < 0.05   # paper is black now
+        z = preprocess_digit(clean)
+        hits += shipped.predict(z).argmax() == y[i]
+        corr.append(np.corrcoef(z, preprocess_digit(x[i].reshape(28, 28)))[0, 1])
+    assert hits / n >= 0.93
+    assert np.median(corr) > 0.85
+
+
+def test_white_ink_on_black_is_not_inverted():
+    img = np.zeros((100, 100), np.float32)
+    img[20:80, 45:55] = 1
+    out = ink_on_black(img)
+    assert out[50, 50] == pytest.approx(1.0) and out[5, 5] == 0
+
+
+def _png(img, color, filters):
+    """A PNG written with the given row filters (0-4), to exercise every decoder path."""
+    h, w = img.shape[:2]
+    data = img.reshape(h, -1).astype(np.int32)
+    bpp = data.shape[1] // w
+    rows = []
+    prev = np.zeros(data.shape[1], np.int32)
+    for y in range(h):
+        f = filters[y % len(filters)]
+        cur = data[y]
+        left = np.concatenate([np.zeros(bpp, np.int32), cur[:-bpp]])
+        up_left = np.concatenate([np.zeros(bpp, np.int32), prev[:-bpp]])
+        if f == 0:
+            enc = cur
+        elif f == 1:
+            enc = cur - left
+        elif f == 2:
+            enc = cur - prev
+        elif f == 3:
+            enc = cur - (left + prev) // 2
+        else:
+            p = left + prev - up_left
+            pa, pb, pc = abs(p - left), abs(p - prev), abs(p - up_left)
+            pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, prev, up_left))
+            enc = cur - pred
+        rows.append(bytes([f]) + (enc & 0xFF).astype(np.uint8).tobytes())
+        prev = cur
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))
+
+
+def test_png_decoder_handles_every_row_filter():
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 256, (13, 17, 3), dtype=np.uint8)
+    assert np.array_equal(decode_png(_png(rgb, 2, [0, 1, 2, 3, 4])), rgb)
+    rgba = rng.integers(0, 256, (9, 11, 4), dtype=np.uint8)
+    assert np.array_equal(decode_png(_png(rgba, 6, [4, 3, 1])), rgba)
+    gray = rng.integers(0, 256, (7, 5), dtype=np.uint8)
+    assert np.array_equal(decode_png(encode_png(gray)), gray)
+
+
+def test_load_image_file_reads_png_pgm_and_npy(tmp_path, mnist, shipped):
+    x, y = mnist.flat("test")
+    digit = (x[3].reshape(28, 28) * 255).astype(np.uint8)
+    paper = 255 - np.kron(digit, np.ones((4, 4), np.uint8))          # dark ink on white, 112x112
+    (tmp_path / "d.png").write_bytes(_png(np.stack([paper] * 3, -1), 2, [1, 4]))
+    (tmp_path / "d.pgm").write_bytes(b"P5\n# scan\n112 112\n255\n" + paper.tobytes())
+    np.save(tmp_path / "d.npy", digit)
+    for name in ("d.png", "d.pgm", "d.npy"):
+        img = load_image_file(tmp_path / name)
+        assert img.shape == (112, 112) if name != "d.npy" else (28, 28)
+        assert img[0, 0] == 0 and img.max() == pytest.approx(1.0)     # inverted: paper black, ink white
+        assert shipped.predict(preprocess_digit(img)).argmax() == y[3]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xff\xd8\xff\xe0" + b"\0" * 100, "JPEG"),
+    (b"GIF89a" + b"\0" * 100, "unsupported image format"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0\0\0\x0dIHDR" + b"\0" * 5, "damaged PNG"),
+])
+def test_bad_image_files_give_a_clear_message(tmp_path, content, message):
+    path = tmp_path / "bad.png"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        load_image_file(path)
+    with pytest.raises(ValueError, match="no such image file"):
+        load_image_file(tmp_path / "missing.png")
