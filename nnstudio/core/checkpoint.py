@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .losses import Loss
-from .memory import StepStrategy, StrategyTrainer, unique_nbytes
+from .memory import StepStrategy, StrategyTrainer, _layer_backward, unique_nbytes
 from .network import Sequential
 
 
@@ -112,9 +112,10 @@ class Checkpointed(StepStrategy):
             states = _rng_states(layers[a:b]) if s < last else None
             self._checkpoints.append((x, states))
             for i in range(a, b):
-                x = layers[i].forward(x, True)
+                x_in, x = x, layers[i].forward(x, True)
                 if rec:
-                    self._record(f"forward {i} {layers[i].kind}", x)
+                    self._record(f"forward {i} {layers[i].kind}", x_in, x)
+                del x_in
             if s < last:
                 for i in range(a, b):
                     layers[i].clear_cache()
@@ -135,12 +136,13 @@ class Checkpointed(StepStrategy):
                 _restore_rng(states)
                 y = x_in
                 for i in range(a, b):
-                    y = layers[i].forward(y, True)
+                    y_in, y = y, layers[i].forward(y, True)
                     if rec:
-                        self._record(f"recompute {i} {layers[i].kind}", y, g)
+                        self._record(f"recompute {i} {layers[i].kind}", y_in, y, g)
+                    del y_in
                 del y
             for i in range(b - 1, a - 1, -1):
-                g_in = layers[i].backward(g)
+                g_in = _layer_backward(layers[i], g, i)
                 if rec:
                     self._record(f"backward {i} {layers[i].kind}", x, g, g_in)
                 g = g_in

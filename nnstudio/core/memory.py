@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .layers import Dense
 from .losses import Loss, SoftmaxCrossEntropy
 from .network import Sequential
 from .optim import Optimizer
@@ -118,9 +119,10 @@ class PlainStep(StepStrategy):
         rec = self.recorder is not None
         x = xb
         for i, layer in enumerate(self.network.layers):
-            x = layer.forward(x, True)
-            if rec:
-                self._record(f"forward {i} {layer.kind}", x)
+            x_in, x = x, layer.forward(x, True)
+            if rec:   # input and output are both alive while a layer runs
+                self._record(f"forward {i} {layer.kind}", x_in, x)
+            del x_in
         loss = self.loss.forward(x, yb)
         if rec:
             self._record("loss", x, getattr(self.loss, "probs", None))
@@ -128,11 +130,18 @@ class PlainStep(StepStrategy):
             return loss, x
         g = self.loss.backward()
         for i in range(len(self.network.layers) - 1, -1, -1):
-            g_in = self.network.layers[i].backward(g)
+            g_in = _layer_backward(self.network.layers[i], g, i)
             if rec:
                 self._record(f"backward {i} {self.network.layers[i].kind}", x, g, g_in)
             g = g_in
         return loss, x
+
+
+def _layer_backward(layer, g, index):
+    """Backward through one layer; the first Dense layer skips its input gradient, as the Trainer does."""
+    if index == 0 and isinstance(layer, Dense):
+        return layer.backward(g, need_input_grad=False)
+    return layer.backward(g)
 
 
 def make_strategy(kind: str, network: Sequential, loss: Loss | None = None, segments: int = 4,
@@ -244,14 +253,14 @@ class MemoryTimeline:
         self.bytes: dict[str, list[int]] = {c: [] for c in CATEGORIES}
         self.measured: list[int] = []
 
-    def record(self, label: str, strategy: StepStrategy, work=()) -> None:
+    def record(self, label: str, strategy: StepStrategy, work=(), extra_workspace: int = 0) -> None:
         acts = strategy.activation_arrays()
         batch_id = {id(self.batch)} if self.batch is not None else set()
         act_ids = {id(a) for a in acts}
         row = dict(self.resident)
         row["batch"] = self.batch.nbytes if self.batch is not None else 0
         row["activations"] = unique_nbytes(acts, exclude=batch_id)
-        row["workspace"] = unique_nbytes(work, exclude=batch_id | act_ids)
+        row["workspace"] = unique_nbytes(work, exclude=batch_id | act_ids) + int(extra_workspace)
         self.labels.append(label)
         for c in CATEGORIES:
             self.bytes[c].append(int(row.get(c, 0)))
@@ -336,8 +345,12 @@ def profile_step(strategy: StepStrategy, optimizer: Optimizer, x: np.ndarray, y:
         t0 = time.perf_counter()
         try:
             loss, out = strategy.forward_backward(xb, yb)
+            # Our optimizers update one parameter at a time with at most one
+            # parameter-sized temporary (e.g. Adam's (1 - beta1) * g).
+            temp = max((p.data.nbytes for p in strategy.network.parameters()), default=0)
+            timeline.record("update (optimizer temporaries)", strategy, (out,), extra_workspace=temp)
             strategy.update(optimizer)
-            timeline.record("update", strategy, (out,))
+            timeline.record("update done", strategy, (out,))
         finally:
             strategy.recorder = None
         seconds = time.perf_counter() - t0
@@ -463,13 +476,18 @@ def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndar
     """The largest batch whose measured training-step peak fits ``budget`` bytes.
 
     Works on copies of the network and optimizer (the originals are untouched).
-    1. Measure two small probe batches; the step peak is a straight line in the
-       batch size (every activation is batch x width), so fit it.
-    2. Confirm with measured steps, binary search style: a batch is only ever
-       run if the line (refitted after every measurement) predicts it fits with
-       ``margin`` to spare, so nothing is allocated past the budget. Batches
-       the line says would not fit are never run.
-    The answer is within ``margin`` (plus one sample) of the true maximum.
+
+    1. Estimate: profile two small probe batches. Every array of the step is
+       either fixed or proportional to the batch, so each moment of the step
+       (forward i, backward i, update) is a straight line in the batch size and
+       the peak is the highest of those lines. The probes' tracemalloc/accounted
+       ratio pads the estimate for temporaries inside operations.
+    2. Confirm with measured steps: run the estimated batch and half of it, fit
+       a line through these two measured peaks, run the line's answer, and
+       bisect if a measurement ever disagrees. A batch is only run when the
+       current estimate says it fits with ``margin`` to spare, so the search
+       never allocates past the budget.
+    The answer is within ``margin`` (plus a sample) of the largest batch that fits.
     """
     t0 = time.perf_counter()
     budget = int(budget)
@@ -479,9 +497,13 @@ def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndar
     strategy, optimizer = _private_copy(strategy, optimizer)
     if hasattr(strategy, "scaler"):   # measure the full step (update included), not a skipped one
         strategy.scaler.scale = 1.0
+    x = strategy.prepare_inputs(x)    # batches come from the dataset as the trainer keeps it
     resident = sum(resident_bytes(strategy.network, optimizer, strategy).values())
-    trials: list[tuple[int, int]] = []
+    if resident >= budget:
+        raise BudgetTooSmall(f"the budget {format_bytes(budget)} is smaller than the weights, gradients and "
+                             f"optimizer state alone ({format_bytes(resident)})")
     safe = budget * (1 - margin)
+    trials: list[tuple[int, int]] = []
 
     def measure(b):
         p = measure_step_peak(strategy, optimizer, x, y, b)
@@ -490,49 +512,67 @@ def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndar
             progress(len(trials), b, p)
         return p
 
-    def fit():
-        pts = sorted(dict(trials).items())
-        if len(pts) == 1:
-            (b1, p1), = pts
-            return float(p1 - resident) / b1, float(resident)
-        (b1, p1), (b2, p2) = pts[0], pts[-1]      # widest span: most accurate slope
-        slope = (p2 - p1) / (b2 - b1)
-        return slope, p1 - slope * b1
+    # 1. the event model from two profiled probes
+    b1, b2 = sorted((max(1, min(probes[0], max_batch)), max(2, min(probes[1], max_batch))))
+    if b1 == b2:
+        b1 = 1
+    prof1 = profile_step(strategy, optimizer, x, y, b1)
+    prof2 = profile_step(strategy, optimizer, x, y, b2)
+    strategy.release()
+    trials += [(b1, prof1.measured_peak), (b2, prof2.measured_peak)]
+    t1, t2 = prof1.timeline.totals().astype(float), prof2.timeline.totals().astype(float)
+    ev_slope = (t2 - t1) / (b2 - b1)
+    ev_fixed = t1 - ev_slope * b1
+    pad = max(1.0, prof1.measured_peak / prof1.timeline.peak(), prof2.measured_peak / prof2.timeline.peak())
 
-    def model_max(limit, slope, fixed):
-        return int(math.floor((limit - fixed) / slope)) if slope > 0 else max_batch
+    def event_max(limit):
+        """Largest batch whose padded event-model peak is <= limit."""
+        lim = limit / pad
+        if np.any(ev_fixed + ev_slope > lim):
+            return 0
+        pos = ev_slope > 0
+        return int(np.floor(np.min((lim - ev_fixed[pos]) / ev_slope[pos]))) if pos.any() else max_batch
 
-    # 1. probes, smallest first; never run one the previous measurement says is too big
-    small = max(1, min(probes[0], max_batch))
-    if resident >= budget:
-        raise BudgetTooSmall(f"the budget {format_bytes(budget)} is smaller than the weights, gradients and "
-                             f"optimizer state alone ({format_bytes(resident)})")
-    if resident + (measure(1) - resident) * small > safe and small > 1:
-        small = 1
-    p_small = measure(small) if small != 1 else trials[-1][1]
-    if p_small > budget:
-        raise BudgetTooSmall(f"even a batch of {small} needs {format_bytes(p_small)} "
+    if prof1.measured_peak > budget:
+        raise BudgetTooSmall(f"even a batch of {b1} needs {format_bytes(prof1.measured_peak)} "
                              f"(budget {format_bytes(budget)})")
-    slope, fixed = fit()
-    big = min(max(probes[1], small + 1), max_batch, max(small, model_max(safe, slope, fixed)))
-    if big > small:
-        measure(big)
-        slope, fixed = fit()
-    # 2. confirm: the largest batch the line says fits with the margin; if a
-    # measurement disagrees, halve the gap (binary search) and refit.
-    lo = max(b for b, p in trials if p <= budget)
-    hi = max_batch + 1                        # smallest batch measured not to fit
-    for _ in range(12):
-        cand = min(model_max(safe, slope, fixed), max_batch, hi - 1)
-        if hi <= max_batch:                    # a measurement overshot: bisect instead of trusting the line
-            cand = min(cand, (lo + hi) // 2)
-        if cand <= lo:
-            break
-        if measure(cand) <= budget:
-            lo = cand
-        else:
-            hi = cand
-        slope, fixed = fit()
+    fits = [b for b, p in trials if p <= budget]
+    lo = max(fits)                             # largest batch measured to fit
+    hi = max_batch + 1                         # smallest batch measured not to fit
+    cand = min(event_max(safe), max_batch)
+    slope = float(ev_slope[np.argmax(t2)])
+    fixed = float(prof2.measured_peak - slope * b2)
+    if cand > lo:
+        # 2. two measured points near the answer give the line through the real peaks
+        half = cand // 2
+        if half > lo:
+            if measure(half) > budget:
+                hi = half
+            else:   # the line through the probe and this point guards against a too-hopeful model
+                lo = half
+                s_h = (trials[-1][1] - prof2.measured_peak) / (half - b2) if half > b2 else 0.0
+                if s_h > 0:
+                    cand = min(cand, int(math.floor((safe - trials[-1][1]) / s_h)) + half)
+        if hi > cand > lo:
+            if measure(cand) <= budget:
+                lo = cand
+            else:
+                hi = cand
+        for _ in range(12):
+            big = sorted((b, p) for b, p in trials if b <= lo)[-2:]
+            if len(big) == 2 and big[1][0] > big[0][0]:
+                slope = (big[1][1] - big[0][1]) / (big[1][0] - big[0][0])
+                fixed = big[1][1] - slope * big[1][0]
+            nxt = int(math.floor((safe - fixed) / slope)) if slope > 0 else max_batch
+            nxt = min(nxt, max_batch, hi - 1)
+            if hi <= max_batch:                # a measurement overshot: bisect instead of trusting a line
+                nxt = min(nxt, (lo + hi) // 2)
+            if nxt <= lo:
+                break
+            if measure(nxt) <= budget:
+                lo = nxt
+            else:
+                hi = nxt
     peak = dict(trials)[lo]
     return BatchSearchResult(lo, budget, peak, resident, slope, fixed, trials, capped=lo == max_batch,
                              seconds=time.perf_counter() - t0)
@@ -554,6 +594,7 @@ def memory_curve(strategy: StepStrategy, optimizer: Optimizer, x, y, batch_sizes
     strategy, optimizer = _private_copy(strategy, optimizer)
     if hasattr(strategy, "scaler"):
         strategy.scaler.scale = 1.0
+    x = strategy.prepare_inputs(x)
     return [(int(b), measure_step_peak(strategy, optimizer, x, y, int(b))) for b in batch_sizes]
 
 
@@ -604,9 +645,10 @@ def compare_strategies(network: Sequential, make_opt, x, y, batch_size: int, seg
         net = copy.deepcopy(network)
         strategy = make_strategy(kind, net, segments=segments)
         opt = make_opt(net.parameters())
-        prof = profile_step(strategy, opt, x, y, batch_size)
+        xs = strategy.prepare_inputs(x)
+        prof = profile_step(strategy, opt, xs, y, batch_size)
         strategy.release()
-        sec = time_steps(strategy, opt, x, y, batch_size, steps)
+        sec = time_steps(strategy, opt, xs, y, batch_size, steps)
         strategy.release()
         row = prof.as_dict()
         row.update(name=kind, seconds_per_step=sec, max_grad_diff=diff, agreement=prof.agreement)

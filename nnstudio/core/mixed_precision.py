@@ -33,6 +33,7 @@ from .network import Sequential
 from .optim import Optimizer
 
 F16, F32 = np.float16, np.float32
+FP16_MAX = float(np.finfo(np.float16).max)   # 65504
 SUPPORTED = (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Linear, Dropout)
 
 
@@ -95,8 +96,9 @@ class MixedPrecision(StepStrategy):
                                  f"(supported: {', '.join(c.kind for c in SUPPORTED)})")
         self.scaler = scaler or GradScaler()
         # the fp16 weight copy lives for the whole run (allocated once, refreshed each step)
-        self.weights16 = {id(layer): (layer.W.data.astype(F16), layer.b.data.astype(F16))
-                          for layer in network.layers if isinstance(layer, Dense)}
+        # (keyed by layer position, so deep copies of the strategy stay consistent)
+        self.weights16 = {i: (layer.W.data.astype(F16), layer.b.data.astype(F16))
+                          for i, layer in enumerate(network.layers) if isinstance(layer, Dense)}
         self._saved: list = [None] * len(network.layers)
         self._unscaled = True
         self.inject_overflow = False   # set True to poison the next backward with inf (demo/tests)
@@ -125,16 +127,17 @@ class MixedPrecision(StepStrategy):
         if len(self._saved) != len(layers):
             self._saved = [None] * len(layers)
         rec = self.recorder is not None
-        for layer in layers:
+        for i, layer in enumerate(layers):
             if isinstance(layer, Dense):
-                w16, b16 = self.weights16[id(layer)]
+                w16, b16 = self.weights16[i]
                 np.copyto(w16, layer.W.data, casting="same_kind")
                 np.copyto(b16, layer.b.data, casting="same_kind")
         x = self.prepare_inputs(xb)
         for i, layer in enumerate(layers):
-            x = self._forward(i, layer, x)
+            x_in, x = x, self._forward(i, layer, x)
             if rec:
-                self._record(f"forward {i} {layer.kind}", x)
+                self._record(f"forward {i} {layer.kind}", x_in, x)
+            del x_in
         logits = x.astype(F32)
         loss = self.loss.forward(logits, yb)
         if rec:
@@ -158,10 +161,14 @@ class MixedPrecision(StepStrategy):
 
     def _forward(self, i, layer, x):
         if isinstance(layer, Dense):
-            w16, b16 = self.weights16[id(layer)]
+            w16, b16 = self.weights16[i]
             self._saved[i] = x
-            y = x.astype(F32) @ w16.astype(F32)
+            x32, w32 = x.astype(F32), w16.astype(F32)
+            y = x32 @ w32
             y += b16
+            if self.recorder is not None:   # the widened operands are real memory too
+                self._record(f"forward {i} Dense (fp32 compute)", x32, w32, y)
+            del x32, w32
             return y.astype(F16)
         if isinstance(layer, ReLU):
             y = np.maximum(x, F16(0))
@@ -188,14 +195,22 @@ class MixedPrecision(StepStrategy):
     def _backward(self, i, layer, g):
         saved = self._saved[i]
         if isinstance(layer, Dense):
-            w16, _ = self.weights16[id(layer)]
-            g32 = g.astype(F32)
-            np.matmul(saved.astype(F32).T, g32, out=layer.W.grad)
+            w16, _ = self.weights16[i]
+            g32, x32 = g.astype(F32), saved.astype(F32)
+            np.matmul(x32.T, g32, out=layer.W.grad)
             np.sum(g32, axis=0, out=layer.b.grad)
-            # the weight gradients of an fp16 layer are fp16 too: round (and overflow) like it
-            np.copyto(layer.W.grad, layer.W.grad.astype(F16))
-            np.copyto(layer.b.grad, layer.b.grad.astype(F16))
-            return (g32 @ w16.astype(F32).T).astype(F16)
+            if self.recorder is not None:
+                self._record(f"backward {i} Dense (fp32 compute)", g, g32, x32)
+            del x32
+            if i == 0:   # the input batch needs no gradient (the Trainer skips it too)
+                return None
+            w32 = w16.astype(F32)
+            gx = g32 @ w32.T
+            del g32, w32
+            gx16 = gx.astype(F16)
+            if self.recorder is not None:
+                self._record(f"backward {i} Dense (fp32 compute)", g, gx, gx16)
+            return gx16
         if isinstance(layer, ReLU):
             return g * (saved > 0)
         if isinstance(layer, LeakyReLU):
@@ -214,13 +229,21 @@ class MixedPrecision(StepStrategy):
     def unscale_(self) -> bool:
         """Divide the gradients by the loss scale; return True if all are finite."""
         params = self.network.parameters()
+        finite = True
         if not self._unscaled:
+            # An fp16 layer's weight-gradient matmul would give fp16 results: anything
+            # beyond fp16's range would be inf there. (Rounding to fp16 itself is not
+            # emulated: it costs two conversions per weight and changes little.)
+            for p in params:
+                if float(np.max(p.grad)) > FP16_MAX or float(np.min(p.grad)) < -FP16_MAX:
+                    finite = False
+                    break
             inv = F32(1.0 / self.scaler.scale)
             for p in params:
                 p.grad *= inv
             self._unscaled = True
         # a sum is inf/NaN iff some element is (fp16-born gradients cannot overflow fp32 when summed)
-        return all(math.isfinite(float(np.add.reduce(p.grad, axis=None))) for p in params)
+        return finite and all(math.isfinite(float(np.add.reduce(p.grad, axis=None))) for p in params)
 
     def update(self, optimizer: Optimizer) -> bool:
         finite = self.unscale_()
