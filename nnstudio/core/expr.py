@@ -50,10 +50,10 @@ _OP_ALIASES = {"×": "*", "·": "*", "÷": "/", "−": "-", "^": "**"}
 class ExprError(ValueError):
     """An expression that cannot be used; ``position`` is the 0-based index of the problem."""
 
-    def __init__(self, message: str, position: int | None = None, text: str = ""):
-        self.message, self.position, self.text = message, position, text
+    def __init__(self, message: str, position: int | None = None, text: str = "", hint: str = ""):
+        self.message, self.position, self.text, self.hint = message, position, text, hint
         where = f" at position {position + 1}" if position is not None else ""
-        super().__init__(message + where)
+        super().__init__(message + where + (f" ({hint})" if hint else ""))
 
     def pointer(self) -> str:
         """The expression (shortened around the problem) with a caret under the position."""
@@ -149,8 +149,8 @@ class _Parser:
     def tok(self) -> _Token:
         return self.tokens[self.i]
 
-    def error(self, message: str, pos: int | None = None):
-        raise ExprError(message, self.tok.pos if pos is None else pos, self.text)
+    def error(self, message: str, pos: int | None = None, hint: str = ""):
+        raise ExprError(message, self.tok.pos if pos is None else pos, self.text, hint)
 
     def node(self, n):
         self.nodes += 1
@@ -242,8 +242,9 @@ class _Parser:
                 if self.allowed is not None and name not in self.allowed:
                     self.error(f"unknown variable {name!r}; allowed: {', '.join(sorted(self.allowed))}", tok.pos)
                 return self.node(Var(name, tok.pos))
-            self.error(f"unknown name {tok.text!r}: variables are one letter (x, w, b, x1), "
-                       f"functions are {', '.join(FUNCTIONS[:10])}; write x*y for a product", tok.pos)
+            self.error(f"unknown name {tok.text!r}", tok.pos,
+                       hint=f"variables are one letter such as x, w, b or x1; write x*y for a product; "
+                            f"functions: {', '.join(FUNCTIONS[:10])}")
         if self.is_op("("):
             open_pos = tok.pos
             self.i += 1
@@ -351,9 +352,7 @@ def parse(text: str, variables=None) -> "Expression":
     if not text.strip():
         raise ExprError("type an expression, for example x**2 + 3*x + 5", 0, text)
     tokens = _tokenize(text)
-    bad = tokens[-1] if tokens[-1].kind == "bad" else None
-    if bad is not None:
-        tokens.append(_Token("end", "", bad.pos))
+    bad = next((t for t in tokens if t.kind == "bad"), None)
     try:
         output, start = _split_assignment(text, tokens)
         parser = _Parser(text, tokens, variables)

@@ -174,6 +174,18 @@ def test_hostile_or_broken_input_gets_a_clear_error_with_position(text, position
         assert info.value.position is not None
 
 
+def test_leftmost_problem_is_reported_in_plain_words():
+    with pytest.raises(ExprError) as info:
+        parse("__import__('os')")
+    assert str(info.value) == "unknown name '__import__': names cannot start with '_' at position 1"
+    with pytest.raises(ExprError) as info:
+        parse("x.__class__")
+    assert str(info.value) == "unexpected character '.' (attribute access is not allowed) at position 2"
+    with pytest.raises(ExprError) as info:
+        parse("(x + 1 ; 2")   # the missing ')' comes after the bad character: the character is reported
+    assert info.value.message == "unexpected character ';'"
+
+
 def test_error_pointer_marks_the_problem():
     with pytest.raises(ExprError) as info:
         parse("x + * 2")

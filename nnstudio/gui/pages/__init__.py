@@ -5,4 +5,5 @@ the :class:`~nnstudio.gui.context.AppContext`; it has a class attribute
 ``title`` (the navigation label) and an ``objectName`` of its own.
 """
 PAGES = (
+    ("nnstudio.gui.pages.autograd_page", "AutogradPage"),
 )
