@@ -35,7 +35,9 @@ class DigitCanvas(QWidget):
         self._image.fill(0)
         self._drawing = False
         self.setMinimumSize(200, 200)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        policy = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        policy.setHeightForWidth(True)             # stay square: no dead band above and below
+        self.setSizePolicy(policy)
         self.setCursor(Qt.CrossCursor)
         self.setFocusPolicy(Qt.StrongFocus)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
@@ -43,6 +45,15 @@ class DigitCanvas(QWidget):
     # -- public API --------------------------------------------------------------------------------
     def sizeHint(self) -> QSize:
         return QSize(360, 360)
+
+    def resizeEvent(self, event) -> None:
+        # Box layouts ignore heightForWidth; capping the height at the width keeps the canvas square
+        # without a dead band (the width does not depend on the height, so this settles at once).
+        self.setMaximumHeight(max(self.minimumHeight(), self.width()))
+        super().resizeEvent(event)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
 
     def heightForWidth(self, w: int) -> int:
         return w

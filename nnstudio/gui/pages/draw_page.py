@@ -1,0 +1,685 @@
+"""The Draw page: draw a digit (or open a picture of one) and watch the network read it.
+
+All the work is in :mod:`nnstudio.core.preprocess` (the MNIST recipe and the
+forward pass with hidden activations) and :mod:`nnstudio.core.data.mydigits`;
+this page only collects pen strokes and shows the results. Prediction runs on
+the UI thread because it is tiny (one 28x28 image through a small MLP, well
+under a millisecond) but at most every ``THROTTLE_MS`` while the pen moves,
+so drawing never waits for it; lifting the pen predicts at once.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QKeySequence, QPainter, QPixmap, QShortcut
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFrame, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QMessageBox,
+                               QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from nnstudio.core.data.mydigits import MyDigits, MyDigitsError, fine_tuning_set
+from nnstudio.core.network import ModelFileError, Sequential
+from nnstudio.core.preprocess import SIZE, ink_on_black, load_image_file, read_digit, resize
+from nnstudio.gui.context import pretrained_model_path
+from nnstudio.gui.widgets.digit_canvas import RESOLUTION, DigitCanvas
+
+THROTTLE_MS = 30
+SHIPPED = (("mnist", "Shipped MNIST model"), ("fashion-mnist", "Shipped Fashion-MNIST model"))
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.pgm *.pbm *.ppm *.tif *.tiff *.webp *.npy);;All files (*)"
+
+
+def _viridis_lut() -> np.ndarray:
+    return pg.colormap.get("viridis").getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
+
+
+def _gray_pixmap(img: np.ndarray, scale: int) -> QPixmap:
+    """A 2-D float image in [0, 1] as a pixmap with crisp, enlarged pixels."""
+    a = np.ascontiguousarray((np.clip(img, 0, 1) * 255).astype(np.uint8))
+    h, w = a.shape
+    qimg = QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
+    return QPixmap.fromImage(qimg).scaled(w * scale, h * scale, Qt.IgnoreAspectRatio, Qt.FastTransformation)
+
+
+def _grid_shape(n: int) -> tuple[int, int]:
+    """Rows and columns for showing n neurons as a wide rectangle (128 -> 8 x 16)."""
+    cols = max(1, int(math.ceil(math.sqrt(2 * n))))
+    return int(math.ceil(n / cols)), cols
+
+
+def _snapshot(net: Sequential) -> Sequential:
+    """A private copy of a network, so reading it here never touches the layers the studio is training."""
+    copy = Sequential.from_config(net.config())
+    copy.set_weights(net.get_weights())
+    copy.meta = dict(net.meta)
+    return copy
+
+
+class _ModelEntry:
+    def __init__(self, key: str, title: str, net: Sequential | None = None, error: str | None = None):
+        self.key, self.title, self.net, self.error = key, title, net, error
+
+    @property
+    def dataset(self) -> str:
+        return (self.net.meta.get("dataset") if self.net is not None else None) or "mnist"
+
+    @property
+    def class_names(self) -> list[str]:
+        names = self.net.meta.get("class_names") if self.net is not None else None
+        if names and len(names) == self.net.output_size:
+            return [str(n) for n in names]
+        if self.dataset == "fashion-mnist":
+            from nnstudio.core.data import get_info
+            return list(get_info("fashion-mnist").class_names)
+        return [str(i) for i in range(10)]
+
+    @property
+    def is_fashion(self) -> bool:
+        return self.dataset == "fashion-mnist"
+
+
+class DrawPage(QWidget):
+    """Draw a digit, see what the network receives and how it reads it; keep your own digits."""
+
+    title = "Draw"
+    prediction_updated = Signal()      # after the labels, bars and images show a new reading
+    _fine_tune_done = Signal(object, str)
+
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.setObjectName("drawPage")
+        self.context = context
+        self.reading = None
+        self.last_error: str | None = None
+        self._last_prediction = -1.0
+        self._lut = _viridis_lut()
+        self._entries: dict[str, _ModelEntry] = {}
+        self._fine_tune_thread: threading.Thread | None = None
+        self.my_digits = MyDigits()
+
+        self.canvas = DigitCanvas()
+        self._timer = QTimer(self, singleShot=True, timerType=Qt.PreciseTimer)
+        self._timer.timeout.connect(self.predict_now)
+        self.canvas.changed.connect(self._schedule_prediction)
+        self.canvas.stroke_finished.connect(self._predict_soon)
+
+        self._build_ui()
+        self._fine_tune_done.connect(self._on_fine_tuned)
+
+        for key, title in SHIPPED:
+            self._entries[key] = self._load_shipped(key, title)
+        context.model_changed.connect(self._on_studio_model)
+        self._refresh_model_combo(select="studio" if context.model is not None else "mnist")
+        if context.model is not None:
+            self._on_studio_model(context.model)
+        self._refresh_my_digits()
+        self.predict_now()
+
+    # ================================================================ layout
+    def _build_ui(self) -> None:
+        # -- left: the canvas and its tools
+        self.pen_slider = QSlider(Qt.Horizontal, objectName="penWidthSlider")
+        self.pen_slider.setRange(4, 48)
+        self.pen_slider.setValue(int(self.canvas.pen_width))
+        self.pen_slider.setAccessibleName("Pen width")
+        self.pen_slider.setToolTip("Pen width (MNIST's strokes are about a tenth of the digit's height)")
+        self.pen_slider.valueChanged.connect(self._set_pen_width)
+        self.pen_value = QLabel(f"{self.canvas.pen_width:.0f} px")
+        self.pen_value.setMinimumWidth(44)
+
+        self.clear_button = QPushButton("Clear", objectName="clearButton")
+        self.clear_button.setToolTip("Clear the canvas (Esc or Delete)")
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.undo_button = QPushButton("Undo stroke", objectName="undoButton")
+        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.open_button = QPushButton("Open image…", objectName="openImageButton")
+        self.open_button.setToolTip("Read a photo or scan of a digit (dark ink on light paper works too)")
+        self.open_button.clicked.connect(self._choose_image)
+        for key in (QKeySequence(Qt.Key_Escape), QKeySequence(Qt.Key_Delete)):
+            QShortcut(key, self, self.canvas.clear, context=Qt.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence.Undo, self, self.canvas.undo, context=Qt.WidgetWithChildrenShortcut)
+
+        pen_row = QHBoxLayout()
+        pen_row.addWidget(QLabel("Pen"))
+        pen_row.addWidget(self.pen_slider, 1)
+        pen_row.addWidget(self.pen_value)
+        buttons = QHBoxLayout()
+        for b in (self.clear_button, self.undo_button, self.open_button):
+            buttons.addWidget(b)
+
+        # -- my digits
+        self.digit_label_spin = QSpinBox(objectName="myDigitLabel")
+        self.digit_label_spin.setRange(0, 9)
+        self.digit_label_spin.setAccessibleName("Label for my digit")
+        self.digit_label_spin.setToolTip("The digit you meant to draw")
+        self.add_digit_button = QPushButton("Add to my digits", objectName="addDigitButton")
+        self.add_digit_button.setToolTip("Save the 28×28 image, labelled with the number on the left, "
+                                         "to your own digit collection")
+        self.add_digit_button.clicked.connect(self.add_to_my_digits)
+        self.browse_digits_button = QPushButton("Browse…", objectName="browseDigitsButton")
+        self.browse_digits_button.clicked.connect(self.browse_my_digits)
+        self.evaluate_digits_button = QPushButton("How well does it read them?", objectName="evaluateDigitsButton")
+        self.evaluate_digits_button.clicked.connect(self.evaluate_my_digits)
+        self.fine_tune_button = QPushButton("Fine-tune on them", objectName="fineTuneButton")
+        self.fine_tune_button.setToolTip("Train a copy of the selected model a little on your digits "
+                                         "(mixed with MNIST so it keeps reading everyone else's)")
+        self.fine_tune_button.clicked.connect(self.fine_tune)
+        self.my_digits_status = QLabel(objectName="myDigitsStatus")
+        self.my_digits_status.setWordWrap(True)
+        mine = QGroupBox("My digits")
+        grid = QGridLayout(mine)
+        grid.addWidget(QLabel("This is a"), 0, 0)
+        grid.addWidget(self.digit_label_spin, 0, 1)
+        grid.addWidget(self.add_digit_button, 0, 2)
+        grid.addWidget(self.browse_digits_button, 0, 3)
+        grid.addWidget(self.evaluate_digits_button, 1, 0, 1, 3)
+        grid.addWidget(self.fine_tune_button, 1, 3)
+        grid.addWidget(self.my_digits_status, 2, 0, 1, 4)
+        grid.setColumnStretch(2, 1)
+
+        left = QVBoxLayout()
+        left.addWidget(self.canvas, 1)
+        left.addLayout(pen_row)
+        left.addLayout(buttons)
+        left.addWidget(mine)
+        left.addStretch(0)
+
+        # -- right: model, prediction, what the network sees
+        self.model_combo = QComboBox(objectName="modelCombo")
+        self.model_combo.setAccessibleName("Model")
+        self.model_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.model_combo.currentIndexChanged.connect(self._model_selected)
+        self.model_info = QLabel(objectName="modelInfo")
+        self.model_info.setWordWrap(True)
+        self.model_info.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+        self.prediction_label = QLabel("draw a digit", objectName="predictionLabel")
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 2.6)
+        font.setBold(True)
+        self.prediction_label.setFont(font)
+        self.prediction_label.setMinimumHeight(self.prediction_label.fontMetrics().height() + 8)
+        self.prediction_label.setAccessibleName("Prediction")
+
+        bars = QGridLayout()
+        bars.setVerticalSpacing(2)
+        self.class_labels, self.prob_bars, self.prob_values = [], [], []
+        for i in range(10):
+            name = QLabel(str(i), objectName=f"className{i}")
+            bar = QProgressBar(objectName=f"probabilityBar{i}")
+            bar.setRange(0, 1000)
+            bar.setTextVisible(False)
+            bar.setFixedHeight(14)
+            bar.setAccessibleName(f"Probability of class {i}")
+            value = QLabel("", objectName=f"probabilityValue{i}")
+            value.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            value.setMinimumWidth(48)
+            bars.addWidget(name, i, 0)
+            bars.addWidget(bar, i, 1)
+            bars.addWidget(value, i, 2)
+            self.class_labels.append(name)
+            self.prob_bars.append(bar)
+            self.prob_values.append(value)
+        bars.setColumnStretch(1, 1)
+        prob_box = QGroupBox("Probabilities")
+        prob_box.setLayout(bars)
+
+        self.input_view = QLabel(objectName="inputView")
+        self.input_view.setFixedSize(SIZE * 5 + 2, SIZE * 5 + 2)
+        self.input_view.setAlignment(Qt.AlignCenter)
+        self.input_view.setFrameShape(QFrame.Box)
+        self.input_view.setToolTip("The 28×28 image the network receives: cropped, scaled to 20 pixels "
+                                   "and centred by its centre of mass, like MNIST")
+        input_box = QGroupBox("What the network sees")
+        ib = QVBoxLayout(input_box)
+        ib.addWidget(self.input_view, 0, Qt.AlignHCenter)
+        ib.addWidget(QLabel("28 × 28 pixels, 784 inputs"), 0, Qt.AlignHCenter)
+
+        self.hidden_box = QGroupBox("Hidden layer activations")
+        self.hidden_layout = QVBoxLayout(self.hidden_box)
+        self.hidden_views: list[tuple[QLabel, QLabel]] = []
+        self.hidden_note = QLabel("Brighter = a neuron responding more strongly (yellow is the strongest "
+                                  "in its layer, dark purple is zero).")
+        self.hidden_note.setWordWrap(True)
+
+        model_row = QHBoxLayout()
+        model_row.addWidget(QLabel("Model"))
+        model_row.addWidget(self.model_combo, 1)
+        sees = QHBoxLayout()
+        sees.addWidget(input_box, 0)
+        sees.addWidget(self.hidden_box, 1)
+
+        right = QVBoxLayout()
+        right.addLayout(model_row)
+        right.addWidget(self.model_info)
+        right.addWidget(self.prediction_label)
+        right.addWidget(prob_box)
+        right.addLayout(sees)
+        right.addStretch(1)
+
+        outer = QHBoxLayout(self)
+        outer.addLayout(left, 5)
+        outer.addLayout(right, 6)
+
+    # ================================================================ models
+    def _load_shipped(self, key: str, title: str) -> _ModelEntry:
+        path = pretrained_model_path(key)
+        try:
+            net = Sequential.load(path)
+        except (ModelFileError, OSError) as exc:
+            return _ModelEntry(key, title, None, f"{path.name} could not be loaded: {exc}")
+        return _ModelEntry(key, title, net)
+
+    def _on_studio_model(self, model) -> None:
+        had = "studio" in self._entries
+        if model is None:
+            self._entries.pop("studio", None)
+            self._refresh_model_combo(select=None)
+            return
+        sizes = model.sizes()
+        if not sizes or sizes[0] != SIZE * SIZE or model.output_size != 10:
+            entry = _ModelEntry("studio", "Studio model", None,
+                                f"The studio's model takes {sizes[0] if sizes else '?'} inputs and gives "
+                                f"{model.output_size} outputs; drawing needs 784 inputs and 10 classes.")
+        else:
+            net = _snapshot(model)
+            if not net.meta.get("dataset") and self.context.model_dataset:
+                net.meta["dataset"] = self.context.model_dataset
+            entry = _ModelEntry("studio", f"Studio model ({'-'.join(map(str, sizes))})", net)
+        self._entries["studio"] = entry
+        self._refresh_model_combo(select="studio" if not had else None)
+
+    def _refresh_model_combo(self, select: str | None) -> None:
+        current = select or self.model_combo.currentData() or "mnist"
+        order = [k for k in ("studio", "mnist", "fashion-mnist", "fine-tuned") if k in self._entries]
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for key in order:
+            self.model_combo.addItem(self._entries[key].title, key)
+        idx = self.model_combo.findData(current if current in order else "mnist")
+        self.model_combo.setCurrentIndex(max(0, idx))
+        self.model_combo.blockSignals(False)
+        self._model_selected()
+
+    @property
+    def entry(self) -> _ModelEntry:
+        return self._entries.get(self.model_combo.currentData() or "mnist") or self._entries["mnist"]
+
+    def select_model(self, key: str) -> None:
+        """Choose 'studio', 'mnist', 'fashion-mnist' or 'fine-tuned' (when present)."""
+        idx = self.model_combo.findData(key)
+        if idx < 0:
+            raise KeyError(key)
+        self.model_combo.setCurrentIndex(idx)
+
+    def _model_selected(self, *_args) -> None:
+        entry = self.entry
+        names = entry.class_names
+        for i, label in enumerate(self.class_labels):
+            label.setText(names[i] if i < len(names) else str(i))
+        if entry.net is None:
+            self.model_info.setText(f"<span style='color:#d9534f'>{entry.error}</span>")
+        else:
+            hist = entry.net.meta.get("history") or {}
+            epochs = hist.get("epochs") or []
+            acc = epochs[-1].get("test_accuracy") if epochs and isinstance(epochs[-1], dict) else None
+            text = (f"{'-'.join(map(str, entry.net.sizes()))} network for "
+                    f"{'Fashion-MNIST clothing' if entry.is_fashion else 'MNIST digits'}")
+            if acc is not None:
+                text += f", {acc:.1%} on its test set"
+            if entry.is_fashion:
+                text += ". Draw a garment's outline or a filled shape; it fills the 28×28 frame."
+            self.model_info.setText(text)
+        self._rebuild_hidden_views()
+        self.predict_now()
+
+    def _rebuild_hidden_views(self) -> None:
+        for name, view in self.hidden_views:
+            name.deleteLater()
+            view.deleteLater()
+        self.hidden_layout.removeWidget(self.hidden_note)
+        self.hidden_views = []
+        net = self.entry.net
+        sizes = net.sizes()[1:-1] if net is not None else []
+        for i, n in enumerate(sizes[:4]):
+            rows, cols = _grid_shape(n)
+            cell = max(4, min(14, 300 // cols))
+            name = QLabel(f"Layer {i + 1}: {n} neurons")
+            view = QLabel(objectName=f"hiddenView{i}")
+            view.setFixedSize(cols * cell, rows * cell)
+            view.setProperty("cell", cell)
+            self.hidden_layout.addWidget(name)
+            self.hidden_layout.addWidget(view)
+            self.hidden_views.append((name, view))
+        if not sizes:
+            self.hidden_box.setTitle("Hidden layer activations (this model has no hidden layer)")
+        else:
+            self.hidden_box.setTitle("Hidden layer activations")
+        self.hidden_layout.addWidget(self.hidden_note)
+
+    # ================================================================ prediction
+    def _set_pen_width(self, value: int) -> None:
+        self.canvas.pen_width = float(value)
+        self.pen_value.setText(f"{value} px")
+
+    def _schedule_prediction(self) -> None:
+        """Predict at most every THROTTLE_MS while the pen moves; never inside the mouse handler."""
+        if self._timer.isActive():
+            return
+        since = (time.perf_counter() - self._last_prediction) * 1000
+        self._timer.start(int(max(0, THROTTLE_MS - since)))
+
+    def _predict_soon(self) -> None:
+        """The pen was lifted: predict as soon as the event loop is free."""
+        self._timer.start(0)
+
+    def predict_now(self) -> None:
+        """Read the canvas with the selected model and show the result."""
+        self._timer.stop()
+        self._last_prediction = time.perf_counter()
+        entry = self.entry
+        reading = None
+        if entry.net is not None and not self.canvas.is_empty():
+            box, center = (28, "box") if entry.is_fashion else (20, "mass")
+            reading = read_digit(entry.net, self.canvas.to_array(), box=box, center=center)
+        self._show_reading(reading)
+        self.prediction_updated.emit()
+
+    def _show_reading(self, reading) -> None:
+        self.reading = reading
+        blank = reading is None or reading.blank
+        if blank:
+            empty = "draw a digit" if not self.entry.is_fashion else "draw a digit (or a garment)"
+            self.prediction_label.setText(empty if self.entry.net is not None else "no model")
+            self.prediction_label.setToolTip("")
+            for bar, value, name in zip(self.prob_bars, self.prob_values, self.class_labels):
+                bar.setValue(0)
+                value.setText("")
+                _bold(name, False)
+            self.input_view.setPixmap(_gray_pixmap(np.zeros((SIZE, SIZE)), 5))
+            for _, view in self.hidden_views:
+                view.clear()
+            self.add_digit_button.setEnabled(False)
+            return
+        probs = reading.probabilities
+        top = int(np.argmax(probs))
+        names = self.entry.class_names
+        self.prediction_label.setText(f"{names[top]} ({probs[top]:.0%})")
+        second = int(np.argsort(probs)[-2])
+        self.prediction_label.setToolTip(f"Runner-up: {names[second]} ({probs[second]:.1%})")
+        for i, (bar, value, name) in enumerate(zip(self.prob_bars, self.prob_values, self.class_labels)):
+            p = float(probs[i]) if i < len(probs) else 0.0
+            bar.setValue(int(round(p * 1000)))
+            value.setText(f"{p:.1%}" if p >= 0.001 else "<0.1%")
+            _bold(name, i == top)
+        self.input_view.setPixmap(_gray_pixmap(reading.inputs.reshape(SIZE, SIZE), 5))
+        for (_, view), h in zip(self.hidden_views, reading.hidden):
+            self._show_hidden(view, h)
+        self.add_digit_button.setEnabled(not self.entry.is_fashion)
+        if not self.entry.is_fashion:
+            self.digit_label_spin.setValue(top)
+
+    def _show_hidden(self, view: QLabel, h: np.ndarray) -> None:
+        rows, cols = _grid_shape(len(h))
+        grid = np.zeros(rows * cols, np.float32)
+        peak = float(h.max())
+        grid[:len(h)] = np.clip(h, 0, None) / peak if peak > 0 else 0
+        rgb = np.ascontiguousarray(self._lut[(grid * 255).astype(np.uint8)].reshape(rows, cols, 3))
+        if len(h) < rows * cols:
+            rgb.reshape(-1, 3)[len(h):] = 128           # unused cells: neutral grey
+        qimg = QImage(rgb.data, cols, rows, cols * 3, QImage.Format_RGB888).copy()
+        cell = view.property("cell") or 8
+        view.setPixmap(QPixmap.fromImage(qimg).scaled(cols * cell, rows * cell, Qt.IgnoreAspectRatio,
+                                                      Qt.FastTransformation))
+        view.setToolTip(f"{len(h)} neurons; {int((h > 0).sum())} active; strongest {peak:.2f}")
+
+    # ================================================================ images
+    def _choose_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a picture of a digit", "", IMAGE_FILTER)
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path: str) -> bool:
+        """Put a picture of a digit on the canvas (inverted and levelled if needed) and read it."""
+        try:
+            ink = self._read_image(path)
+        except ValueError as exc:
+            QMessageBox.warning(self, "Cannot open image", str(exc)) if self.isVisible() else None
+            self.context.show_status(f"Cannot open image: {exc}")
+            self.last_error = str(exc)
+            return False
+        self.last_error = None
+        h, w = ink.shape
+        if max(h, w) > RESOLUTION:       # area-filter big photos down (thin pen lines stay visible)
+            s = RESOLUTION / max(h, w)
+            ink = np.clip(resize(ink, max(1, round(h * s)), max(1, round(w * s))), 0, 1)
+        self.canvas.set_picture(ink)
+        self.predict_now()
+        self.context.show_status(f"Opened {Path(path).name}")
+        return True
+
+    @staticmethod
+    def _read_image(path: str) -> np.ndarray:
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"no such file: {path}")
+        if p.suffix.lower() in (".npy", ".pgm"):
+            return load_image_file(p)
+        img = QImage(str(p))
+        if img.isNull():
+            raise ValueError(f"{p.name} is not an image this app can read (try PNG or JPEG)")
+        if img.hasAlphaChannel():       # transparent background: composite on white, as a viewer shows it
+            flat = QImage(img.size(), QImage.Format_RGB32)
+            flat.fill(QColor("white"))
+            painter = QPainter(flat)
+            painter.drawImage(0, 0, img)
+            painter.end()
+            img = flat
+        gray = img.convertToFormat(QImage.Format_Grayscale8)
+        bpl = gray.bytesPerLine()
+        raw = np.frombuffer(gray.constBits(), np.uint8, count=bpl * gray.height()).reshape(gray.height(), bpl)
+        return ink_on_black(raw[:, :gray.width()].copy())
+
+    # ================================================================ my digits
+    def _refresh_my_digits(self) -> None:
+        store = self.my_digits
+        if store.damaged:
+            self.my_digits_status.setText(f"<span style='color:#d9534f'>{store.error}</span> "
+                                          "Open “Browse…” to set it aside.")
+        elif len(store) == 0:
+            self.my_digits_status.setText("No digits of your own yet. Draw one, check the number, "
+                                          "and add it.")
+        else:
+            counts = store.counts()
+            per = ", ".join(f"{d}: {c}" for d, c in enumerate(counts) if c)
+            self.my_digits_status.setText(f"{len(store)} saved ({per}) in {store.path}")
+        has = len(store) > 0
+        self.evaluate_digits_button.setEnabled(has)
+        self.fine_tune_button.setEnabled(has and self._fine_tune_thread is None)
+
+    def add_to_my_digits(self) -> None:
+        if self.reading is None or self.reading.blank:
+            return
+        try:
+            index = self.my_digits.add(self.reading.inputs, self.digit_label_spin.value())
+        except (MyDigitsError, OSError) as exc:
+            self.context.show_status(f"Not saved: {exc}")
+            if self.isVisible():
+                QMessageBox.warning(self, "My digits", f"The digit was not saved.\n\n{exc}")
+            self._refresh_my_digits()
+            return
+        self.context.show_status(f"Saved as a {self.my_digits.labels[index]} (digit {index + 1} of your own)")
+        self._refresh_my_digits()
+
+    def browse_my_digits(self) -> None:
+        dialog = MyDigitsDialog(self.my_digits, self)
+        dialog.exec()
+        self._refresh_my_digits()
+
+    def evaluate_my_digits(self) -> str:
+        entry = self.entry
+        if entry.net is None or len(self.my_digits) == 0 or entry.is_fashion:
+            text = "Choose an MNIST model to read your digits." if entry.is_fashion else "Nothing to evaluate."
+        else:
+            x, y = self.my_digits.inputs()
+            pred = entry.net.predict(x).argmax(axis=1)
+            right = int((pred == y).sum())
+            wrong = [f"{int(t)}→{int(p)}" for t, p in zip(y, pred) if t != p][:8]
+            text = (f"{entry.title} reads {right} of your {len(y)} digits correctly ({right / len(y):.0%})."
+                    + (f" Misread: {', '.join(wrong)}." if wrong else ""))
+        self.my_digits_status.setText(text)
+        return text
+
+    def fine_tune(self) -> None:
+        """Train a copy of the selected model on your digits (plus some MNIST) on a background thread."""
+        entry = self.entry
+        if entry.net is None or entry.is_fashion or len(self.my_digits) == 0 or self._fine_tune_thread:
+            return
+        net = _snapshot(entry.net)
+        data_dir = self.context.data_dir
+        store = self.my_digits
+
+        def work():
+            from nnstudio.core.data import DataError, load_dataset
+            from nnstudio.core.optim import make_optimizer
+            from nnstudio.core.train import Trainer
+            try:
+                try:
+                    replay = load_dataset("mnist", data_dir, download=False).flat("train")
+                    note = "mixed with 5,000 MNIST digits"
+                except DataError:
+                    replay, note = None, "MNIST not found, so on your digits alone"
+                train = fine_tuning_set(store, replay=replay, repeats=20, replay_count=5000)
+                opt = make_optimizer("adam", net.parameters(), lr=5e-4)
+                Trainer(net, opt, train, batch_size=64, epochs=3, seed=0).run()
+                net.meta["dataset"] = "mnist"
+                self._fine_tune_done.emit(net, note)
+            except Exception as exc:  # reported in the window, never lost on a thread
+                self._fine_tune_done.emit(None, f"{type(exc).__name__}: {exc}")
+
+        self._fine_tune_thread = threading.Thread(target=work, name="draw-fine-tune", daemon=True)
+        self.fine_tune_button.setEnabled(False)
+        self.my_digits_status.setText("Fine-tuning a copy of the model on your digits…")
+        self._fine_tune_thread.start()
+
+    def _on_fine_tuned(self, net, note: str) -> None:
+        self._fine_tune_thread = None
+        if net is None:
+            self.my_digits_status.setText(f"<span style='color:#d9534f'>Fine-tuning failed: {note}</span>")
+            self._refresh_my_digits()
+            return
+        base = self.entry.title
+        self._entries["fine-tuned"] = _ModelEntry("fine-tuned", f"Fine-tuned on my digits (from {base})", net)
+        self._refresh_model_combo(select="fine-tuned")
+        self._refresh_my_digits()
+        self.my_digits_status.setText(f"Fine-tuned 3 epochs on your digits, {note}. "
+                                      + self.evaluate_my_digits())
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        if self._fine_tune_thread is not None:
+            self._fine_tune_thread.join(timeout=10)
+
+
+def _bold(label: QLabel, on: bool) -> None:
+    f = label.font()
+    if f.bold() != on:
+        f.setBold(on)
+        label.setFont(f)
+
+
+class MyDigitsDialog(QDialog):
+    """Browse your saved digits: thumbnails with their labels; relabel or delete the selected ones."""
+
+    def __init__(self, store: MyDigits, parent=None):
+        super().__init__(parent)
+        self.setObjectName("myDigitsDialog")
+        self.setWindowTitle("My digits")
+        self.store = store
+        self.list = QListWidget(objectName="myDigitsList")
+        self.list.setViewMode(QListView.IconMode)
+        self.list.setIconSize(QSize(56, 56))
+        self.list.setResizeMode(QListView.Adjust)
+        self.list.setSelectionMode(QListWidget.ExtendedSelection)
+        self.list.setMovement(QListView.Static)
+        self.list.setSpacing(4)
+        self.message = QLabel(objectName="myDigitsMessage")
+        self.message.setWordWrap(True)
+        self.relabel_spin = QSpinBox(objectName="relabelSpin")
+        self.relabel_spin.setRange(0, 9)
+        self.relabel_button = QPushButton("Relabel selected", objectName="relabelButton")
+        self.relabel_button.clicked.connect(self.relabel_selected)
+        self.delete_button = QPushButton("Delete selected", objectName="deleteDigitsButton")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.set_aside_button = QPushButton("Set damaged file aside", objectName="setAsideButton")
+        self.set_aside_button.clicked.connect(self.set_aside)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Label"))
+        row.addWidget(self.relabel_spin)
+        row.addWidget(self.relabel_button)
+        row.addStretch(1)
+        row.addWidget(self.delete_button)
+        row.addWidget(self.set_aside_button)
+        close = QDialogButtonBox(QDialogButtonBox.Close)
+        close.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.message)
+        lay.addWidget(self.list, 1)
+        lay.addLayout(row)
+        lay.addWidget(close)
+        self.resize(620, 460)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.list.clear()
+        for i, (img, lab) in enumerate(zip(self.store.images, self.store.labels)):
+            item = QListWidgetItem(QIcon(_gray_pixmap(img.astype(np.float32) / 255, 2)), str(int(lab)))
+            item.setData(Qt.UserRole, i)
+            item.setToolTip(f"Digit {i + 1}, labelled {int(lab)}, added "
+                            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(self.store.added[i]))}")
+            self.list.addItem(item)
+        damaged = self.store.damaged
+        self.set_aside_button.setVisible(damaged)
+        self.relabel_button.setEnabled(not damaged)
+        self.delete_button.setEnabled(not damaged)
+        if damaged:
+            self.message.setText(f"<span style='color:#d9534f'>{self.store.error}</span><br>Nothing will be "
+                                 "written over it. “Set damaged file aside” renames it (keeping it) and starts "
+                                 "a new collection.")
+        else:
+            self.message.setText(f"{len(self.store)} digits in {self.store.path}. Select some to relabel "
+                                 "or delete them.")
+
+    def selected(self) -> list[int]:
+        return sorted(item.data(Qt.UserRole) for item in self.list.selectedItems())
+
+    def relabel_selected(self) -> None:
+        try:
+            for i in self.selected():
+                self.store.relabel(i, self.relabel_spin.value())
+        except MyDigitsError as exc:
+            self.message.setText(str(exc))
+            return
+        self.refresh()
+
+    def delete_selected(self) -> None:
+        sel = self.selected()
+        if not sel:
+            return
+        try:
+            self.store.delete(sel)
+        except MyDigitsError as exc:
+            self.message.setText(str(exc))
+            return
+        self.refresh()
+
+    def set_aside(self) -> None:
+        moved = self.store.set_aside()
+        self.refresh()
+        if moved is not None:
+            self.message.setText(f"The damaged file was renamed to {moved.name}; a new collection starts here.")
