@@ -158,6 +158,7 @@ class AutogradPage(QWidget):
         # graph and backward stepper
         self.graph_view = GraphView()
         self.step_button = QPushButton("Backward ▶", objectName="backwardStepButton")
+        self.step_button.setProperty("accent", True)
         self.step_button.setToolTip("Compute the next gradient, going from the output back to the inputs")
         self.step_button.clicked.connect(self.step_backward)
         self.run_button = QPushButton("Run all", objectName="runBackwardButton")

@@ -180,7 +180,7 @@ class GraphView(QWidget):
             painter.setFont(font)
             fm = QFontMetrics(font)
             w = fm.horizontalAdvance(label) + 10
-            centre = path.pointAtPercent(0.5)
+            centre = path.pointAtPercent(0.42)
             box = QRectF(centre.x() - w / 2, centre.y() - fm.height() / 2 - 2, w, fm.height() + 4)
             painter.setPen(QPen(HIGHLIGHT, 1.2))
             painter.setBrush(QColor("#fff4e6"))
