@@ -106,7 +106,7 @@ class ChainRule:
     product: float              # the factors multiplied
     engine: float               # dW[i, j] as the engine's backward set it
     note: str = ""
-    upstream: list[tuple[int, float, float]] = field(default_factory=list)  # (k, dL/dz'_k, W'_jk)
+    upstream: list[tuple[int, float, float]] = field(default_factory=list)  # (k, dL/dz'_k, W'_jk), largest first
 
     def text(self, digits: int = 4) -> str:
         """e.g. ``∂L/∂w = ∂L/∂a · ∂a/∂z · ∂z/∂w = (0.1234) · (0.2500) · (1.0000) = 0.03085``."""
@@ -175,6 +175,68 @@ class Trace:
     def prediction_after(self) -> int | None:
         return int(np.argmax(self.output_after)) if self.output_after.size > 1 else None
 
+    def contributions(self, block: int, j: int) -> list[tuple[int, float, float, float]]:
+        """(i, W_ij, a_i, W_ij·a_i) of neuron j's weighted sum, largest |W_ij·a_i| first."""
+        d = self.dense(block)
+        prod = d.W[:, j] * d.x
+        order = np.argsort(-np.abs(prod), kind="stable")
+        return [(int(i), float(d.W[i, j]), float(d.x[i]), float(prod[i])) for i in order]
+
+    def forward_line(self, block: int, j: int, max_terms: int = 4) -> str:
+        """``z_j = Σ W_ij·a_i + b_j = (w·a) + ... + b = value`` with the recorded numbers."""
+        d = self.dense(block)
+        terms = self.contributions(block, j)
+        shown = [f"({fmt(w)})·({fmt(a)})" for _, w, a, _ in terms[:max_terms]]
+        rest = len(terms) - max_terms
+        if rest > 0:
+            others = sum(p for _, _, _, p in terms[max_terms:])
+            shown.append(f"[{rest} more terms: {fmt(others)}]")
+        return (f"z{_sub(j)} = Σᵢ Wᵢ{_sub(j)}·aᵢ + b{_sub(j)} = " + " + ".join(shown)
+                + f" + ({fmt(float(d.b[j]))}) = {fmt(float(d.y[j]))}")
+
+    def interesting_weight(self, block: int) -> tuple[int, int]:
+        """(i, j) of the weight with the largest gradient in ``block`` (a good first pick)."""
+        dW = np.abs(self.dense(block).dW)
+        i, j = np.unravel_index(int(np.argmax(dW)), dW.shape)
+        return int(i), int(j)
+
+    def update_lines(self, block: int, name: str, index) -> list[str]:
+        """The optimizer's step for one weight (``name`` "W" or "b") written with its numbers."""
+        u = self.update(block, name)
+        idx = tuple(np.atleast_1d(index))
+        w, g, after = float(u.before[idx]), float(u.grad[idx]), float(u.after[idx])
+        hp = self.optimizer
+        lr = hp["lr"]
+        kind = hp["optimizer"]
+        lines = []
+        if kind == "SGD":
+            lines.append(f"w ← w − lr·g = {fmt(w)} − {fmt(lr)}·({fmt(g)}) = {fmt(after)}")
+        elif kind == "Momentum":
+            mu = hp["momentum"]
+            vb, va = float(u.state_before["v"][idx]), float(u.state_after["v"][idx])
+            lines.append(f"v ← μ·v + g = {fmt(mu)}·({fmt(vb)}) + ({fmt(g)}) = {fmt(va)}")
+            if hp.get("nesterov"):
+                lines.append(f"w ← w − lr·(g + μ·v) = {fmt(w)} − {fmt(lr)}·({fmt(g)} + {fmt(mu)}·{fmt(va)}) "
+                             f"= {fmt(after)}")
+            else:
+                lines.append(f"w ← w − lr·v = {fmt(w)} − {fmt(lr)}·({fmt(va)}) = {fmt(after)}")
+        elif kind == "Adam":
+            b1, b2 = hp["betas"]
+            bc1, bc2 = self.bias_correction
+            mb, ma = float(u.state_before["m"][idx]), float(u.state_after["m"][idx])
+            vb, va = float(u.state_before["v"][idx]), float(u.state_after["v"][idx])
+            mh, vh = float(u.m_hat[idx]), float(u.v_hat[idx])
+            t = self.t
+            lines.append(f"m ← β₁·m + (1−β₁)·g = {fmt(b1)}·({fmt(mb)}) + {fmt(1 - b1)}·({fmt(g)}) = {fmt(ma)}")
+            lines.append(f"v ← β₂·v + (1−β₂)·g² = {fmt(b2)}·({fmt(vb)}) + {fmt(1 - b2)}·({fmt(g)})² = {fmt(va)}")
+            lines.append(f"m̂ = m / (1−β₁^{t}) = {fmt(ma)} / {fmt(bc1)} = {fmt(mh)}")
+            lines.append(f"v̂ = v / (1−β₂^{t}) = {fmt(va)} / {fmt(bc2)} = {fmt(vh)}")
+            lines.append(f"w ← w − lr·m̂/(√v̂ + ε) = {fmt(w)} − {fmt(lr)}·{fmt(mh)}/(√{fmt(vh)} + {hp['eps']:g}) "
+                         f"= {fmt(after)}")
+        else:
+            lines.append(f"w: {fmt(w)} → {fmt(after)}")
+        return lines
+
     # -- the chain rule for one weight ----------------------------------------------
     def chain_rule(self, block: int, i: int, j: int) -> ChainRule:
         """∂L/∂W[i, j] of Dense block ``block`` as a product of recorded factors.
@@ -198,6 +260,7 @@ class Trace:
         if block + 1 < self.n_blocks:
             nxt = self.dense(block + 1)
             upstream = [(k, float(nxt.grad_y[k]), float(nxt.W[j, k])) for k in range(nxt.W.shape[1])]
+            upstream.sort(key=lambda t: -abs(t[1] * t[2]))     # biggest contributions first
         last = block == self.n_blocks - 1
         if post and all(isinstance_kind(p, ELEMENTWISE_KINDS) for p in post):
             da = float(post[-1].grad_y[j])
@@ -219,7 +282,7 @@ class Trace:
             if last and self.loss_name == "cross_entropy" and not post:
                 target = int(self.target)
                 note = (f"Softmax and cross-entropy together give ∂L/∂z_j = p_j − y_j = "
-                        f"{fmt(float(self.probs[j]))} − {1 if j == target else 0}.")
+                        f"{float(self.probs[j]):.6g} − {1 if j == target else 0}.")
             elif post:
                 note = "Softmax mixes all outputs, so ∂L/∂z_j = Σ_k ∂L/∂a_k · ∂a_k/∂z_j (recorded from the engine)."
             else:
@@ -237,6 +300,13 @@ def isinstance_kind(rec: LayerRecord, kinds) -> bool:
     return rec.kind in kinds
 
 
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _sub(n: int) -> str:
+    return str(n).translate(_SUBSCRIPTS)
+
+
 def fmt(x: float, digits: int = 4) -> str:
     """A number for people: 4 significant digits, scientific only when tiny or huge."""
     if x == 0:
@@ -245,7 +315,7 @@ def fmt(x: float, digits: int = 4) -> str:
         return str(x)
     if abs(x) < 1e-3 or abs(x) >= 1e5:
         return f"{x:.{max(1, digits - 1)}e}"
-    return f"{x:.{digits}g}" if abs(x) >= 1 else f"{x:.{digits}f}"
+    return f"{x:.{digits}g}"
 
 
 # --------------------------------------------------------------------------- the tracer
@@ -436,6 +506,8 @@ def make_steps(trace: Trace, layers: list[Layer]) -> list[Step]:
         b = rec.block + 1
         if rec.kind == "Dense":
             title = f"Forward, layer {b}: z = W·a + b ({rec.x.size} → {rec.y.size})"
+        elif rec.kind == "Dropout":
+            title = f"Forward, layer {b}: dropout (off while tracing, a passes unchanged)"
         else:
             title = f"Forward, layer {b}: a = {LAYER_WORDS.get(rec.kind, rec.kind)}(z)"
         steps.append(Step("forward", title, rec.index, rec.block))
@@ -444,7 +516,9 @@ def make_steps(trace: Trace, layers: list[Layer]) -> list[Step]:
     for rec in reversed(trace.layers):
         b = rec.block + 1
         if rec.kind == "Dense":
-            title = f"Backward, layer {b}: ∂L/∂W, ∂L/∂b and ∂L/∂a of the layer below"
+            title = f"Backward, layer {b}: ∂L/∂W, ∂L/∂b" + (" and ∂L/∂a sent down" if rec.block > 0 else "")
+        elif rec.kind == "Dropout":
+            title = f"Backward, layer {b}: through dropout (off, ∂L/∂a passes unchanged)"
         else:
             title = f"Backward, layer {b}: ∂L/∂z = ∂L/∂a · {LAYER_WORDS.get(rec.kind, rec.kind)}′(z)"
         steps.append(Step("backward", title, rec.index, rec.block))

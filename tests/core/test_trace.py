@@ -119,7 +119,7 @@ def test_chain_rule_factors_multiply_to_the_engine_gradient():
     assert sum(g * w for _, g, w in rule.upstream) == pytest.approx(rule.terms[0].value, rel=1e-12)
     text = rule.text()
     assert text.startswith("∂L/∂w = ∂L/∂a · ∂a/∂z · ∂z/∂w = (")
-    assert text.endswith(f"= {rule.product:.4f}")
+    assert text.endswith(f"= {rule.product:.4g}")
     assert abs(rule.product) > 1e-3
 
 

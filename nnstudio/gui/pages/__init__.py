@@ -6,4 +6,5 @@ the :class:`~nnstudio.gui.context.AppContext`; it has a class attribute
 """
 PAGES = (
     ("nnstudio.gui.pages.autograd_page", "AutogradPage"),
+    ("nnstudio.gui.pages.backprop_page", "BackpropPage"),
 )
