@@ -483,7 +483,7 @@ class Graph:
         for n in self.nodes:
             if not math.isfinite(n.value):
                 at = ", ".join(f"{k} = {_num(v)}" for k, v in self.values.items())
-                raise ExprError(f"{n.text} is undefined or too large at {at}", n.pos, self.expression.text)
+                raise ExprError(f"{n.text} is undefined or too large for {at}", n.pos, self.expression.text)
 
     def backward_order(self) -> list[GraphNode]:
         """Nodes that get a gradient, in the order the backward pass computes them."""
@@ -641,7 +641,10 @@ class Expression:
         return f, df
 
     def derivative_tree(self, var: str):
-        return simplify(differentiate(self.tree, var))
+        tree = simplify(differentiate(self.tree, var))
+        if not _all_finite(tree):
+            raise ExprError(f"the derivative with respect to {var} has a number too large for a float")
+        return tree
 
     def derivative(self, var: str) -> str:
         """d(expression)/d(var), simplified, as text that :func:`parse` reads back."""
@@ -887,6 +890,24 @@ def _call(fn: str, arg):
         if math.isfinite(v) and float(f"{v:.6g}") == v:
             return Num(v)
     return Call(fn, arg)
+
+
+def _all_finite(n) -> bool:
+    """True when no number in a simplified tree overflowed while folding."""
+    stack = [n]
+    while stack:
+        m = stack.pop()
+        if isinstance(m, Num) and not math.isfinite(m.value) or isinstance(m, _Prod) and not math.isfinite(m.coef):
+            return False
+        if isinstance(m, _Sum):
+            stack.extend(m.terms)
+        elif isinstance(m, _Prod):
+            stack.extend(m.factors)
+        elif isinstance(m, _Pow):
+            stack.extend((m.base, m.exp))
+        elif isinstance(m, Call):
+            stack.append(m.arg)
+    return True
 
 
 def _is_negative(n) -> bool:

@@ -132,7 +132,7 @@ def test_neuron_graph_values_and_gradients():
 
 def test_undefined_point_is_reported_with_the_operation():
     g = parse("x + log(x)").graph(x=0)
-    with pytest.raises(ExprError, match=r"log\(x\) is undefined or too large at x = 0") as info:
+    with pytest.raises(ExprError, match=r"log\(x\) is undefined or too large for x = 0") as info:
         g.check_finite()
     assert info.value.position == 4
 
@@ -190,6 +190,12 @@ def test_error_pointer_marks_the_problem():
     with pytest.raises(ExprError) as info:
         parse("x + * 2")
     assert info.value.pointer() == "x + * 2\n    ^"
+
+
+def test_overflowing_coefficients_are_refused_not_printed_as_inf():
+    with pytest.raises(ExprError, match="too large"):
+        parse("1e300*x*1e300").derivative("x")
+    assert parse("(1e100*x)**2").derivative("x") == "2e+200*x"
 
 
 def test_restricted_variables():

@@ -28,6 +28,7 @@ EXAMPLES = (
 )
 DEBOUNCE_MS = 250
 CURVE_POINTS = 801
+DERIVATIVE_CHARS = 400    # longer symbolic derivatives are cut (the full text is in the tooltip)
 ERROR_COLOR = "#d9480f"   # readable on light and dark backgrounds
 F_COLOR, DF_COLOR, TANGENT_COLOR = "#1f77b4", "#e8590c", "#2f9e44"
 
@@ -85,6 +86,7 @@ class AutogradPage(QWidget):
         self.error.setTextFormat(Qt.RichText)
         self.error.setVisible(False)
         self.derivative_label = QLabel(objectName="derivativeLabel")
+        self.derivative_label.setTextFormat(Qt.PlainText)
         self.derivative_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.derivative_label.setWordWrap(True)
 
@@ -243,9 +245,16 @@ class AutogradPage(QWidget):
         if not same:
             self._rebuild_variables()
         y = expression.output
-        parts = [f"d{y}/d{v} = {html.escape(expression.derivative(v))}" for v in expression.variables]
-        self.derivative_label.setText("Symbolic derivative:  " + ("    ".join(parts) if parts
-                                                                 else "0 (no variables)"))
+        parts = []
+        for v in expression.variables:
+            try:
+                parts.append(f"d{y}/d{v} = {expression.derivative(v)}")
+            except ExprError as exc:
+                parts.append(f"d{y}/d{v}: {exc.message}")
+        full = "    ".join(parts) if parts else "0 (the expression has no variables)"
+        shown = full if len(full) <= DERIVATIVE_CHARS else full[:DERIVATIVE_CHARS] + " …"
+        self.derivative_label.setText("Symbolic derivative:  " + shown)
+        self.derivative_label.setToolTip(full if shown != full else "")
         self._refresh(new_structure=not same, rescale=True)
 
     def _show_error(self, exc: ExprError) -> None:
