@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -871,7 +872,7 @@ def _pow(base, exp):
         if isinstance(exp, Num):
             with np.errstate(all="ignore"):
                 v = float(np.power(base.value, exp.value))
-            if math.isfinite(v) and _is_int(v) and abs(v) < 1e15:
+            if math.isfinite(v) and (_is_int(exp.value) or _is_int(v)) and abs(v) < 1e15:
                 return Num(v)
     if isinstance(exp, Num) and _is_int(exp.value):
         if isinstance(base, _Pow):
@@ -914,10 +915,25 @@ def _is_negative(n) -> bool:
     return (isinstance(n, Num) and n.value < 0) or (isinstance(n, _Prod) and n.coef < 0)
 
 
+def _fraction(v: float) -> tuple[int, int] | None:
+    """(p, q) with q > 1 when v is p/q for a small q (so 1/3 prints as 1/3, not 0.333333333333)."""
+    if _is_int(v) or not math.isfinite(v):
+        return None
+    f = Fraction(v).limit_denominator(1000)
+    if f.denominator > 1 and abs(f.numerator / f.denominator - v) <= 1e-12 * abs(v):
+        return f.numerator, f.denominator
+    return None
+
+
+def _fmt_simplified(v: float) -> str:
+    frac = _fraction(v)
+    return f"{frac[0]}/{frac[1]}" if frac else _fmt(v)
+
+
 def render(n) -> str:
     """Simplified tree -> text such as ``2*x + 3``."""
     if isinstance(n, Num):
-        return _fmt(n.value)
+        return _fmt_simplified(n.value)
     if isinstance(n, (Var, Const)):
         return n.name
     if isinstance(n, Call):
@@ -942,7 +958,7 @@ def render(n) -> str:
 
 
 def _atomic(n) -> bool:
-    return isinstance(n, (Var, Const, Call)) or (isinstance(n, Num) and n.value >= 0)
+    return isinstance(n, (Var, Const, Call)) or (isinstance(n, Num) and n.value >= 0 and _fraction(n.value) is None)
 
 
 def _render_product(coef: float, factors) -> str:
@@ -953,15 +969,16 @@ def _render_product(coef: float, factors) -> str:
         else:
             num.append(f)
     sign, c, den_coef = ("-" if coef < 0 else ""), abs(coef), 1.0
-    if den and c != 1 and _is_int(1 / c) and 1 / c < 1e6:
-        den_coef, c = round(1 / c), 1.0
+    frac = _fraction(c)
+    if frac:  # 2x/3 rather than 0.666666666667*x
+        c, den_coef = float(frac[0]), float(frac[1])
 
     def factor(f):
         s = render(f)
         return f"({s})" if isinstance(f, _Sum) else s
     top = ([_fmt(c)] if c != 1 or not num else []) + [factor(f) for f in num]
     out = sign + "*".join(top)
-    if den:
+    if den or den_coef != 1:
         bottom = ([_fmt(den_coef)] if den_coef != 1 else []) + [factor(f) for f in den]
         b = "*".join(bottom)
         out += f"/({b})" if len(bottom) > 1 else f"/{b}"

@@ -60,6 +60,10 @@ def test_variables_are_listed_in_order_and_output_name_is_kept():
     ("sigmoid(w*x + b)", "w*sigmoid(w*x + b)*(1 - sigmoid(w*x + b))"),
     ("sin(x)*cos(x)", "cos(x)**2 - sin(x)**2"),
     ("5", "0"),
+    ("exp(-x^2/2)", "-x*exp(-x**2/2)"),   # fractions stay fractions
+    ("0.1*x**2", "x/5"),
+    ("x**3/3", "x**2"),
+    ("1/(3x)", "-1/(3*x**2)"),
 ])
 def test_symbolic_derivative_is_simplified(text, expected):
     assert parse(text).derivative("x") == expected
