@@ -614,11 +614,13 @@ def tiny_problem(key: str) -> TinyProblem:
         # Hand-picked so the three hidden neurons face different directions (none dead for all points).
         net.layers[0].W.data[:] = [[0.8, -0.6, 0.3], [0.5, 0.7, -0.9]]
         net.layers[0].b.data[:] = [0.1, 0.0, 0.2]
-        net.layers[2].W.data[:] = [[0.6, -0.4], [-0.5, 0.7], [0.3, 0.2]]
+        # Neuron 1 (active on class A) leans to A, neuron 0 to B, neuron 2 starts out wrong: the
+        # first steps have something to fix, and no neuron dies on the first updates.
+        net.layers[2].W.data[:] = [[-0.2, 0.4], [0.3, -0.2], [0.5, -0.3]]
         net.layers[2].b.data[:] = [0.0, 0.0]
         x, y = toy_clusters()
         return TinyProblem("toy", "Two clusters, 2-3-2 (ReLU, softmax cross-entropy)", net, x, y,
-                           "cross_entropy", ["class A", "class B"], 0.5, ["x₁", "x₂"])
+                           "cross_entropy", ["class A", "class B"], 0.3, ["x₁", "x₂"])
     raise ValueError(f"unknown tiny problem {key!r}; choose 'xor' or 'toy'")
 
 

@@ -237,3 +237,24 @@ def test_find_mistakes_and_toy_data():
     assert y.tolist() == [0, 1, 1, 0]
     x, y = toy_clusters()
     assert x.shape == (12, 2) and sorted(set(y.tolist())) == [0, 1]
+
+
+def test_written_out_lines_use_the_recorded_numbers():
+    prob = tiny_problem("toy")
+    trace = trace_step(prob.net, prob.x[6], prob.y[6], lr=0.3, loss="cross_entropy")
+    d = trace.dense(0)
+    # z_j written as its terms, ending in the engine's z_j
+    line = trace.forward_line(0, 2)
+    assert line.startswith("z₂ = Σᵢ Wᵢ₂·aᵢ + b₂ = ") and line.endswith(f"= {float(d.y[2]):.4g}")
+    contrib = trace.contributions(0, 2)
+    assert sum(p for *_, p in contrib) + d.b[2] == pytest.approx(d.y[2], rel=1e-12)
+    assert abs(contrib[0][3]) >= abs(contrib[1][3])
+    u = trace.update(1, "W")
+    (sgd_line,) = trace.update_lines(1, "W", (0, 1))
+    assert sgd_line == (f"w ← w − lr·g = {float(u.before[0, 1]):.4g} − 0.3·({float(u.grad[0, 1]):.4g}) "
+                        f"= {float(u.after[0, 1]):.4g}")
+    adam = trace_step(prob.net, prob.x[6], prob.y[6], optimizer="adam", lr=0.05, loss="cross_entropy")
+    lines = adam.update_lines(0, "b", 1)
+    assert [line.split(" ")[0] for line in lines] == ["m", "v", "m̂", "v̂", "w"]
+    assert lines[2].endswith(f"= {float(adam.update(0, 'b').m_hat[1]):.4g}")
+    assert lines[-1].endswith(f"= {float(adam.update(0, 'b').after[1]):.4g}")

@@ -853,6 +853,10 @@ class BackpropPage(QWidget):
                     p.append(f"<p>z = {_esc(_vec(rec.y))}</p>")
             else:
                 p.append(f"<p>The activation function bends each weighted sum: <b>a = {rec.kind}(z)</b>.</p>")
+                if not tiny:
+                    p.append(self._picked_line(b, f"z = {fmt(float(rec.x[self.selected[2]]))} → "
+                                                  f"a = {fmt(float(rec.y[self.selected[2]]))}"))
+                    p.append(f"<p>{int(np.count_nonzero(rec.y))} of {rec.y.size} neurons are non-zero.</p>")
                 p.append(self._pairs("z", rec.x, "a", rec.y, tiny))
         elif s.kind == "loss":
             p.append(self._loss_html())
@@ -920,6 +924,10 @@ class BackpropPage(QWidget):
             return "".join(parts)
         name = rec.kind
         p = [f"<p>Through the activation: <b>∂L/∂z = ∂L/∂a · {name}′(z)</b>, neuron by neuron.</p>"]
+        if rec.local is not None and not tiny:
+            j = self.selected[2]
+            p.append(self._picked_line(b, f"∂L/∂a = {fmt(float(rec.grad_y[j]))}, slope {fmt(float(rec.local[j]))}, "
+                                          f"∂L/∂z = {fmt(float(rec.grad_x[j]))}"))
         if rec.local is not None:
             limit = rec.y.size if tiny else 10
             rows = "".join(f"<tr><td>{k}</td><td align='right'>{fmt(float(rec.grad_y[k]))}</td>"
@@ -937,6 +945,11 @@ class BackpropPage(QWidget):
         else:
             p.append(f"<p>∂L/∂z = {_esc(_vec(rec.grad_x))}</p>")
         return "".join(p)
+
+    def _picked_line(self, b: int, text: str) -> str:
+        if self.selected[0] != b:
+            return ""
+        return f"<p>Picked neuron {self.selected[2]}: <b>{_esc(text)}</b></p>"
 
     def _largest(self, M: np.ndarray) -> str:
         i, j = np.unravel_index(int(np.argmax(np.abs(M))), M.shape)
