@@ -210,3 +210,22 @@ def test_page_is_registered_in_the_main_window(main_window):
     assert page.title == "Backprop"
     main_window.show_page("backpropPage")
     assert main_window.stack.currentWidget() is page
+
+
+def test_hover_shows_values_and_arrow_keys_work_from_a_button(qtbot, page):
+    from PySide6.QtWidgets import QToolTip
+    choose(page.network_combo, "toy")
+    page.run_to_end()
+    diagram = page.diagram
+    centre = diagram.node_pos(1, 1).toPoint()
+    qtbot.mouseMove(diagram, centre)
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and "layer 1, neuron 1" in QToolTip.text(), timeout=2000)
+    assert f"∂L/∂z = {fmt(float(page.trace.dense(0).grad_y[1]))}" in QToolTip.text()
+    # Focus on a button inside the page: the arrow keys still step.
+    page.activateWindow()
+    page.reset_steps()
+    page.next_button.setFocus()
+    qtbot.keyClick(page.next_button, Qt.Key_Right)
+    assert page.step == 1
+    qtbot.keyClick(page.next_button, Qt.Key_End)
+    assert page.step == page.n_steps - 1
