@@ -792,7 +792,11 @@ def _split_coef(n):
 def _add(items):
     flat = []
     for it in items:
-        flat.extend(it.terms if isinstance(it, _Sum) else [it])
+        if isinstance(it, _Prod) and len(it.factors) == 1 and isinstance(it.factors[0], _Sum):
+            # c*(a + b) inside a sum: distribute, so x - (x - 1) becomes 1
+            flat.extend(_mul([Num(it.coef), t]) for t in it.factors[0].terms)
+        else:
+            flat.extend(it.terms if isinstance(it, _Sum) else [it])
     const, order, coefs, rests = 0.0, [], {}, {}
     for t in flat:
         c, rest = _split_coef(t)
@@ -941,7 +945,12 @@ def render(n) -> str:
     if isinstance(n, _Sum):
         out = render(n.terms[0])
         for t in n.terms[1:]:
-            out += f" - {render(_mul([Num(-1.0), t]))}" if _is_negative(t) else f" + {render(t)}"
+            if isinstance(t, Num) and t.value < 0:
+                out += f" - {_fmt_simplified(-t.value)}"
+            elif isinstance(t, _Prod) and t.coef < 0:
+                out += f" - {_render_product(-t.coef, t.factors)}"
+            else:
+                out += f" + {render(t)}"
         return out
     if isinstance(n, _Pow):
         if isinstance(n.exp, Num) and n.exp.value < 0:
