@@ -924,9 +924,11 @@ def _fraction(v: float) -> tuple[int, int] | None:
     if _is_int(v) or not math.isfinite(v):
         return None
     f = Fraction(v).limit_denominator(1000)
-    if f.denominator > 1 and abs(f.numerator / f.denominator - v) <= 1e-12 * abs(v):
-        return f.numerator, f.denominator
-    return None
+    if f.denominator == 1 or abs(f.numerator / f.denominator - v) > 1e-12 * abs(v):
+        return None
+    if f.denominator > 12 and float(f"{v:.6g}") == v:
+        return None  # 1.79 reads better than 179/100; 1/3 better than 0.333333333333
+    return f.numerator, f.denominator
 
 
 def _fmt_simplified(v: float) -> str:
