@@ -267,7 +267,8 @@ class Trace:
             local = 1.0
             for p in post:
                 local *= float(p.local[j])
-            names = "·".join(p.kind for p in post)
+            # Dropout is off while tracing (slope 1): name only the real activation.
+            names = "·".join(p.kind for p in post if p.kind != "Dropout") or "Dropout"
             terms = [ChainTerm("∂L/∂a", da, f"how the loss changes with neuron {j}'s output a = {names}(z)"),
                      ChainTerm("∂a/∂z", local, f"slope of {names} at z = {fmt(float(d.y[j]))}"),
                      ChainTerm("∂z/∂w", x_i, f"the input a_{i} this weight multiplies")]

@@ -85,11 +85,13 @@ class MatrixView(pg.GraphicsLayoutWidget):
         self.matrix_image = ClickableImage(on_pick_neuron)
         self.matrix_image.setColorMap(self.diverging)
         self.vector_plot = self.addPlot(row=1, col=1, title="Vector")
+        self.vector_plot.setMinimumWidth(80)
         self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8)
         self.vector_plot.addItem(self.bars)
         self.vector_plot.showGrid(y=True, alpha=0.3)
         for plot, item in ((self.input_plot, self.input_image), (self.neuron_plot, self.neuron_image),
                            (self.matrix_plot, self.matrix_image)):
+            plot.setMinimumWidth(80)
             plot.addItem(item)
             plot.invertY(True)
             plot.hideAxis("bottom")
@@ -178,6 +180,8 @@ class BackpropPage(QWidget):
         self.network_combo.setToolTip("The network to step through: a tiny built-in one where every weight is "
                                       "visible, the model built in the studio, or an MNIST-sized network")
         self.source_combo = QComboBox(objectName="backpropSampleSource")
+        for combo in (self.network_combo, self.source_combo):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.sample_spin = QSpinBox(objectName="backpropSampleSpin")
         self.sample_spin.setToolTip("Which sample of the chosen set")
         self.random_button = QPushButton("Random", objectName="backpropRandomButton")
@@ -758,18 +762,19 @@ class BackpropPage(QWidget):
         if phase == "backward" and self._grads_shown(b):
             mat, what = d.dW, "∂L/∂W"
         elif phase in ("update", "after") and self._upd[b] <= self.step:
-            mat, what = t.update(b, "W").delta, "Δw (the update)"
+            mat, what = t.update(b, "W").delta, "Δw"
         else:
             mat, what = d.W, "W"
         vector, vtitle = self._step_vector()
         self.matrix_view.show(
             x=t.layers[0].x, x_title="Input" + (" (28×28)" if t.sizes[0] == 784 else ""),
-            neuron_weights=mat[:, j], neuron_title=f"{what} into neuron {j} of layer {b + 1}",
-            matrix=mat.T, matrix_title=f"Layer {b + 1}: {what}, {mat.shape[1]} neurons × {mat.shape[0]} inputs",
+            neuron_weights=mat[:, j], neuron_title=f"{what} into neuron {j}",
+            matrix=mat.T, matrix_title=f"Layer {b + 1} {what} ({mat.shape[1]}×{mat.shape[0]})",
             vector=vector, vector_title=vtitle, pick_i=i if sb == b else 0, pick_j=j)
-        self.legend.setText("Blue = positive, red = negative, white ≈ 0. The yellow square marks the picked "
-                            "weight; click a pixel of the weight image to pick the input, a cell of the matrix "
-                            "to pick both, or use the spin boxes.")
+        self.legend.setText("Blue = positive, red = negative, white ≈ 0 (W before the backward pass, ∂L/∂W during "
+                            "it, Δw after the update). The layer matrix has one row per neuron, one column per "
+                            "input. The yellow square marks the picked weight: click a pixel of the weight image "
+                            "to pick the input, a cell of the matrix to pick both, or use the spin boxes.")
 
     def _step_vector(self):
         """The vector the current step produces, for the bar chart."""
