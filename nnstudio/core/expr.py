@@ -522,7 +522,8 @@ class Graph:
     def local_derivative(self, consumer: GraphNode, node: GraphNode) -> float:
         """d(consumer)/d(node) at this point, taken from the engine's own backward closure."""
         ones = np.ones_like(consumer.tensor.data)
-        grads = consumer.tensor._backward(ones)
+        with np.errstate(all="ignore"):  # 1/x at 0 is inf: shown as "undefined", not warned about
+            grads = consumer.tensor._backward(ones)
         return float(sum(np.asarray(g).reshape(-1)[0] for g, k in zip(grads, consumer.inputs)
                          if k == node.index and g is not None))
 

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QTextDocument
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSizePolicy, QSplitter, QTextEdit, QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTextEdit, QVBoxLayout, QWidget)
 
 from nnstudio.core.expr import ExprError, parse
 
@@ -189,7 +189,11 @@ class AutogradPage(QWidget):
                              "the backward pass reaches it")
         graph_title.setWordWrap(True)
         rv.addWidget(graph_title)
-        rv.addWidget(self.graph_view, 3)
+        self.graph_scroll = QScrollArea(objectName="graphScroll")
+        self.graph_scroll.setWidgetResizable(True)
+        self.graph_scroll.setFrameShape(QFrame.NoFrame)
+        self.graph_scroll.setWidget(self.graph_view)
+        rv.addWidget(self.graph_scroll, 3)
         rv.addLayout(buttons)
         rv.addWidget(self.chain_text, 2)
 
@@ -428,6 +432,8 @@ class AutogradPage(QWidget):
                 if consumer.tensor.requires_grad and consumer.index in {s.node for s in done}:
                     labels[(current, c)] = f"×{_num(self.graph.local_derivative(consumer, node))}"
         self.graph_view.set_backward_state({s.node for s in done}, current, labels)
+        if current is not None:  # big graphs scroll: keep the current box in view (after layout settles)
+            QTimer.singleShot(0, self._scroll_to_current)
         total = len(self.steps)
         self.step_counter.setText(f"step {self.steps_done} of {total}")
         self.step_button.setEnabled(self.steps_done < total)
@@ -456,6 +462,14 @@ class AutogradPage(QWidget):
         self.chain_text.setHtml("".join(blocks))
         bar = self.chain_text.verticalScrollBar()
         bar.setValue(bar.maximum())
+
+    def _scroll_to_current(self) -> None:
+        node = self.current_node
+        if node is None or node.index not in self.graph_view.rects:
+            return
+        r = self.graph_view.node_rect(node.index)
+        self.graph_scroll.ensureVisible(int(r.center().x()), int(r.center().y()),
+                                        int(r.width() / 2 + 30), int(r.height() / 2 + 30))
 
     def shutdown(self) -> None:
         self._debounce.stop()

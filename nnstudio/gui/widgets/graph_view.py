@@ -35,6 +35,7 @@ CONST_W, CONST_H = 56.0, 32.0
 COL_GAP, ROW_GAP = 46.0, 18.0
 MARGIN = 16.0
 MAX_SCALE = 1.25
+MIN_SCALE = 0.8   # below this text is hard to read: the widget grows instead (put it in a QScrollArea)
 
 
 def _num(v) -> str:
@@ -111,7 +112,13 @@ class GraphView(QWidget):
         self.graph = graph
         if not keep_layout or len(self.rects) != len(graph.nodes):
             self.rects = layout(graph)
+            right, bottom = self._extent()
+            self.setMinimumSize(max(320, int(right * MIN_SCALE)), max(220, int(bottom * MIN_SCALE)))
         self.update()
+
+    def _extent(self) -> tuple[float, float]:
+        return (max(r.right() for r in self.rects.values()) + MARGIN,
+                max(r.bottom() for r in self.rects.values()) + MARGIN)
 
     def set_backward_state(self, revealed: set[int], current: int | None,
                            edge_labels: dict[tuple[int, int], str] | None = None) -> None:
@@ -121,6 +128,7 @@ class GraphView(QWidget):
 
     def clear(self) -> None:
         self.graph, self.rects = None, {}
+        self.setMinimumSize(320, 220)
         self.update()
 
     # -- geometry ----------------------------------------------------------------------
@@ -128,8 +136,7 @@ class GraphView(QWidget):
         """(scale, dx, dy) mapping graph units to widget pixels, centred."""
         if not self.rects:
             return 1.0, 0.0, 0.0
-        right = max(r.right() for r in self.rects.values()) + MARGIN
-        bottom = max(r.bottom() for r in self.rects.values()) + MARGIN
+        right, bottom = self._extent()
         scale = min(self.width() / right, self.height() / bottom, MAX_SCALE)
         return scale, (self.width() - right * scale) / 2, (self.height() - bottom * scale) / 2
 
