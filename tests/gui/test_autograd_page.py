@@ -118,3 +118,19 @@ def test_undefined_point_is_explained_not_crashing(page, qtbot):
     assert "log(x) is undefined" in page.readout.text()
     page.spins["x"].setValue(1.0)
     assert "dy/dx = 1" in page.readout.text()
+
+
+def test_big_graph_scrolls_to_the_box_being_computed(page, qtbot):
+    page.set_expression("+".join(["sin(x)"] * 12))
+    view, scroll = page.graph_view, page.graph_scroll
+    qtbot.waitUntil(lambda: view.height() > scroll.viewport().height(), timeout=3000)  # too tall to fit: scrolls
+    page.step_backward()
+    page.step_backward()
+
+    def current_box_visible():
+        r = view.node_rect(page.current_node.index).toRect()
+        top_left = view.mapTo(scroll.viewport(), r.topLeft())
+        return scroll.viewport().rect().contains(top_left) and \
+            scroll.viewport().rect().contains(view.mapTo(scroll.viewport(), r.bottomRight()))
+    qtbot.waitUntil(current_box_visible, timeout=3000)
+    assert scroll.verticalScrollBar().value() > 0
