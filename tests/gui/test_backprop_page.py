@@ -229,3 +229,36 @@ def test_hover_shows_values_and_arrow_keys_work_from_a_button(qtbot, page):
     assert page.step == 1
     qtbot.keyClick(page.next_button, Qt.Key_End)
     assert page.step == page.n_steps - 1
+
+
+def test_clicking_the_heatmaps_picks_weights(qtbot, page):
+    page.context.set_model(Sequential.mlp([784, 128, 10], seed=3))
+    choose(page.network_combo, "studio")
+    choose(page.source_combo, "random")
+    page.go_to(1)                                   # forward, layer 1: the view shows layer 1
+    page._pick_pixel(10, 12)                        # input image row 10, column 12 = pixel 292
+    assert page.selected[:2] == (0, 292)
+    page._pick_matrix(40, 500)                      # matrix row = neuron 40, column = input 500
+    assert page.selected == (0, 500, 40)
+    page.go_to(3)                                   # forward, layer 2: hidden -> output
+    assert page.selected[0] == 1
+    page._pick_input(0, 77)                         # the strip of hidden inputs: column = hidden neuron
+    assert page.selected[:2] == (1, 77)
+    page._pick_pixel(3, 3)                          # the input image does not pick layer-2 weights
+    assert page.selected[:2] == (1, 77)
+    page.go_to(1)                                   # back in layer 1: its pick was remembered
+    assert page.selected == (0, 500, 40)
+
+
+def test_a_studio_model_that_does_not_fit_the_data_is_explained(qtbot, page):
+    page.context.set_model(Sequential.mlp([784, 16, 3], seed=0))   # MNIST labels go up to 9
+    choose(page.network_combo, "studio")
+    choose(page.source_combo, "test")
+    page.sample_spin.setValue(0)                    # test image 0 is a 7
+    if page.source_combo.currentData() != "test":
+        pytest.skip("MNIST not available")
+    assert page.trace is None
+    assert "label 7 is not one of the 3 outputs" in page.info_label.text()
+    assert not page.next_button.isEnabled()
+    choose(page.source_combo, "random")
+    assert page.trace is not None and page.next_button.isEnabled()

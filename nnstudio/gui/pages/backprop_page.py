@@ -67,7 +67,7 @@ class MatrixView(pg.GraphicsLayoutWidget):
     """For networks too big to draw node by node: the input, one neuron's weights, the layer's
     matrix and the current vector, as heatmaps and bars."""
 
-    def __init__(self, on_pick_input=None, on_pick_neuron=None, parent=None):
+    def __init__(self, on_pick_input=None, on_pick_neuron=None, on_pick_pixel=None, parent=None):
         super().__init__(parent)
         self.setObjectName("backpropMatrixView")
         # CET-D1 runs blue -> white -> red; reversed, positive is blue like the diagram's edges.
@@ -76,7 +76,7 @@ class MatrixView(pg.GraphicsLayoutWidget):
         self.gray = pg.colormap.get("CET-L1")
 
         self.input_plot = self.addPlot(row=0, col=0, title="Input")
-        self.input_image = ClickableImage(on_pick_input)
+        self.input_image = ClickableImage(on_pick_pixel)
         self.input_image.setColorMap(self.gray)
         self.neuron_plot = self.addPlot(row=0, col=1, title="Weights into the picked neuron")
         self.neuron_image = ClickableImage(on_pick_input)
@@ -122,19 +122,26 @@ class MatrixView(pg.GraphicsLayoutWidget):
         return ((index % side) + 0.5, (index // side) + 0.5) if side else (index + 0.5, 0.5)
 
     def show(self, x, x_title, neuron_weights, neuron_title, matrix, matrix_title, vector, vector_title,
-             pick_i, pick_j):
-        """Update every panel in place; signed panels get symmetric colour levels."""
-        self.input_image.setImage(self._grid(x), levels=(0.0, max(1.0, float(np.max(x)))))
-        self.input_plot.setTitle(x_title)
-        self.input_marker.setData([self._cell(pick_i, x.size)[0]], [self._cell(pick_i, x.size)[1]])
+             pick_i, pick_j, first_layer=True):
+        """Update every panel in place; signed panels get symmetric colour levels.
 
-        grid = self._grid(neuron_weights)
+        ``first_layer``: the picked neuron's inputs are the network's inputs (an image, and the
+        input panel can mark the picked pixel); otherwise they are hidden neurons (a strip).
+        """
+        self.input_image.setImage(self._grid(x), levels=(min(0.0, float(np.min(x))), max(1.0, float(np.max(x)))))
+        self.input_plot.setTitle(x_title)
+        if first_layer:
+            self.input_marker.setData([self._cell(pick_i, x.size)[0]], [self._cell(pick_i, x.size)[1]])
+        else:
+            self.input_marker.setData([], [])
+
+        grid = self._grid(neuron_weights) if first_layer else neuron_weights.reshape(1, -1)
         # A strip (not a square image) would be one pixel high with a locked aspect.
         self.neuron_plot.setAspectLocked(grid.shape[0] > 1)
         m = float(np.max(np.abs(grid))) or 1.0
         self.neuron_image.setImage(grid, levels=(-m, m))
         self.neuron_plot.setTitle(neuron_title)
-        cx, cy = self._cell(pick_i, neuron_weights.size)
+        cx, cy = self._cell(pick_i, neuron_weights.size) if first_layer else (pick_i + 0.5, 0.5)
         self.neuron_marker.setData([cx], [cy])
 
         m = float(np.max(np.abs(matrix))) or 1.0
@@ -238,7 +245,8 @@ class BackpropPage(QWidget):
         self.diagram = NetworkDiagram()
         self.diagram.tooltip = self._tooltip
         self.diagram.weight_clicked.connect(self.select_weight)
-        self.matrix_view = MatrixView(on_pick_input=self._pick_input, on_pick_neuron=self._pick_matrix)
+        self.matrix_view = MatrixView(on_pick_input=self._pick_input, on_pick_neuron=self._pick_matrix,
+                                      on_pick_pixel=self._pick_pixel)
         self.view_stack = QStackedWidget(objectName="backpropViewStack")
         self.view_stack.addWidget(self.diagram)
         self.view_stack.addWidget(self.matrix_view)
@@ -539,12 +547,10 @@ class BackpropPage(QWidget):
     def reset(self) -> bool:
         """Trace a fresh step from the network's original weights; go to the first step."""
         if self._network_key() == "studio" and self._studio_stale:
+            # A different studio model: new sizes, samples and weight pickers, so set up from scratch.
             self._studio_stale = False
-            self.net = self.context.model
-            if self.net is None:
-                self.network_combo.setCurrentIndex(0)
-                return False
-            self._load_sample()
+            self._network_changed()
+            return self.trace is not None
         opt = self.optimizer_combo.currentData()
         lr = float(self.lr_spin.value())
         loss = self.problem.loss if self.problem is not None else default_loss(self.net)
@@ -552,12 +558,22 @@ class BackpropPage(QWidget):
             tracer = BackpropTracer(self.net, opt, lr=lr, loss=loss, class_names=self._class_names())
             trace = tracer.record(self._sample_x, self._sample_y)
         except (TraceError, ValueError) as exc:
-            self.info_label.setText(f"Cannot trace this step: {exc}")
+            self._clear(f"Cannot trace this step: {exc}")
             return False
         self.tracer = tracer
         self.info_label.setText(self._sample_text)
         self._set_trace(trace, 0)
         return True
+
+    def _clear(self, message: str) -> None:
+        """No trace to show (bad sample or network): say why, and disable stepping."""
+        self.trace, self.tracer = None, None
+        self.info_label.setText(message)
+        self.step_label.setText("Nothing to step through")
+        for button in (self.prev_button, self.next_button, self.run_button, self.repeat_button):
+            button.setEnabled(False)
+        self.details.setHtml(f"<p>{_esc(message)}</p>")
+        self.chain_label.setHtml("")
 
     def repeat(self) -> None:
         """One more training step on the same sample, from the updated weights and optimizer state."""
@@ -574,6 +590,7 @@ class BackpropPage(QWidget):
 
     def _set_trace(self, trace: Trace, step: int) -> None:
         self.trace = trace
+        self.repeat_button.setEnabled(True)
         if self.selected is None or self.selected[0] >= trace.n_blocks:
             b = trace.n_blocks - 1
             self.selected = (b, *trace.interesting_weight(b))
@@ -634,6 +651,8 @@ class BackpropPage(QWidget):
 
     # -- the weight whose chain rule is shown ---------------------------------------------
     def select_weight(self, block: int, i: int, j: int) -> None:
+        if self.trace is None:
+            return
         self.selected = (int(block), int(i), int(j))
         self._picks[self.selected[0]] = self.selected[1:]
         self._sync_weight_spins()
@@ -664,14 +683,23 @@ class BackpropPage(QWidget):
         self.select_weight(self.weight_block.currentIndex(), self.weight_from.value(), self.weight_to.value())
 
     def _pick_input(self, row: int, col: int) -> None:
+        if self.trace is None:
+            return
         b, _i, j = self.selected
         n_in = self.trace.dense(b).W.shape[0]
-        side = _square(n_in)
+        side = _square(n_in) if b == 0 else None
         i = row * side + col if side else col
         if 0 <= i < n_in:
             self.select_weight(b, i, j)
 
+    def _pick_pixel(self, row: int, col: int) -> None:
+        """A click on the input image picks that pixel's weight into the first layer's picked neuron."""
+        if self.trace is not None and self._view_block() == 0:
+            self._pick_input(row, col)
+
     def _pick_matrix(self, row: int, col: int) -> None:
+        if self.trace is None:
+            return
         b = self._view_block()
         self.select_weight(b, col, row)
 
@@ -770,7 +798,7 @@ class BackpropPage(QWidget):
             x=t.layers[0].x, x_title="Input" + (" (28×28)" if t.sizes[0] == 784 else ""),
             neuron_weights=mat[:, j], neuron_title=f"{what} into neuron {j}",
             matrix=mat.T, matrix_title=f"Layer {b + 1} {what} ({mat.shape[1]}×{mat.shape[0]})",
-            vector=vector, vector_title=vtitle, pick_i=i if sb == b else 0, pick_j=j)
+            vector=vector, vector_title=vtitle, pick_i=i if sb == b else 0, pick_j=j, first_layer=b == 0)
         self.legend.setText("Blue = positive, red = negative, white ≈ 0 (W before the backward pass, ∂L/∂W during "
                             "it, Δw after the update). The layer matrix has one row per neuron, one column per "
                             "input. The yellow square marks the picked weight: click a pixel of the weight image "
@@ -800,7 +828,7 @@ class BackpropPage(QWidget):
     # The hover texts of the diagram.
     def _tooltip(self, kind: str, *index) -> str:
         t = self.trace
-        if t is None:
+        if t is None or self.view_stack.currentIndex() != 0:
             return ""
         if kind == "node":
             col, k = index
