@@ -418,6 +418,10 @@ def _num(v: float) -> str:
     return s
 
 
+def _paren(s: str) -> str:
+    return f"({s})" if s.startswith("-") else s
+
+
 def _fmt(v: float) -> str:
     """A number for expressions that must parse back exactly enough."""
     v = float(v)
@@ -505,15 +509,21 @@ class Graph:
                 if not c.tensor.requires_grad or c.tensor.grad is None:
                     continue
                 local = self.local_derivative(c, n)
-                symbolic = " + ".join(self._local_text(c, i) for i, k in enumerate(c.inputs) if k == n.index)
-                shown = symbolic if symbolic == _num(local) else f"{symbolic} = {_num(local)}"
+                uses = [i for i, k in enumerate(c.inputs) if k == n.index]
+                symbolic = " + ".join(self._local_text(c, i) for i in uses)
+                filled = self._local_numbers(c, uses[0]) if len(uses) == 1 else None
+                shown = symbolic
+                if filled and filled not in (symbolic, _num(local)):
+                    shown += f" = {filled}"
+                if symbolic != _num(local):
+                    shown += f" = {_num(local)}"
                 if c is self.output and len(n.consumers) == 1:
                     lines.append(f"d{y}/d{n.label} = {shown}")
                     products = []
                     break
                 lines.append(f"d{c.label}/d{n.label} = {shown}")
                 products.append(f"d{y}/d{c.label} × d{c.label}/d{n.label}")
-                numbers.append(f"{_num(c.grad)} × {_num(local)}")
+                numbers.append(f"{_paren(_num(c.grad))} × {_paren(_num(local))}")
             if products:
                 lines.append(f"d{y}/d{n.label} = {' + '.join(products)} = {' + '.join(numbers)} = {_num(n.grad)}")
             steps.append(BackwardStep(n.index, lines, n.grad))
@@ -526,6 +536,28 @@ class Graph:
             grads = consumer.tensor._backward(ones)
         return float(sum(np.asarray(g).reshape(-1)[0] for g, k in zip(grads, consumer.inputs)
                          if k == node.index and g is not None))
+
+    def _local_numbers(self, c: GraphNode, i: int) -> str | None:
+        """The local derivative with this point's numbers put in, e.g. "2 × 3" for 2·g at g = 3."""
+        def v(k):
+            s = _num(self.nodes[c.inputs[k]].value)
+            return f"({s})" if s.startswith("-") else s
+        a = v(0)
+        out = _num(c.value)
+        out = f"({out})" if out.startswith("-") else out
+        op = c.op
+        if op == "/":
+            return f"1/{v(1)}" if i == 0 else f"-{a}/{v(1)}²"
+        if op == "**" and i == 0 and self.nodes[c.inputs[1]].kind == "constant":
+            n = self.nodes[c.inputs[1]].value
+            if n == 2:
+                return f"2 × {a}"
+            return None if n == 1 else f"{_num(n)} × {a}^{_num(n - 1)}"
+        return {
+            "exp": f"exp({a})", "log": f"1/{a}", "sin": f"cos({a})", "cos": f"-sin({a})",
+            "tan": f"1 + tan²({a})", "sqrt": f"1/(2·√{a})", "tanh": f"1 - {out}²",
+            "sigmoid": f"{out} × (1 - {out})", "abs": f"sign({a})",
+        }.get(op)
 
     def _local_text(self, c: GraphNode, i: int) -> str:
         names = [self.nodes[k].label for k in c.inputs]

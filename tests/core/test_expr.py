@@ -108,9 +108,20 @@ def test_backward_steps_write_the_chain_rule_in_numbers():
     steps = g.backward_steps()
     labels = [g.nodes[s.node].label for s in steps]
     assert labels == ["y", "g", "x"]  # reverse topological order, constants need no gradient
-    assert steps[1].lines == ["dy/dg = 2·g = 6"]
+    assert steps[1].lines == ["dy/dg = 2·g = 2 × 3 = 6"]
     assert steps[2].lines == ["dg/dx = 1", "dy/dx = dy/dg × dg/dx = 6 × 1 = 6"]
     assert [s.grad for s in steps] == [1.0, 6.0, 6.0]
+
+
+def test_backward_steps_put_the_numbers_into_each_local_derivative():
+    g = parse("sigmoid(w*x + b)").graph(w=2, x=1, b=-1)
+    lines = [line for s in g.backward_steps() for line in s.lines]
+    assert "dy/dg2 = σ(g2)·(1 - σ(g2)) = 0.731059 × (1 - 0.731059) = 0.196612" in lines
+    assert "dy/dx = dy/dg1 × dg1/dx = 0.196612 × 2 = 0.393224" in lines
+    g = parse("x**2 + 3*x + 5").graph(x=-2)
+    last = g.backward_steps()[-1].lines
+    assert last[0] == "dg1/dx = 2·x = 2 × (-2) = -4"
+    assert last[-1] == "dy/dx = dy/dg1 × dg1/dx + dy/dg2 × dg2/dx = 1 × (-4) + 1 × 3 = -1"
 
 
 def test_backward_steps_sum_over_every_path():

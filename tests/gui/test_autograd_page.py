@@ -36,7 +36,7 @@ def test_backward_stepper_walks_the_chain_rule_for_x_plus_2_squared(page, qtbot,
         assert page.graph_view.current == page.current_node.index
     assert labels == ["y", "g", "x"]
     text = page.chain_text.toPlainText()
-    assert "dy/dg = 2·g = 6" in text
+    assert "dy/dg = 2·g = 2 × 3 = 6" in text
     assert "dy/dx = dy/dg × dg/dx = 6 × 1 = 6" in text
     assert not page.step_button.isEnabled()          # nothing left to compute
     x_node = page.current_node
