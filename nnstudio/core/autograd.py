@@ -109,7 +109,7 @@ class Tensor:
     def item(self) -> float:
         return self.data.item()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same values, cut off from the graph (no gradient flows through)."""
         return Tensor(self.data, name=self.name)
 
@@ -124,7 +124,7 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
-    def _make(self, data, inputs: tuple, op: str, backward) -> "Tensor":
+    def _make(self, data, inputs: tuple, op: str, backward) -> Tensor:
         """Wrap an op's result; record the graph only if some input needs a gradient."""
         needs = is_grad_enabled() and any(t.requires_grad for t in inputs)
         out = Tensor(data, requires_grad=needs, dtype=data.dtype if isinstance(data, np.ndarray) else None)
@@ -133,7 +133,7 @@ class Tensor:
         return out
 
     @staticmethod
-    def _lift(other, like: "Tensor") -> "Tensor":
+    def _lift(other, like: Tensor) -> Tensor:
         if isinstance(other, Tensor):
             return other
         return Tensor(np.asarray(other, dtype=like.dtype))
@@ -315,7 +315,7 @@ class Tensor:
         return self._make(np.asarray(a.data[index]), (a,), "index", backward)
 
     # -- losses -----------------------------------------------------------------
-    def cross_entropy(self, target) -> "Tensor":
+    def cross_entropy(self, target) -> Tensor:
         """Softmax cross-entropy of these logits (N, C), mean over the batch.
 
         ``target`` is integer labels (N,) or one-hot/probabilities (N, C), as in
@@ -324,7 +324,7 @@ class Tensor:
         return softmax_cross_entropy(self, target)
 
     # -- backward -------------------------------------------------------------------
-    def topological_order(self) -> list["Tensor"]:
+    def topological_order(self) -> list[Tensor]:
         """Every tensor this one depends on, each after all of its inputs (self last)."""
         order, seen = [], set()
         stack = [(self, False)]

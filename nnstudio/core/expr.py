@@ -343,7 +343,7 @@ def _check_constants(tree, text: str) -> None:
                 values[id(n)] = v
 
 
-def parse(text: str, variables=None) -> "Expression":
+def parse(text: str, variables=None) -> Expression:
     """Parse ``text`` into an :class:`Expression`. ``variables`` optionally restricts the names."""
     if not isinstance(text, str):
         raise ExprError("the expression must be text")
@@ -433,7 +433,7 @@ def _fmt(v: float) -> str:
 class Graph:
     """The computation graph of an expression evaluated at one point, after backward."""
 
-    def __init__(self, expression: "Expression", values: dict[str, float]):
+    def __init__(self, expression: Expression, values: dict[str, float]):
         self.expression = expression
         self.values = dict(values)
         self.nodes: list[GraphNode] = []
