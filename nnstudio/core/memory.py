@@ -334,7 +334,7 @@ def _gathered(strategy, x, y, batch_size, rng):
     return strategy.prepare_inputs(xb), yb
 
 
-def profile_step(strategy: StepStrategy, optimizer: Optimizer, x: np.ndarray, y: np.ndarray,
+def profile_step(strategy: StepStrategy, optimizer: Optimizer | None, x: np.ndarray, y: np.ndarray,
                  batch_size: int, seed: int = 0) -> StepProfile:
     """Run one training step with a timeline and tracemalloc; the network is updated as in training.
 
@@ -354,10 +354,11 @@ def profile_step(strategy: StepStrategy, optimizer: Optimizer, x: np.ndarray, y:
             loss, out = strategy.forward_backward(xb, yb)
             # Our optimizers update one parameter at a time with at most one
             # parameter-sized temporary (e.g. Adam's (1 - beta1) * g).
-            temp = max((p.data.nbytes for p in strategy.network.parameters()), default=0)
-            timeline.record("update (optimizer temporaries)", strategy, (out,), extra_workspace=temp)
-            strategy.update(optimizer)
-            timeline.record("update done", strategy, (out,))
+            if optimizer is not None:   # None: gradients only
+                temp = max((p.data.nbytes for p in strategy.network.parameters()), default=0)
+                timeline.record("update (optimizer temporaries)", strategy, (out,), extra_workspace=temp)
+                strategy.update(optimizer)
+                timeline.record("update done", strategy, (out,))
         finally:
             strategy.recorder = None
         seconds = time.perf_counter() - t0
@@ -519,67 +520,65 @@ def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndar
             progress(len(trials), b, p)
         return p
 
-    # 1. the event model from two profiled probes
+    # 1. the event model from profiled probes: small ones first, then (if the
+    # small model says they fit) larger ones, where any fixed-size temporaries
+    # no longer distort the per-sample slopes
+    def event_model(b1, b2):
+        prof1 = profile_step(strategy, optimizer, x, y, b1)
+        prof2 = profile_step(strategy, optimizer, x, y, b2)
+        strategy.release()
+        trials.extend([(b1, prof1.measured_peak), (b2, prof2.measured_peak)])
+        t1, t2 = prof1.timeline.totals().astype(float), prof2.timeline.totals().astype(float)
+        s = (t2 - t1) / (b2 - b1)
+        ratio = max(prof1.measured_peak / prof1.timeline.peak(), prof2.measured_peak / prof2.timeline.peak())
+        return t1 - s * b1, s, max(1.0, ratio), prof1.measured_peak
+
+    def predict(b, model):
+        fixed_, slope_, ratio_ = model
+        return float(np.max(fixed_ + slope_ * b)) * ratio_
+
+    def largest_fitting(limit, model):
+        """Largest batch the (convex, piecewise linear) model puts at or below limit."""
+        fixed_, slope_, ratio_ = model
+        lim = limit / ratio_
+        if np.any(fixed_ + slope_ > lim):
+            return 0
+        pos = slope_ > 0
+        return int(np.floor(np.min((lim - fixed_[pos]) / slope_[pos]))) if pos.any() else max_batch
+
     b1, b2 = sorted((max(1, min(probes[0], max_batch)), max(2, min(probes[1], max_batch))))
     if b1 == b2:
         b1 = 1
-    prof1 = profile_step(strategy, optimizer, x, y, b1)
-    prof2 = profile_step(strategy, optimizer, x, y, b2)
-    strategy.release()
-    trials += [(b1, prof1.measured_peak), (b2, prof2.measured_peak)]
-    t1, t2 = prof1.timeline.totals().astype(float), prof2.timeline.totals().astype(float)
-    ev_slope = (t2 - t1) / (b2 - b1)
-    ev_fixed = t1 - ev_slope * b1
-    pad = max(1.0, prof1.measured_peak / prof1.timeline.peak(), prof2.measured_peak / prof2.timeline.peak())
-
-    def event_max(limit):
-        """Largest batch whose padded event-model peak is <= limit."""
-        lim = limit / pad
-        if np.any(ev_fixed + ev_slope > lim):
-            return 0
-        pos = ev_slope > 0
-        return int(np.floor(np.min((lim - ev_fixed[pos]) / ev_slope[pos]))) if pos.any() else max_batch
-
-    if prof1.measured_peak > budget:
-        raise BudgetTooSmall(f"even a batch of {b1} needs {format_bytes(prof1.measured_peak)} "
+    fx, sl, ratio, p_first = event_model(b1, b2)
+    if p_first > budget:
+        raise BudgetTooSmall(f"even a batch of {b1} needs {format_bytes(p_first)} "
                              f"(budget {format_bytes(budget)})")
-    fits = [b for b, p in trials if p <= budget]
-    lo = max(fits)                             # largest batch measured to fit
-    hi = max_batch + 1                         # smallest batch measured not to fit
-    cand = min(event_max(safe), max_batch)
-    slope = float(ev_slope[np.argmax(t2)])
-    fixed = float(prof2.measured_peak - slope * b2)
-    if cand > lo:
-        # 2. two measured points near the answer give the line through the real peaks
-        half = cand // 2
-        if half > lo:
-            if measure(half) > budget:
-                hi = half
-            else:   # the line through the probe and this point guards against a too-hopeful model
-                lo = half
-                s_h = (trials[-1][1] - prof2.measured_peak) / (half - b2) if half > b2 else 0.0
-                if s_h > 0:
-                    cand = min(cand, int(math.floor((safe - trials[-1][1]) / s_h)) + half)
-        if hi > cand > lo:
-            if measure(cand) <= budget:
-                lo = cand
-            else:
-                hi = cand
-        for _ in range(12):
-            big = sorted((b, p) for b, p in trials if b <= lo)[-2:]
-            if len(big) == 2 and big[1][0] > big[0][0]:
-                slope = (big[1][1] - big[0][1]) / (big[1][0] - big[0][0])
-                fixed = big[1][1] - slope * big[1][0]
-            nxt = int(math.floor((safe - fixed) / slope)) if slope > 0 else max_batch
-            nxt = min(nxt, max_batch, hi - 1)
-            if hi <= max_batch:                # a measurement overshot: bisect instead of trusting a line
-                nxt = min(nxt, (lo + hi) // 2)
-            if nxt <= lo:
-                break
-            if measure(nxt) <= budget:
-                lo = nxt
-            else:
-                hi = nxt
+    model = (fx, sl, ratio)
+    big1, big2 = 4 * b2, 8 * b2
+    if big2 <= max_batch and largest_fitting(safe, model) >= big2:
+        fx, sl, ratio, _ = event_model(big1, big2)
+        model = (fx, sl, ratio)
+    # 2. confirm with measured steps; each measurement recalibrates the model
+    lo = max(b for b, p in trials if p <= budget)   # largest batch measured to fit
+    hi = max_batch + 1                               # smallest batch measured not to fit
+    limit = safe
+    for _ in range(12):
+        cand = min(largest_fitting(limit, model), max_batch)
+        if cand >= hi:                     # the model disagrees with a measurement: bisect
+            cand = (lo + hi) // 2
+        if cand <= lo:
+            break
+        predicted = predict(cand, model)
+        p = measure(cand)
+        if p <= budget:
+            lo = cand
+        else:
+            hi = cand
+        # the measured/modelled ratio at the newest point corrects the model near the answer
+        model = (model[0], model[1], model[2] * p / predicted)
+        limit = budget - max(2 * max(0.0, p - predicted), budget * margin / 10)
+    slope = float(model[1][np.argmax(model[0] + model[1] * lo)]) * model[2]
+    fixed = float(dict(trials)[lo] - slope * lo)
     peak = dict(trials)[lo]
     return BatchSearchResult(lo, budget, peak, resident, slope, fixed, trials, capped=lo == max_batch,
                              seconds=time.perf_counter() - t0)

@@ -37,11 +37,14 @@ FP16_MAX = float(np.finfo(np.float16).max)   # 65504
 SUPPORTED = (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Linear, Dropout)
 
 
-CHUNK_ROWS = 1024
-
-
-def _chunks(n: int):
-    return [slice(a, min(n, a + CHUNK_ROWS)) for a in range(0, n, CHUNK_ROWS)]
+def _chunks(n: int, parts: int = 4, min_rows: int = 64):
+    """Row slices for widening fp16 operands to fp32: a quarter of the batch at a time
+    (so the fp32 temporaries are a quarter the size, and still grow in step with
+    the batch, which keeps the step's memory a straight line in the batch size)."""
+    if n < parts * min_rows:
+        return [slice(0, n)]
+    rows = -(-n // parts)
+    return [slice(a, min(n, a + rows)) for a in range(0, n, rows)]
 
 
 class GradScaler:
@@ -211,24 +214,30 @@ class MixedPrecision(StepStrategy):
             need_input_grad = i > 0   # the input batch needs no gradient (the Trainer skips it too)
             w32 = w16.astype(F32) if need_input_grad else None
             gx = np.empty((len(g), w16.shape[0]), F16) if need_input_grad else None
-            for r in _chunks(len(g)):
+            chunks = _chunks(len(g))
+            for r in chunks:
                 g32, x32 = g[r].astype(F32), saved[r].astype(F32)
+                dw = None
                 if r.start == 0:
                     np.matmul(x32.T, g32, out=layer.W.grad)
                     np.sum(g32, axis=0, out=layer.b.grad)
                 else:
-                    layer.W.grad += x32.T @ g32
+                    dw = x32.T @ g32
+                    layer.W.grad += dw
                     layer.b.grad += g32.sum(axis=0)
+                gxc = g32 @ w32.T if need_input_grad else None
                 if need_input_grad:
-                    gx[r] = g32 @ w32.T
-                if self.recorder is not None and r.start == 0:
-                    self._record(f"backward {i} Dense (fp32 compute)", g, g32, x32, w32, gx)
-                del g32, x32
+                    gx[r] = gxc
+                if self.recorder is not None and r is chunks[-1]:
+                    self._record(f"backward {i} Dense (fp32 compute)", g, g32, x32, w32, gx, dw, gxc)
+                del g32, x32, dw, gxc
             return gx
-        if isinstance(layer, ReLU):
-            return g * (saved > 0)
-        if isinstance(layer, LeakyReLU):
-            return np.where(saved > 0, g, g * F16(layer.alpha))
+        if isinstance(layer, (ReLU, LeakyReLU)):
+            positive = saved > 0
+            out = g * positive if isinstance(layer, ReLU) else np.where(positive, g, g * F16(layer.alpha))
+            if self.recorder is not None:
+                self._record(f"backward {i} {layer.kind}", g, positive, out)
+            return out
         if isinstance(layer, Sigmoid):
             y = saved.astype(F32)
             return (g.astype(F32) * y * (1 - y)).astype(F16)
