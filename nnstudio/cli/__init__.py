@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "nnstudio.cli.train",
     "nnstudio.cli.data",
     "nnstudio.cli.grad",
+    "nnstudio.cli.memory",
 )
 
 

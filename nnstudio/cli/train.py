@@ -12,7 +12,7 @@ import numpy as np
 from nnstudio.core.data import load_dataset
 from nnstudio.core.network import Sequential
 from nnstudio.core.optim import make_optimizer
-from nnstudio.core.train import Trainer, evaluate
+from nnstudio.core.train import evaluate
 
 from . import CLIError, ProgressBar
 
@@ -75,6 +75,8 @@ def register(sub) -> None:
     p.add_argument("--out", help="save the trained model here (.npz)")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     add_data_dir(p)
+    from .memory import add_train_options  # --checkpoint-segments, --precision, --memory-budget
+    add_train_options(p)
     p.set_defaults(func=run_train)
 
     e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix of a model")
@@ -116,8 +118,9 @@ def run_train(args) -> int:
     x_train, y_train = data.flat("train")
     x_test, y_test = data.flat("test")
     net, opt = build_from_args(args, data.input_size, data.num_classes)
-    trainer = Trainer(net, opt, (x_train, y_train), (x_test, y_test), batch_size=args.batch_size,
-                      epochs=args.epochs, seed=args.seed, cosine=args.cosine)
+    from .memory import make_trainer  # Trainer, or its checkpointing / mixed-precision variant
+    trainer = make_trainer(args, net, opt, (x_train, y_train), (x_test, y_test), batch_size=args.batch_size,
+                           epochs=args.epochs, seed=args.seed, cosine=args.cosine)
     bar = ProgressBar(trainer.batches_per_epoch)
 
     def on_step(info):

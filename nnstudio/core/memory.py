@@ -351,7 +351,7 @@ def profile_step(strategy: StepStrategy, optimizer: Optimizer | None, x: np.ndar
         strategy.recorder = timeline
         t0 = time.perf_counter()
         try:
-            loss, out = strategy.forward_backward(xb, yb)
+            _, out = strategy.forward_backward(xb, yb)
             # Our optimizers update one parameter at a time with at most one
             # parameter-sized temporary (e.g. Adam's (1 - beta1) * g).
             if optimizer is not None:   # None: gradients only
@@ -419,11 +419,11 @@ def available_bytes() -> int:
     try:
         import psutil
         return int(psutil.virtual_memory().available)
-    except Exception:  # psutil missing or unsupported platform
+    except (ImportError, OSError, AttributeError):  # psutil missing or unsupported platform
         return 4 * 1024 ** 3
 
 
-def parse_budget(text: str | int | float) -> tuple[int, str]:
+def parse_budget(text: str | float) -> tuple[int, str]:
     """'2GB', '512 MiB', '1e9', '16 GB laptop' -> (bytes, description).
 
     GB/MB are decimal (10**9), GiB/MiB binary. A preset is 60% of that laptop's

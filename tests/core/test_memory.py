@@ -5,9 +5,22 @@ import numpy as np
 import pytest
 
 from nnstudio.core.checkpoint import Checkpointed, CheckpointedTrainer
-from nnstudio.core.memory import (MiB, BudgetTooSmall, PlainStep, account, find_max_batch_size, make_strategy,
-                                  memory_curve, parse_budget, profile_step)
-from nnstudio.core.mixed_precision import GradScaler, MixedPrecision, MixedPrecisionTrainer
+from nnstudio.core.memory import (
+    BudgetTooSmall,
+    MiB,
+    PlainStep,
+    account,
+    find_max_batch_size,
+    make_strategy,
+    memory_curve,
+    parse_budget,
+    profile_step,
+)
+from nnstudio.core.mixed_precision import (
+    GradScaler,
+    MixedPrecision,
+    MixedPrecisionTrainer,
+)
 from nnstudio.core.network import Sequential
 from nnstudio.core.optim import make_optimizer
 from nnstudio.core.train import Trainer
