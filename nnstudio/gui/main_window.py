@@ -1,18 +1,40 @@
-"""The main window: navigation on the left, one page at a time on the right."""
+"""The main window: navigation on the left, one page at a time on the right.
+
+Menus: File (New, Open, Open Recent, Save, Save As, Recover Autosaved Run, Quit), View (pages,
+theme, full screen), Train (the studio's run controls), Help (shortcuts, about). Geometry,
+theme and recent files persist in QSettings; the studio keeps its own architecture and
+settings there too.
+"""
 from __future__ import annotations
 
 import importlib
+import time
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QSplitter,
-                               QStackedWidget)
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+)
 
+from .app import THEMES, apply_theme
 from .context import AppContext
 from .pages import PAGES
 
+MAX_RECENT = 8
+
 
 class MainWindow(QMainWindow):
+    #: Ask "save changes?" when closing with an unsaved trained model (tests turn this off).
+    ask_before_close = True
+
     def __init__(self, settings_path: str | None = None, parent=None):
         super().__init__(parent)
         self.setObjectName("mainWindow")
@@ -20,10 +42,14 @@ class MainWindow(QMainWindow):
         settings = (QSettings(settings_path, QSettings.IniFormat) if settings_path
                     else QSettings("nnstudio", "nnstudio"))
         self.context = AppContext(settings, parent=self)
+        self.theme = str(settings.value("view/theme", "system"))
+        if QApplication.instance() is not None:
+            apply_theme(QApplication.instance(), self.theme)
 
         self.navigation = QListWidget(objectName="navigation")
         self.navigation.setAccessibleName("Pages")
-        self.navigation.setMaximumWidth(220)
+        self.navigation.setMaximumWidth(200)
+        self.navigation.setMinimumWidth(150)
         self.stack = QStackedWidget(objectName="pageStack")
         self.pages = []
         for module_name, class_name in PAGES:
@@ -35,11 +61,19 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.navigation)
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(1, False)
+        splitter.setSizes([165, 1115])
+        self.splitter = splitter
         self.setCentralWidget(splitter)
 
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
         self.context.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+
+        self.studio = self._find_page("studioPage")
+        if self.studio is not None:
+            self.studio.dirty_changed.connect(lambda _: self._update_title())
+            self.studio.path_changed.connect(self._path_changed)
         self._build_menus()
         if self.pages:
             self.navigation.setCurrentRow(0)
@@ -47,6 +81,8 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        self._update_title()
+        self._mention_autosave()
 
     def add_page(self, page) -> None:
         self.pages.append(page)
@@ -60,21 +96,89 @@ class MainWindow(QMainWindow):
                 return p
         raise KeyError(object_name)
 
+    def _find_page(self, object_name: str):
+        try:
+            return self.page(object_name)
+        except KeyError:
+            return None
+
     def show_page(self, object_name: str) -> None:
         self.navigation.setCurrentRow(self.pages.index(self.page(object_name)))
+
+    # -- menus ------------------------------------------------------------------------
+    def _action(self, text, slot, shortcut=None, menu=None):
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        if menu is not None:
+            menu.addAction(act)
+        return act
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         self.file_menu = bar.addMenu("&File")
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close)
-        self.file_menu.addAction(quit_action)
+        studio = self.studio is not None
+        self.new_action = self._action("&New Model", self.new_model, QKeySequence.New, self.file_menu)
+        self.open_action = self._action("&Open…", self.open_model, QKeySequence.Open, self.file_menu)
+        self.recent_menu = self.file_menu.addMenu("Open &Recent")
+        self.save_action = self._action("&Save", self.save_model, QKeySequence.Save, self.file_menu)
+        self.save_as_action = self._action("Save &As…", self.save_model_as, QKeySequence("Ctrl+Shift+S"),
+                                           self.file_menu)
+        self.recover_action = self._action("Recover &Autosaved Run", self.recover_autosave, None, self.file_menu)
+        for a in (self.new_action, self.open_action, self.save_action, self.save_as_action, self.recover_action):
+            a.setEnabled(studio)
+        self.recent_menu.setEnabled(studio)
+        self.file_menu.addSeparator()
+        self._action("&Quit", self.close, QKeySequence("Ctrl+Q"), self.file_menu)
+        self._rebuild_recent_menu()
+
         self.view_menu = bar.addMenu("&View")
         for i, page in enumerate(self.pages):
             act = QAction(page.title, self, shortcut=QKeySequence(f"Ctrl+{i + 1}") if i < 9 else QKeySequence())
             act.triggered.connect(lambda _=False, row=i: self.navigation.setCurrentRow(row))
             self.view_menu.addAction(act)
+        self.view_menu.addSeparator()
+        theme_menu = self.view_menu.addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for name in THEMES:
+            act = QAction({"system": "Follow the &System", "light": "&Light", "dark": "&Dark"}[name], self,
+                          checkable=True)
+            act.setChecked(name == self.theme)
+            act.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            group.addAction(act)
+            theme_menu.addAction(act)
+            self.theme_actions[name] = act
+        self._action("&Full Screen", self._toggle_full_screen, QKeySequence("F11"), self.view_menu)
+
+        if self.studio is not None:
+            self.train_menu = bar.addMenu("&Train")
+            for act in self.studio.menu_actions:
+                self.train_menu.addAction(act)
+
         self.help_menu = bar.addMenu("&Help")
+        self._action("&Keyboard Shortcuts", self._shortcuts, QKeySequence("F1"), self.help_menu)
         self.help_menu.addAction(QAction("&About nnstudio", self, triggered=self._about))
+
+    def _toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        self.context.settings.setValue("view/theme", name)
+        apply_theme(QApplication.instance(), name)
+        from .widgets.training_charts import restyle_plots
+        restyle_plots(self)
+
+    def _shortcuts(self) -> None:
+        rows = [("Ctrl+N", "New model (default architecture)"), ("Ctrl+O", "Open a model"),
+                ("Ctrl+S / Ctrl+Shift+S", "Save / Save as"), ("F5", "Train (or resume)"),
+                ("F6", "Pause / resume"), ("F7", "Train one batch (step)"), ("Shift+F5", "Stop"),
+                ("Ctrl+R", "Reset the weights from the seed"), ("Ctrl+1 … Ctrl+9", "Go to page 1 … 9"),
+                ("F11", "Full screen"), ("Ctrl+Q", "Quit")]
+        table = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{table}</table>")
 
     def _about(self) -> None:
         from nnstudio import __version__
@@ -83,10 +187,125 @@ class MainWindow(QMainWindow):
                           "training it and looking inside it while it learns. Every number comes from "
                           "our own NumPy engine.</p>")
 
+    # -- files --------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        name = "untitled"
+        dirty = False
+        if self.studio is not None:
+            name = Path(self.studio.path).name if self.studio.path else "untitled"
+            dirty = self.studio.dirty
+        self.setWindowTitle(f"{name}{' •' if dirty else ''} — nnstudio")
+
+    def _path_changed(self, path) -> None:
+        if path:
+            self._add_recent(str(path))
+        self._update_title()
+
+    def recent_files(self) -> list[str]:
+        value = self.context.settings.value("recent/files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        files = [p for p in self.recent_files() if p != path]
+        files.insert(0, path)
+        self.context.settings.setValue("recent/files", files[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for path in files:
+            act = QAction(Path(path).name, self)
+            act.setToolTip(path)
+            act.setStatusTip(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_model(p))
+            self.recent_menu.addAction(act)
+        if not files:
+            none = QAction("(no recent models)", self)
+            none.setEnabled(False)
+            self.recent_menu.addAction(none)
+
+    def _confirm_discard(self) -> bool:
+        """True if it is fine to throw away the current trained model."""
+        if self.studio is None or not self.studio.dirty or not self.ask_before_close:
+            return True
+        if QApplication.platformName() == "offscreen":
+            return True         # nobody can answer a dialog there (tests, benchmarks)
+        answer = QMessageBox.question(
+            self, "Unsaved model", "The network has been trained since it was last saved. Save it first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return self.save_model()
+        return answer == QMessageBox.Discard
+
+    def new_model(self) -> None:
+        if self.studio is not None and self._confirm_discard():
+            self.show_page("studioPage")
+            self.studio.new_model()
+
+    def open_model(self, path: str | None = None) -> bool:
+        if self.studio is None or not self._confirm_discard():
+            return False
+        path = path or self.studio.choose_open_path()
+        if not path:
+            return False
+        self.show_page("studioPage")
+        if not Path(path).exists():
+            self.studio.show_message(f"Could not open the model: {path} does not exist.", error=True)
+            return False
+        return self.studio.open_model(path)
+
+    def save_model(self) -> bool:
+        if self.studio is None:
+            return False
+        if not self.studio.path:
+            return self.save_model_as()
+        return self.studio.save_model(self.studio.path)
+
+    def save_model_as(self) -> bool:
+        if self.studio is None:
+            return False
+        path = self.studio.choose_save_path()
+        return bool(path) and self.studio.save_model(path)
+
+    def recover_autosave(self) -> bool:
+        if self.studio is None:
+            return False
+        path = self.studio.autosave_path()
+        if not path.exists():
+            self.context.show_status("There is no autosaved run.")
+            return False
+        if not self._confirm_discard():
+            return False
+        self.show_page("studioPage")
+        ok = self.studio.open_model(str(path))
+        if ok:
+            self.studio.path = None
+            self.studio.dirty_set(True)       # recovered work is not saved anywhere of the user's choosing yet
+            self._update_title()
+        return ok
+
+    def _mention_autosave(self) -> None:
+        if self.studio is None:
+            return
+        path = self.studio.autosave_path()
+        self.recover_action.setEnabled(path.exists())
+        if path.exists():
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
+            self.statusBar().showMessage(f"An autosaved run from {when} exists: File ▸ Recover Autosaved Run",
+                                         15000)
+
     def closeEvent(self, event) -> None:
+        if not self._confirm_discard():
+            event.ignore()
+            return
         self.context.settings.setValue("window/geometry", self.saveGeometry())
         for page in self.pages:
             shutdown = getattr(page, "shutdown", None)
             if shutdown is not None:
                 shutdown()
+        self.context.settings.sync()
         super().closeEvent(event)

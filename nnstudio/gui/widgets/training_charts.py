@@ -1,0 +1,388 @@
+"""Live training charts: loss per step (raw + debiased EMA), accuracy per epoch, gradient magnitudes.
+
+Every chart creates its plot items once and afterwards only calls ``setData``
+on them (pyqtgraph's PlotSpeedTest pattern); the data live in growing NumPy
+buffers so an update copies nothing but the new points.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+# Colours that read on both light and dark plot backgrounds.
+RAW = (90, 140, 220)
+EMA = (30, 110, 235)
+TEST = (240, 150, 30)
+TRAIN = (30, 110, 235)
+LAYER_COLOURS = [(30, 110, 235), (240, 150, 30), (60, 170, 90), (200, 60, 80), (150, 90, 200),
+                 (40, 170, 190), (170, 130, 60), (120, 120, 120), (220, 100, 180)]
+
+
+def is_dark() -> bool:
+    app = QApplication.instance()
+    if app is None:
+        return False
+    return app.palette().color(QPalette.Window).lightness() < 128
+
+
+def style_plot(plot: pg.PlotWidget, title: str, left: str = "", bottom: str = "") -> None:
+    """Background and text colours from the application palette (light or dark)."""
+    plot._nn_style = (title, left, bottom)
+    pal = QApplication.instance().palette()
+    bg = pal.color(QPalette.Base)
+    fg = pal.color(QPalette.Text)
+    plot.setBackground(bg)
+    item = plot.getPlotItem()
+    item.setTitle(f"<span style='font-size:10pt; font-weight:600'>{title}</span>", color=fg)
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(fg.darker(110) if not is_dark() else fg))
+        axis.setTextPen(pg.mkPen(fg))
+    if left:
+        item.setLabel("left", left, color=fg.name())
+    if bottom:
+        item.setLabel("bottom", bottom, color=fg.name())
+    item.showGrid(x=True, y=True, alpha=0.15)
+    plot.setMenuEnabled(True)
+
+
+def restyle_plots(root: QWidget) -> None:
+    """Re-apply palette colours to every styled plot under ``root`` (after a theme switch)."""
+    pal = QApplication.instance().palette()
+    for plot in root.findChildren(pg.PlotWidget):
+        args = getattr(plot, "_nn_style", None)
+        if args is not None:
+            style_plot(plot, *args)
+    for gw in root.findChildren(pg.GraphicsLayoutWidget):
+        gw.setBackground(pal.color(QPalette.Base))
+
+
+class GrowingSeries:
+    """x/y buffers that double in size; ``view()`` returns the filled part without copying."""
+
+    def __init__(self, capacity: int = 1024):
+        self.x = np.empty(capacity, dtype=np.float64)
+        self.y = np.empty(capacity, dtype=np.float64)
+        self.n = 0
+
+    def extend(self, x: np.ndarray, y: np.ndarray) -> None:
+        m = len(y)
+        if self.n + m > len(self.y):
+            cap = max(2 * len(self.y), self.n + m)
+            self.x = np.resize(self.x, cap)
+            self.y = np.resize(self.y, cap)
+        self.x[self.n:self.n + m] = x
+        self.y[self.n:self.n + m] = y
+        self.n += m
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[:self.n], self.y[:self.n]
+
+
+def debiased_ema(values: np.ndarray, smoothing: float, state: tuple[float, int] = (0.0, 0)
+                 ) -> tuple[np.ndarray, tuple[float, int]]:
+    """TensorBoard's smoothing: an EMA started at 0 and divided by (1 - w^t) to remove the start-up bias.
+
+    Returns the smoothed values and the state to continue from with the next values.
+    Non-finite values are skipped (they keep the previous smoothed value).
+    """
+    w = float(smoothing)
+    last, t = state
+    out = np.empty(len(values), dtype=np.float64)
+    prev = last / (1 - w ** t) if t and w < 1 else (values[0] if len(values) else 0.0)
+    for i, v in enumerate(values):
+        if np.isfinite(v):
+            t += 1
+            last = last * w + (1 - w) * v
+            prev = last / (1 - w ** t) if w < 1 else v
+        out[i] = prev
+    return out, (last, t)
+
+
+class HoverReadout:
+    """A label in the plot's corner that shows the curve values under the mouse."""
+
+    def __init__(self, plot: pg.PlotWidget, describe):
+        self.plot, self.describe = plot, describe
+        self.text = pg.TextItem(anchor=(1, 0), color=QApplication.instance().palette().color(QPalette.Text))
+        self.text.setZValue(100)
+        plot.addItem(self.text, ignoreBounds=True)
+        self.line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((128, 128, 128, 120), width=1))
+        self.line.hide()
+        plot.addItem(self.line, ignoreBounds=True)
+        self._proxy = pg.SignalProxy(plot.scene().sigMouseMoved, rateLimit=30, slot=self._moved)
+
+    def _moved(self, event) -> None:
+        pos = event[0]
+        vb = self.plot.getPlotItem().vb
+        if not self.plot.sceneBoundingRect().contains(pos) or not vb.sceneBoundingRect().contains(pos):
+            self.text.setText("")
+            self.line.hide()
+            return
+        point = vb.mapSceneToView(pos)
+        text = self.describe(point.x())
+        self.text.setText(text or "")
+        self.line.setVisible(bool(text))
+        self.line.setPos(point.x())
+        (x0, x1), (y0, y1) = vb.viewRange()
+        self.text.setPos(x1, y1)
+
+
+def _nearest(x: np.ndarray, value: float) -> int | None:
+    if len(x) == 0:
+        return None
+    i = int(np.searchsorted(x, value))
+    i = min(max(i, 0), len(x) - 1)
+    if i > 0 and abs(x[i - 1] - value) < abs(x[i] - value):
+        i -= 1
+    return i
+
+
+class LossChart(QWidget):
+    """Training loss per step: faint raw line, bold debiased EMA, test loss per epoch as dots.
+
+    The x axis is in epochs (step / batches per epoch), so a fraction of an epoch shows
+    as soon as the first batches are done.
+    """
+
+    smoothing_changed = Signal(float)
+
+    def __init__(self, parent=None, smoothing: float = 0.6):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(objectName="lossPlot")
+        self.plot.setAccessibleName("Loss chart")
+        style_plot(self.plot, "Loss (lower is better)", bottom="epoch")
+        item = self.plot.getPlotItem()
+        item.addLegend(offset=(-10, 30), labelTextColor=QApplication.instance().palette().color(QPalette.Text))
+        self.raw_item = item.plot([], [], pen=pg.mkPen(RAW + (90,), width=1), name="every batch",
+                                  antialias=False)
+        self.raw_item.setDownsampling(auto=True, method="peak")
+        self.raw_item.setClipToView(True)
+        self.ema_item = item.plot([], [], pen=pg.mkPen(EMA, width=2.2), name="smoothed")
+        self.ema_item.setDownsampling(auto=True, method="mean")
+        self.ema_item.setClipToView(True)
+        self.test_item = item.plot([], [], pen=pg.mkPen(TEST, width=2), symbol="o", symbolSize=7,
+                                   symbolBrush=TEST, symbolPen=None, name="test (per epoch)")
+        self.diverged_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((217, 83, 79), width=2,
+                                                                                   style=Qt.DashLine),
+                                             label="diverged", labelOpts={"position": 0.9, "color": (217, 83, 79)})
+        self.diverged_line.hide()
+        item.addItem(self.diverged_line, ignoreBounds=True)
+        self.plot.setYRange(0, 2.5)
+        self.plot.enableAutoRange(axis="y", enable=True)
+
+        self.raw = GrowingSeries(4096)
+        self.ema = GrowingSeries(4096)
+        self.test = GrowingSeries(64)
+        self.batches_per_epoch = 1
+        self.smoothing = smoothing
+        self._ema_state = (0.0, 0)
+        self.hover = HoverReadout(self.plot, self._describe)
+
+        self.slider = QSlider(Qt.Horizontal, objectName="smoothingSlider")
+        self.slider.setRange(0, 99)
+        self.slider.setValue(int(round(smoothing * 100)))
+        self.slider.setToolTip("Smoothing of the bold line (TensorBoard's debiased exponential moving average)")
+        self.slider.setAccessibleName("Smoothing")
+        self.slider_label = QLabel()
+        self.slider.valueChanged.connect(lambda v: self.set_smoothing(v / 100))
+        self._update_label()
+        controls = QHBoxLayout()
+        controls.setContentsMargins(6, 0, 6, 0)
+        controls.addWidget(QLabel("Smoothing"))
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.slider_label)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.plot, 1)
+        lay.addLayout(controls)
+
+    def _update_label(self) -> None:
+        self.slider_label.setText(f"{self.smoothing:.2f}")
+
+    def clear(self) -> None:
+        self.raw.clear()
+        self.ema.clear()
+        self.test.clear()
+        self._ema_state = (0.0, 0)
+        self.diverged_line.hide()
+        self._redraw()
+
+    def set_batches_per_epoch(self, n: int) -> None:
+        self.batches_per_epoch = max(1, int(n))
+
+    def add_steps(self, first_step: int, losses: np.ndarray) -> None:
+        """Append losses of steps ``first_step, first_step + 1, ...`` (1-based)."""
+        losses = np.asarray(losses, dtype=np.float64)
+        x = (first_step + np.arange(len(losses))) / self.batches_per_epoch
+        self.raw.extend(x, losses)
+        smooth, self._ema_state = debiased_ema(losses, self.smoothing, self._ema_state)
+        self.ema.extend(x, smooth)
+        self._redraw()
+
+    def add_test_point(self, epoch: int, loss: float | None) -> None:
+        if loss is not None and np.isfinite(loss):
+            self.test.extend(np.array([float(epoch)]), np.array([loss]))
+            self.test_item.setData(*self.test.view())
+
+    def set_history(self, step_loss, epochs: list[dict], batches_per_epoch: int) -> None:
+        """Redraw everything from a saved History (Open)."""
+        self.clear()
+        self.set_batches_per_epoch(batches_per_epoch)
+        if len(step_loss):
+            self.add_steps(1, np.asarray(step_loss))
+        for e in epochs:
+            self.add_test_point(e["epoch"], e.get("test_loss"))
+
+    def mark_diverged(self, step: int) -> None:
+        self.diverged_line.setPos(step / self.batches_per_epoch)
+        self.diverged_line.show()
+
+    def set_smoothing(self, w: float) -> None:
+        self.smoothing = min(max(float(w), 0.0), 0.99)
+        if self.slider.value() != int(round(self.smoothing * 100)):
+            self.slider.setValue(int(round(self.smoothing * 100)))
+        x, y = self.raw.view()
+        smooth, self._ema_state = debiased_ema(y, self.smoothing)
+        self.ema.clear()
+        self.ema.extend(x, smooth)
+        self._update_label()
+        self._redraw()
+        self.smoothing_changed.emit(self.smoothing)
+
+    def _redraw(self) -> None:
+        self.raw_item.setData(*self.raw.view())
+        self.ema_item.setData(*self.ema.view())
+        self.test_item.setData(*self.test.view())
+
+    def point_count(self) -> int:
+        return self.raw.n
+
+    def _describe(self, x: float) -> str:
+        xs, ys = self.raw.view()
+        i = _nearest(xs, x)
+        if i is None:
+            return ""
+        step = int(round(xs[i] * self.batches_per_epoch))
+        return f"step {step}  (epoch {xs[i]:.2f})\nloss {ys[i]:.4f}  smoothed {self.ema.y[i]:.4f}"
+
+
+class AccuracyChart(pg.PlotWidget):
+    """Train and test accuracy per epoch, in percent."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("accuracyPlot")
+        self.setAccessibleName("Accuracy chart")
+        style_plot(self, "Accuracy per epoch", bottom="epoch")
+        item = self.getPlotItem()
+        item.addLegend(offset=(-10, -10), labelTextColor=QApplication.instance().palette().color(QPalette.Text))
+        self.train_item = item.plot([], [], pen=pg.mkPen(TRAIN, width=2), symbol="o", symbolSize=6,
+                                    symbolBrush=TRAIN, symbolPen=None, name="train")
+        self.test_item = item.plot([], [], pen=pg.mkPen(TEST, width=2), symbol="o", symbolSize=6,
+                                   symbolBrush=TEST, symbolPen=None, name="test")
+        self.getAxis("left").setLabel("%")
+        self.setYRange(80, 100)
+        self.setXRange(0, 5)
+        self.train = GrowingSeries(64)
+        self.test = GrowingSeries(64)
+        self.hover = HoverReadout(self, self._describe)
+
+    def clear_points(self) -> None:
+        self.train.clear()
+        self.test.clear()
+        self._redraw()
+
+    def add_epoch(self, epoch: int, train_acc: float | None, test_acc: float | None) -> None:
+        if train_acc is not None:
+            self.train.extend(np.array([float(epoch)]), np.array([100 * train_acc]))
+        if test_acc is not None:
+            self.test.extend(np.array([float(epoch)]), np.array([100 * test_acc]))
+        self._redraw()
+
+    def set_history(self, epochs: list[dict]) -> None:
+        self.clear_points()
+        for e in epochs:
+            self.add_epoch(e["epoch"], e.get("train_accuracy"), e.get("test_accuracy"))
+
+    def _redraw(self) -> None:
+        self.train_item.setData(*self.train.view())
+        self.test_item.setData(*self.test.view())
+        _, ty = self.train.view()
+        _, sy = self.test.view()
+        ys = np.concatenate([ty, sy])
+        if len(ys):
+            lo = max(0.0, min(float(ys.min()) - 2, 90.0))
+            self.setYRange(lo, 100, padding=0.02)
+            self.setXRange(0.5, max(5, self.train.n, self.test.n) + 0.5, padding=0)
+
+    def _describe(self, x: float) -> str:
+        tx, ty = self.train.view()
+        i = _nearest(tx, x)
+        if i is None:
+            return ""
+        text = f"epoch {int(tx[i])}\ntrain {ty[i]:.2f}%"
+        sx, sy = self.test.view()
+        j = _nearest(sx, x)
+        if j is not None and sx[j] == tx[i]:
+            text += f"\ntest {sy[j]:.2f}%"
+        return text
+
+
+class GradientChart(pg.PlotWidget):
+    """RMS of each Dense layer's weight gradient over training (log scale).
+
+    Lines that fall towards 1e-6 for the first layers mean vanishing gradients; lines
+    that shoot up mean exploding ones.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("gradientPlot")
+        style_plot(self, "Gradient size per layer (RMS of dL/dW)", bottom="epoch")
+        self.setLogMode(y=True)
+        self.legend = self.getPlotItem().addLegend(
+            offset=(-10, 10), labelTextColor=QApplication.instance().palette().color(QPalette.Text))
+        self.items: list[pg.PlotDataItem] = []
+        self.series: list[GrowingSeries] = []
+        self.batches_per_epoch = 1
+
+    def reset(self, n_layers: int, batches_per_epoch: int = 1) -> None:
+        for it in self.items:
+            self.removeItem(it)
+        self.legend.clear()
+        self.items, self.series = [], []
+        self.batches_per_epoch = max(1, batches_per_epoch)
+        for i in range(n_layers):
+            colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]
+            name = f"layer {i + 1}" + (" (output)" if i == n_layers - 1 else "")
+            it = self.plot([], [], pen=pg.mkPen(colour, width=1.6), name=name)
+            it.setDownsampling(auto=True, method="mean")
+            it.setClipToView(True)
+            self.items.append(it)
+            self.series.append(GrowingSeries(1024))
+
+    def add(self, steps: np.ndarray, norms: np.ndarray) -> None:
+        if norms.size == 0 or norms.shape[1] != len(self.series):
+            return
+        x = steps / self.batches_per_epoch
+        for i, (it, s) in enumerate(zip(self.items, self.series)):
+            s.extend(x, np.maximum(norms[:, i], 1e-12))
+            it.setData(*s.view())
+
+    def point_count(self) -> int:
+        return self.series[0].n if self.series else 0

@@ -1,0 +1,148 @@
+"""Weight heatmaps: the first layer as 28×28 tiles, deeper layers as matrices, diverging colours.
+
+Blue is negative, red is positive, white (or the centre colour) is zero. The
+tiles answer "what does each hidden unit look for": a unit whose tile shows a
+red stroke fires when those pixels are ink.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+
+from nnstudio.core.layers import Dense
+
+MAX_TILES = 400
+
+
+def diverging_lut() -> np.ndarray:
+    """A 256×4 uint8 blue-white-red lookup table (zero maps to the middle)."""
+    cmap = pg.ColorMap([0.0, 0.25, 0.5, 0.75, 1.0],
+                       [(33, 72, 160), (110, 160, 215), (247, 247, 247), (225, 120, 95), (165, 20, 40)])
+    return cmap.getLookupTable(0.0, 1.0, 256, alpha=True)
+
+
+def tile_image(w: np.ndarray, side: int, max_tiles: int = MAX_TILES, gap: int = 1,
+               lut: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
+    """RGBA image of the columns of ``w`` (in=side*side, units) as side×side tiles in a grid.
+
+    Each tile is scaled to its own largest |w| so weak and strong units are both readable;
+    gaps are transparent. Returns (image, rows, cols).
+    """
+    lut = diverging_lut() if lut is None else lut
+    units = min(w.shape[1], max_tiles)
+    cols = max(1, math.ceil(math.sqrt(units)))
+    rows = max(1, math.ceil(units / cols))
+    tiles = np.asarray(w[:, :units], dtype=np.float32).T.reshape(units, side, side)
+    scale = np.abs(tiles).reshape(units, -1).max(axis=1)
+    scale[scale == 0] = 1.0
+    idx = np.clip(((tiles / scale[:, None, None]) * 127.5 + 127.5), 0, 255).astype(np.uint8)
+    cell = side + gap
+    img = np.zeros((rows * cell - gap, cols * cell - gap, 4), dtype=np.uint8)
+    grid = np.zeros((rows * cols, side, side), dtype=np.uint8)
+    grid[:units] = idx
+    rgba = lut[grid]                                   # (rows*cols, side, side, 4)
+    rgba[units:, ..., 3] = 0
+    rgba = rgba.reshape(rows, cols, side, side, 4)
+    for r in range(rows):
+        for c in range(cols):
+            img[r * cell:r * cell + side, c * cell:c * cell + side] = rgba[r, c]
+    return img, rows, cols
+
+
+class WeightView(QWidget):
+    """All Dense layers of a network as heatmaps, refreshed in place with ``setImage``."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("weightHeatmap")
+        self.setAccessibleName("Weight heatmaps")
+        self.lut = diverging_lut()
+        self.graphics = pg.GraphicsLayoutWidget()
+        pal = QApplication.instance().palette()
+        self.graphics.setBackground(pal.color(QPalette.Base))
+        self._fg = pal.color(QPalette.Text)
+        self.hint = QLabel("<span style='color:#2148a0'>■</span> negative weight &nbsp; "
+                           "<span style='color:#a51428'>■</span> positive weight &nbsp;·&nbsp; "
+                           "first layer: each tile is one hidden unit's 784 input weights, scaled to its own "
+                           "largest |w|; later layers: rows = units, columns = inputs, shared scale ±max|w|.")
+        self.hint.setWordWrap(True)
+        self.hint.setTextFormat(Qt.RichText)
+        self.hint.setProperty("role", "hint")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.graphics, 1)
+        lay.addWidget(self.hint)
+        self._shape_key = None
+        self.images: list[pg.ImageItem] = []
+        self.titles: list = []
+        self.updates = 0
+        self.side = 28
+
+    def _rebuild(self, dense: list[Dense]) -> None:
+        self.graphics.clear()
+        self.images, self.titles = [], []
+        n = len(dense)
+        first_is_image = self._first_is_image(dense)
+        for i, layer in enumerate(dense):
+            if i == 0 and first_is_image:
+                title = f"Layer 1: what each of the {layer.out_features} hidden units looks for"
+                if layer.out_features > MAX_TILES:
+                    title += f" (first {MAX_TILES})"
+            else:
+                title = f"Layer {i + 1}: {layer.in_features} → {layer.out_features}"
+                if i == n - 1:
+                    title += " (output)"
+            rowspan = 1
+            if i == 0 and first_is_image:
+                col, row = 0, 0
+                rowspan = max(1, 2 * (n - 1) - 1)
+            else:
+                col, row = (1 if first_is_image else 0), 2 * (i - (1 if first_is_image else 0))
+            label = self.graphics.addLabel(title, row=row, col=col, color=self._fg, size="9pt")
+            # tiles keep square pixels; a 128x10 matrix is stretched so every cell stays visible
+            vb = self.graphics.addViewBox(row=row + 1, col=col, rowspan=rowspan,
+                                          lockAspect=bool(i == 0 and first_is_image),
+                                          enableMouse=True, invertY=True)
+            vb.setMenuEnabled(False)
+            img = pg.ImageItem(axisOrder="row-major")
+            if not (i == 0 and first_is_image):
+                img.setLookupTable(self.lut)
+            vb.addItem(img)
+            self.images.append(img)
+            self.titles.append(label)
+        if first_is_image and n > 1:
+            self.graphics.ci.layout.setColumnStretchFactor(0, 3)
+            self.graphics.ci.layout.setColumnStretchFactor(1, 2)
+
+    def _first_is_image(self, dense) -> bool:
+        return bool(dense) and math.isqrt(dense[0].in_features) ** 2 == dense[0].in_features
+
+    def update_weights(self, network) -> None:
+        """Redraw from the network's current weights (safe to call while it trains)."""
+        if network is None:
+            return
+        dense = [layer for layer in network.layers if isinstance(layer, Dense)]
+        key = tuple((d.in_features, d.out_features) for d in dense)
+        if key != self._shape_key:
+            self._shape_key = key
+            self._rebuild(dense)
+        first_is_image = self._first_is_image(dense)
+        for i, (layer, img) in enumerate(zip(dense, self.images)):
+            w = layer.W.data
+            if i == 0 and first_is_image:
+                side = math.isqrt(layer.in_features)
+                rgba, _, _ = tile_image(w, side, lut=self.lut)
+                img.setImage(rgba, autoLevels=False, levels=(0, 255))
+            else:
+                m = float(np.max(np.abs(w))) or 1.0
+                img.setImage(np.asarray(w.T, dtype=np.float32), autoLevels=False, levels=(-m, m))
+        self.updates += 1
+
+    def first_layer_image(self) -> np.ndarray | None:
+        return self.images[0].image if self.images else None

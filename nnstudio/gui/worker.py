@@ -1,0 +1,259 @@
+"""The bridge between a core :class:`~nnstudio.core.train.Trainer` and the window.
+
+Training runs on a plain ``threading.Thread``. The trainer's event callbacks
+(which run on that thread) only append to a small buffer under a lock; a
+QTimer on the UI thread drains the buffer at most ``max_hz`` times a second
+and emits one Qt signal per kind of news. So however fast training goes, the
+UI thread sees at most ~25 updates a second and only has to draw.
+
+Work that needs the network's full attention after an epoch (confusion
+matrix, most confident mistakes, the autosave) also runs on the training
+thread, so the window never freezes at an epoch boundary.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from nnstudio.core.layers import Dense
+from nnstudio.core.train import Trainer
+
+
+@dataclass
+class StepBatch:
+    """Steps that happened since the last UI update."""
+    losses: np.ndarray           # one loss per optimizer step, in order
+    first_step: int              # the 1-based step number of losses[0]
+    last: object                 # the newest StepInfo
+    grad_steps: np.ndarray       # step numbers where gradient magnitudes were sampled
+    grad_norms: np.ndarray       # (len(grad_steps), number of Dense layers): RMS of dL/dW
+
+
+@dataclass
+class EpochAnalysis:
+    """What the test set says after an epoch (computed on the training thread)."""
+    confusion: np.ndarray                       # (k, k), rows = true class, columns = predicted
+    class_names: list
+    mistakes: list = field(default_factory=list)  # [(test index, true, predicted, confidence)]
+
+
+def epoch_analysis(network, x: np.ndarray, y: np.ndarray, class_names, n_mistakes: int = 24) -> EpochAnalysis:
+    """Confusion matrix and the most confident mistakes, from ONE pass over the test set.
+
+    (Same confusion matrix as ``nnstudio.cli.train.confusion_report``, without its
+    second evaluation pass: this runs after every epoch.)
+    """
+    from nnstudio.core.layers import softmax
+    k = len(class_names)
+    probs = softmax(network.predict(x).astype(np.float64))
+    pred = probs.argmax(axis=1)
+    cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
+    wrong = np.flatnonzero(pred != y)
+    conf = probs[wrong, pred[wrong]]
+    top = wrong[np.argsort(-conf)[:n_mistakes]]
+    mistakes = [(int(i), int(y[i]), int(pred[i]), float(probs[i, pred[i]])) for i in top]
+    return EpochAnalysis(cm, list(class_names), mistakes)
+
+
+def gradient_rms(network) -> np.ndarray:
+    """Root-mean-square of each Dense layer's weight gradient (vanishing/exploding at a glance)."""
+    out = []
+    for layer in network.layers:
+        if isinstance(layer, Dense):
+            g = layer.W.grad
+            out.append(float(np.sqrt(np.vdot(g, g) / g.size)))
+    return np.asarray(out, dtype=np.float64)
+
+
+class TrainingWorker(QObject):
+    """Runs ``trainer.run()`` off the UI thread and reports back through throttled signals."""
+
+    steps = Signal(object)            # StepBatch
+    epoch_done = Signal(object, object)  # EpochInfo, EpochAnalysis | None
+    state_changed = Signal(str)       # "running", "paused", "stopped", "finished", "diverged"
+    diverged = Signal(str)            # the trainer's explanation
+    finished = Signal(str)            # the final state, once the thread has ended
+    error = Signal(str)               # an unexpected exception on the training thread
+
+    def __init__(self, parent=None, max_hz: float = 25.0, grad_every: int = 5):
+        super().__init__(parent)
+        self.trainer: Trainer | None = None
+        self.grad_every = max(1, int(grad_every))
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._reset_buffers()
+        self._timer = QTimer(self)
+        self._timer.setInterval(max(1, int(1000 / max_hz)))
+        self._timer.timeout.connect(self.flush)
+        self._analysis_data = None
+        self._autosave = None
+
+    def _reset_buffers(self) -> None:
+        self._losses: list[float] = []
+        self._first_step = 0
+        self._last_step = None
+        self._grad_steps: list[int] = []
+        self._grad_norms: list[np.ndarray] = []
+        self._epochs: list = []
+        self._states: list[str] = []
+        self._diverged: list[str] = []
+        self._done: str | None = None
+        self._errors: list[str] = []
+
+    # -- control (UI thread) -------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True while the training thread is alive (running or paused)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, trainer: Trainer, epochs: int | None = None, analysis_data=None, autosave=None) -> None:
+        """Start ``trainer.run(epochs)`` on a new thread.
+
+        ``analysis_data`` = (x_test, y_test, class_names) enables the per-epoch confusion
+        matrix; ``autosave(trainer)`` is called on the training thread after each epoch.
+        """
+        if self.running:
+            raise RuntimeError("training is already running")
+        if self.trainer is not None:
+            self._disconnect(self.trainer)
+        self.trainer = trainer
+        self._analysis_data = analysis_data
+        self._autosave = autosave
+        with self._lock:
+            self._reset_buffers()
+        trainer.events.connect("step", self._on_step)
+        trainer.events.connect("epoch", self._on_epoch)
+        trainer.events.connect("state", self._on_state)
+        trainer.events.connect("diverged", self._on_diverged)
+        self._thread = threading.Thread(target=self._run, args=(trainer, epochs), name="nnstudio-training",
+                                        daemon=True)
+        self._thread.start()
+        self._timer.start()
+
+    def pause(self) -> None:
+        if self.trainer is not None:
+            self.trainer.pause()
+
+    def resume(self) -> None:
+        if self.trainer is not None:
+            self.trainer.resume()
+
+    def step(self, n: int = 1) -> None:
+        if self.trainer is not None:
+            self.trainer.step(n)
+
+    def stop(self, wait: float | None = 5.0) -> None:
+        """Ask the trainer to stop after the current batch; optionally wait for the thread."""
+        if self.trainer is not None:
+            self.trainer.stop()
+        if wait is not None:
+            self.wait(wait)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        done = not self.running
+        if done:
+            self.flush()
+        return done
+
+    def set_learning_rate(self, lr: float) -> None:
+        """Takes effect at the next optimizer step (also under the cosine schedule)."""
+        t = self.trainer
+        if t is None:
+            return
+        if t.schedule is not None:
+            t.schedule.base_lr = float(lr)
+            t.optimizer.lr = t.schedule.lr_at(t.schedule.t)
+        else:
+            t.optimizer.lr = float(lr)
+
+    def set_momentum(self, momentum: float) -> None:
+        t = self.trainer
+        if t is not None and hasattr(t.optimizer, "momentum"):
+            t.optimizer.momentum = float(momentum)
+
+    # -- the training thread --------------------------------------------------------
+    def _run(self, trainer: Trainer, epochs) -> None:
+        try:
+            trainer.run(epochs)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a silent dead thread
+            with self._lock:
+                self._errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self._done = trainer.state
+
+    def _on_step(self, info) -> None:
+        grads = None
+        if info.step % self.grad_every == 0 or info.batch == 1:
+            grads = gradient_rms(self.trainer.network)
+        with self._lock:
+            if not self._losses:
+                self._first_step = info.step
+            self._losses.append(info.loss)
+            self._last_step = info
+            if grads is not None:
+                self._grad_steps.append(info.step)
+                self._grad_norms.append(grads)
+
+    def _on_epoch(self, info) -> None:
+        analysis = None
+        if self._analysis_data is not None:
+            x, y, names = self._analysis_data
+            analysis = epoch_analysis(self.trainer.network, x, y, names)
+        if self._autosave is not None:
+            try:
+                self._autosave(self.trainer)
+            except OSError:
+                pass  # autosave is best effort; a full disk must not kill the run
+        with self._lock:
+            self._epochs.append((info, analysis))
+
+    def _on_state(self, state: str) -> None:
+        with self._lock:
+            self._states.append(state)
+
+    def _on_diverged(self, message: str) -> None:
+        with self._lock:
+            self._diverged.append(message)
+
+    # -- UI thread: drain and emit ---------------------------------------------------
+    def flush(self) -> None:
+        """Emit everything buffered since the last call (the timer calls this ~25 times a second)."""
+        with self._lock:
+            losses, first, last = self._losses, self._first_step, self._last_step
+            grad_steps, grad_norms = self._grad_steps, self._grad_norms
+            epochs, states, diverged, errors = self._epochs, self._states, self._diverged, self._errors
+            done = self._done
+            self._losses, self._grad_steps, self._grad_norms = [], [], []
+            self._epochs, self._states, self._diverged, self._errors = [], [], [], []
+            self._done = None
+        if losses:
+            norms = np.vstack(grad_norms) if grad_norms else np.zeros((0, 0))
+            self.steps.emit(StepBatch(np.asarray(losses), first, last, np.asarray(grad_steps, dtype=np.int64),
+                                      norms))
+        for info, analysis in epochs:
+            self.epoch_done.emit(info, analysis)
+        for message in diverged:
+            self.diverged.emit(message)
+        for message in errors:
+            self.error.emit(message)
+        if states:
+            self.state_changed.emit(states[-1])
+        if done is not None:
+            self._timer.stop()
+            self.finished.emit(done)
+
+    def _disconnect(self, trainer: Trainer) -> None:
+        for name, fn in (("step", self._on_step), ("epoch", self._on_epoch), ("state", self._on_state),
+                         ("diverged", self._on_diverged)):
+            trainer.events.disconnect(name, fn)
+
+    def shutdown(self) -> None:
+        """Stop training and wait for the thread (window close)."""
+        self.stop(wait=10.0)
+        self._timer.stop()
