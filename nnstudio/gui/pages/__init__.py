@@ -5,6 +5,7 @@ the :class:`~nnstudio.gui.context.AppContext`; it has a class attribute
 ``title`` (the navigation label) and an ``objectName`` of its own.
 """
 PAGES = (
+    ("nnstudio.gui.pages.studio_page", "StudioPage"),
     ("nnstudio.gui.pages.autograd_page", "AutogradPage"),
     ("nnstudio.gui.pages.backprop_page", "BackpropPage"),
 )
