@@ -57,13 +57,15 @@ def estimate_bytes(spec: dict, n_in: int, n_out: int, batch_size: int = 128, opt
     params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     acts = 0
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        acts += a                       # Dense keeps its input
+        acts += a * itemsize            # Dense keeps its input
         if i < len(sizes) - 2:
-            acts += b                   # the activation keeps its output or mask
+            act = spec["hidden"][i].get("activation", "relu")
+            # ReLU keeps a boolean mask, the others a float array; linear keeps nothing
+            acts += b if act == "relu" else (0 if act == "linear" else b * itemsize)
             if spec["hidden"][i].get("dropout", 0) > 0:
-                acts += b               # dropout keeps its mask
+                acts += b * itemsize    # dropout keeps its mask
     return {"parameters": params * itemsize, "gradients": params * itemsize,
-            "optimizer": params * itemsize * optimizer_buffers, "activations": acts * batch_size * itemsize,
+            "optimizer": params * itemsize * optimizer_buffers, "activations": acts * batch_size,
             "count": params}
 
 

@@ -43,13 +43,15 @@ def model_memory_breakdown(net, optimizer=None, batch_size: int = 128) -> dict:
         for layer in net.layers:
             new = layer.output_size(size)
             if layer.kind == "Dense":
-                total += size
+                total += size * itemsize              # its input
+            elif layer.kind == "ReLU":
+                total += new                          # a boolean mask: one byte per value
             elif layer.kind == "Dropout":
-                total += new if getattr(layer, "p", 0) > 0 else 0
+                total += new * itemsize if getattr(layer, "p", 0) > 0 else 0
             elif layer.kind != "Linear":
-                total += new
+                total += new * itemsize               # its input or output
             size = new
-        out["activations"] = total * batch_size * itemsize
+        out["activations"] = total * batch_size
         out["activations_measured"] = False
     out["total"] = out["parameters"] + out["gradients"] + out["optimizer"] + out["activations"]
     return out
