@@ -663,3 +663,92 @@ def compare_strategies(network: Sequential, make_opt, x, y, batch_size: int, seg
             row["segments"] = strategy.segments_used
         rows.append(row)
     return rows
+
+
+# ---------------------------------------------------------------------------
+# The Memory lab: one network trained three ways
+# ---------------------------------------------------------------------------
+@dataclass
+class LabRun:
+    """Everything the Memory lab shows for one way of training."""
+    kind: str
+    profile: StepProfile
+    seconds_per_step: float
+    epoch_seconds: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    train_images: int = 0
+    scale_history: list[float] = field(default_factory=list)
+    skipped_steps: int = 0
+    segments: int | None = None
+    state: str = ""
+
+
+def time_interleaved(kinds, sizes: list[int], x: np.ndarray, y: np.ndarray, batch_size: int, segments: int = 4,
+                     rounds: int = 5, seed: int = 0) -> dict[str, float]:
+    """Median seconds per training step of each strategy, measured in alternation.
+
+    One step of each in turn, ``rounds`` times (after a warm-up round), so a
+    neighbour's CPU load on a shared machine hits all of them alike.
+    """
+    from .optim import Adam
+    rng = np.random.default_rng(seed)
+    setups = []
+    for kind in kinds:
+        net = Sequential.mlp(sizes, seed=seed)
+        strategy = make_strategy(kind, net, segments=segments)
+        xb, yb = _gathered(strategy, x, y, batch_size, rng)
+        setups.append((kind, strategy, Adam(net.parameters()), xb, yb))
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for r in range(rounds + 1):
+        for kind, strategy, opt, xb, yb in setups:
+            t0 = time.perf_counter()
+            strategy.forward_backward(xb, yb)
+            strategy.update(opt)
+            if r:
+                times[kind].append(time.perf_counter() - t0)
+    return {kind: float(np.median(t)) for kind, t in times.items()}
+
+
+def lab_run(kind: str, sizes: list[int], train: tuple[np.ndarray, np.ndarray],
+            test: tuple[np.ndarray, np.ndarray] | None, batch_size: int, segments: int = 4, epochs: int = 1,
+            seed: int = 0, lr: float = 1e-3, on_trainer=None, on_step=None, init_scale: float = 2.0 ** 16,
+            timing_steps: int = 3) -> LabRun:
+    """Profile one step, time a few, then train ``epochs`` epochs of an MLP ``sizes`` with strategy ``kind``.
+
+    ``on_trainer(trainer)`` receives the trainer before it runs (so a GUI can stop
+    it); ``on_step(info)`` is connected to its "step" event. ``init_scale`` is
+    mixed precision's first loss scale. ``timing_steps=0`` skips the timing
+    (``seconds_per_step`` is then NaN: see :func:`time_interleaved`).
+    """
+    from .optim import Adam
+    x, y = train
+    net = Sequential.mlp(sizes, seed=seed)
+    # profile and timing on a copy: the real run starts from the same weights for every way
+    probe_net = copy.deepcopy(net)
+    probe = make_strategy(kind, probe_net, segments=segments)
+    probe_opt = Adam(probe_net.parameters(), lr=lr)
+    xs = probe.prepare_inputs(x[:max(batch_size * 3, 1)])
+    ys = y[:len(xs)]
+    prof = profile_step(probe, probe_opt, xs, ys, batch_size, seed=seed)
+    probe.release()
+    sec = time_steps(probe, probe_opt, xs, ys, batch_size, steps=timing_steps, seed=seed) if timing_steps \
+        else float("nan")
+    del probe, probe_net, probe_opt, xs
+    if kind == "mixed":
+        from .mixed_precision import GradScaler
+        strategy = make_strategy(kind, net, scaler=GradScaler(init_scale=init_scale))
+    else:
+        strategy = make_strategy(kind, net, segments=segments)
+    trainer = StrategyTrainer(net, Adam(net.parameters(), lr=lr), train, test, strategy=strategy,
+                              batch_size=min(batch_size, len(x)), epochs=epochs, seed=seed)
+    if on_step is not None:
+        trainer.events.connect("step", on_step)
+    if on_trainer is not None:
+        on_trainer(trainer)
+    hist = trainer.run()
+    strategy.release()
+    scaler = getattr(strategy, "scaler", None)
+    return LabRun(kind, prof, sec, [e["seconds"] for e in hist.epochs],
+                  [e["test_accuracy"] for e in hist.epochs if e["test_accuracy"] is not None], len(x),
+                  list(scaler.scale_history) if scaler else [], trainer.skipped_steps,
+                  getattr(strategy, "segments_used", None), trainer.state)
