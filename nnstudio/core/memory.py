@@ -679,6 +679,7 @@ class LabRun:
     train_images: int = 0
     scale_history: list[float] = field(default_factory=list)
     skipped_steps: int = 0
+    skipped_at: list[int] = field(default_factory=list)
     segments: int | None = None
     state: str = ""
 
@@ -751,4 +752,5 @@ def lab_run(kind: str, sizes: list[int], train: tuple[np.ndarray, np.ndarray],
     return LabRun(kind, prof, sec, [e["seconds"] for e in hist.epochs],
                   [e["test_accuracy"] for e in hist.epochs if e["test_accuracy"] is not None], len(x),
                   list(scaler.scale_history) if scaler else [], trainer.skipped_steps,
-                  getattr(strategy, "segments_used", None), trainer.state)
+                  list(scaler.skipped_at) if scaler else [], getattr(strategy, "segments_used", None),
+                  trainer.state)

@@ -67,11 +67,13 @@ class GradScaler:
         self.steps = 0
         self.skipped_steps = 0
         self.scale_history: list[float] = []
+        self.skipped_at: list[int] = []    # 1-based update numbers that were skipped
 
     def update(self, found_inf: bool) -> None:
         self.steps += 1
         if found_inf:
             self.skipped_steps += 1
+            self.skipped_at.append(self.steps)
             self.scale *= self.backoff_factor
             self.growth_tracker = 0
         else:

@@ -126,7 +126,7 @@ def test_grad_scaler_follows_pytorchs_rules():
     s.update(found_inf=False)
     assert s.scale == 2.0 ** 17                  # doubled after 2000 clean steps
     s.update(found_inf=True)
-    assert s.scale == 2.0 ** 16 and s.skipped_steps == 1 and s.growth_tracker == 0
+    assert s.scale == 2.0 ** 16 and s.skipped_steps == 1 and s.growth_tracker == 0 and s.skipped_at == [2001]
     for _ in range(1999):
         s.update(found_inf=False)
     assert s.scale == 2.0 ** 16                  # the count restarted after the overflow

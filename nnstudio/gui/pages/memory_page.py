@@ -342,6 +342,7 @@ class MemoryPage(QWidget):
         self.scale_plot = pg.PlotWidget(objectName="memoryScalePlot")
         style_plot(self.scale_plot, "Mixed precision: loss scale per step", "scale", "step")
         self.scale_plot.setLogMode(y=True)
+        self.scale_plot.getAxis("left").enableAutoSIPrefix(False)
         self.scale_plot.setMinimumHeight(120)
         self.scale_curve = self.scale_plot.plot([], [], pen=pg.mkPen(KIND_COLORS["mixed"], width=2))
         self.skip_marks = self.scale_plot.plot([], [], pen=None, symbol="x", symbolSize=8,
@@ -522,8 +523,8 @@ class MemoryPage(QWidget):
             s = np.asarray(run.scale_history)
             steps = np.arange(1, len(s) + 1)
             self.scale_curve.setData(steps, s)
-            drops = np.flatnonzero(np.diff(np.concatenate([[2.0 ** 16], s])) < 0)
-            self.skip_marks.setData(steps[drops], s[drops])
+            skipped = np.asarray(run.skipped_at, dtype=int)
+            self.skip_marks.setData(skipped, s[skipped - 1] if len(skipped) else [])
         self.explain.setText(self._explanation())
 
     def _redraw_timelines(self) -> None:
