@@ -568,6 +568,8 @@ def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndar
             cand = (lo + hi) // 2
         if cand <= lo:
             break
+        if hi > max_batch and lo > b2 and cand - lo < lo * margin:
+            break                          # less than `margin` left to gain: not worth another big step
         predicted = predict(cand, model)
         p = measure(cand)
         if p <= budget:
