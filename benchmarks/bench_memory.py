@@ -20,8 +20,17 @@ import time
 import numpy as np
 
 from nnstudio.core.data import load_dataset
-from nnstudio.core.memory import (MiB, PlainStep, find_max_batch_size, format_bytes, gradient_difference,
-                                  make_strategy, memory_curve, profile_step, time_interleaved)
+from nnstudio.core.memory import (
+    MiB,
+    PlainStep,
+    find_max_batch_size,
+    format_bytes,
+    gradient_difference,
+    make_strategy,
+    memory_curve,
+    profile_step,
+    time_interleaved,
+)
 from nnstudio.core.mixed_precision import MixedPrecisionTrainer
 from nnstudio.core.network import Sequential
 from nnstudio.core.optim import Adam
@@ -109,7 +118,7 @@ def search(data) -> None:
             over = max(p for _, p in r.trials) > budget
             check = ""
             if not r.capped:
-                (_, at), (_, above) = memory_curve(s, opt, x, y, [r.batch_size, int(r.batch_size * 1.05) + 1])
+                (_, _at), (_, above) = memory_curve(s, opt, x, y, [r.batch_size, int(r.batch_size * 1.05) + 1])
                 check = f"; batch ×1.05 needs {format_bytes(above)} ({'over' if above > budget else 'FITS'})"
             print(f"   {'-'.join(map(str, sizes)):20s} {kind:10s} budget {format_bytes(budget)}: batch "
                   f"{r.batch_size:6d}{' (cap)' if r.capped else ''}, peak {format_bytes(r.peak)}, "

@@ -687,11 +687,12 @@ class LabRun:
 
 
 def time_interleaved(kinds, sizes: list[int], x: np.ndarray, y: np.ndarray, batch_size: int, segments: int = 4,
-                     rounds: int = 5, seed: int = 0) -> dict[str, float]:
+                     rounds: int = 5, seed: int = 0, cancel=None) -> dict[str, float]:
     """Median seconds per training step of each strategy, measured in alternation.
 
     One step of each in turn, ``rounds`` times (after a warm-up round), so a
-    neighbour's CPU load on a shared machine hits all of them alike.
+    neighbour's CPU load on a shared machine hits all of them alike. ``cancel``
+    (e.g. a ``threading.Event``) ends it early when set; NaN for what was not timed.
     """
     from .optim import Adam
     rng = np.random.default_rng(seed)
@@ -704,6 +705,8 @@ def time_interleaved(kinds, sizes: list[int], x: np.ndarray, y: np.ndarray, batc
     times: dict[str, list[float]] = {kind: [] for kind in kinds}
     for r in range(rounds + 1):
         for kind, strategy, opt, xb, yb in setups:
+            if cancel is not None and cancel.is_set():
+                return {k: float(np.median(t)) if t else float("nan") for k, t in times.items()}
             t0 = time.perf_counter()
             strategy.forward_backward(xb, yb)
             strategy.update(opt)

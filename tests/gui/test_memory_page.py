@@ -37,7 +37,7 @@ def test_three_ways_side_by_side(page, qtbot):
     # memory: accounting agrees with tracemalloc; mixed keeps half the activation bytes
     for run in (base, ck, mixed):
         assert abs(run.profile.agreement - 1) < 0.1
-        x, y = page.timelines[run.kind].fills["activations"].getData()
+        x, _ = page.timelines[run.kind].fills["activations"].getData()
         assert len(x) == len(run.profile.timeline.labels) > 5
     assert base.profile.activation_peak / mixed.profile.activation_peak >= 1.9
     # accuracy after one epoch on 10 000 images, the same for all three within a point
@@ -46,7 +46,7 @@ def test_three_ways_side_by_side(page, qtbot):
     assert ck.test_accuracy == base.test_accuracy           # checkpointing changes nothing numerically
     # the loss scale started at 2**30, overflowed, halved, then held
     assert mixed.skipped_steps > 0 and mixed.scale_history[-1] < 2.0 ** 30
-    sx, sy = page.scale_curve.getData()
+    sx, _ = page.scale_curve.getData()
     assert len(sx) == len(mixed.scale_history)
     mx, _ = page.skip_marks.getData()
     assert len(mx) == mixed.skipped_steps

@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
     QSlider,
     QSpinBox,
-    QHeaderView,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -33,8 +33,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.memory import (CATEGORIES, MiB, BudgetTooSmall, find_max_batch_size, format_bytes, lab_run,
-                                  make_strategy, memory_curve, time_interleaved)
+from nnstudio.core.memory import (
+    CATEGORIES,
+    BudgetTooSmall,
+    MiB,
+    find_max_batch_size,
+    format_bytes,
+    lab_run,
+    make_strategy,
+    memory_curve,
+    time_interleaved,
+)
 from nnstudio.core.network import Sequential
 from nnstudio.core.optim import Adam
 
@@ -117,7 +126,7 @@ class LabWorker(QObject):
     # -- jobs (worker thread) ----------------------------------------------------------
     def compare(self, sizes, train, test, batch_size, segments, epochs, init_scale) -> None:
         self._say("timing the three ways, one step of each in turn…", 0.0, force=True)
-        timing = time_interleaved(KINDS, sizes, *train, batch_size, segments=segments)
+        timing = time_interleaved(KINDS, sizes, *train, batch_size, segments=segments, cancel=self._cancel)
         for k, kind in enumerate(KINDS):
             if self._cancel.is_set():
                 return
