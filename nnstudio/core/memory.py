@@ -485,16 +485,19 @@ def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndar
 
     Works on copies of the network and optimizer (the originals are untouched).
 
-    1. Estimate: profile two small probe batches. Every array of the step is
+    1. Estimate: profile two small probe batches (and, if the estimate says
+       they fit, two larger ones, 4x and 8x the second, where fixed-size
+       temporaries no longer blur the slopes). Every array of the step is
        either fixed or proportional to the batch, so each moment of the step
        (forward i, backward i, update) is a straight line in the batch size and
        the peak is the highest of those lines. The probes' tracemalloc/accounted
        ratio pads the estimate for temporaries inside operations.
-    2. Confirm with measured steps: run the estimated batch and half of it, fit
-       a line through these two measured peaks, run the line's answer, and
-       bisect if a measurement ever disagrees. A batch is only run when the
-       current estimate says it fits with ``margin`` to spare, so the search
-       never allocates past the budget.
+    2. Confirm with measured steps: run the largest batch the estimate fits
+       within ``margin``, rescale the estimate by measured/predicted, and close
+       in (bisecting if a measurement ever overshoots) until less than
+       ``margin`` is left to gain. A batch is only run when the current estimate
+       says it fits with room to spare, so the search does not allocate past the
+       budget; batches the estimate says would not fit are never run.
     The answer is within ``margin`` (plus a sample) of the largest batch that fits.
     """
     t0 = time.perf_counter()
