@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -389,7 +390,7 @@ class MemoryPage(QWidget):
         lay.addWidget(self.search_label)
         self.curve_plot = pg.PlotWidget(objectName="memoryCurvePlot")
         style_plot(self.curve_plot, "Peak memory of a training step against batch size", "MiB", "batch size")
-        self.curve_plot.addLegend(offset=(-10, -30))
+        self.curve_plot.addLegend(offset=(-10, -30), labelTextColor=self.palette().color(QPalette.Text))
         self.curve_items, self.found_lines = {}, {}
         for kind in KINDS:
             c = KIND_COLORS[kind]
@@ -405,7 +406,7 @@ class MemoryPage(QWidget):
         self.curve_plot.addItem(self.budget_line)
         lay.addWidget(self.curve_plot, 1)
         note = QLabel("Each point is the measured peak (tracemalloc) of one real training step. The search "
-                      "estimates from two small probe batches, then confirms with measured steps; it never runs "
+                      "estimates from small probe batches, then confirms with measured steps; it never runs "
                       f"a step it expects to exceed the budget. Batches are capped at {MAX_LAB_BATCH:,} here "
                       "(try <code>nnstudio memory search</code> for more).")
         note.setWordWrap(True)
