@@ -47,7 +47,7 @@ def register(sub) -> None:
     s = actions.add_parser("search", help="largest batch size whose training step fits a memory budget")
     _network_args(s, default_layers="128")
     s.add_argument("--budget", required=True, help="e.g. 256MB, 2GiB or '16 GB laptop'")
-    s.add_argument("--strategy", choices=KINDS + ("all",), default="all")
+    s.add_argument("--strategy", choices=(*KINDS, "mixed+checkpoint", "all"), default="all")
     s.add_argument("--segments", type=positive(int), default=4)
     s.add_argument("--max-batch", type=positive(int), default=60000, help="largest batch to consider (default 60000)")
     s.add_argument("--json", action="store_true")
@@ -147,7 +147,8 @@ def add_train_options(p) -> None:
     """--checkpoint-segments, --precision and --memory-budget for ``nnstudio train``."""
     g = p.add_argument_group("memory")
     g.add_argument("--checkpoint-segments", type=positive(int), default=None, metavar="K",
-                   help="gradient checkpointing: keep activations only at K segment boundaries, recompute the rest")
+                   help="gradient checkpointing: keep activations only at K segment boundaries, recompute the rest "
+                        "(combines with --precision mixed)")
     g.add_argument("--precision", choices=("fp32", "mixed"), default="fp32",
                    help="mixed: fp16 activations and weight copy, fp32 master weights, dynamic loss scaling")
     g.add_argument("--memory-budget", default=None, metavar="BYTES",
@@ -160,12 +161,11 @@ def make_trainer(args, net, opt, train, test, **kwargs) -> Trainer:
     segments = getattr(args, "checkpoint_segments", None)
     mixed = getattr(args, "precision", "fp32") == "mixed"
     budget_text = getattr(args, "memory_budget", None)
-    if segments and mixed:
-        raise CLIError("--checkpoint-segments and --precision mixed cannot be combined yet; choose one")
+    kind = ("mixed+checkpoint" if segments and mixed else "checkpoint" if segments else "mixed" if mixed
+            else "baseline")
     if budget_text:
         budget, described = _budget(budget_text)
-        strategy = make_strategy("checkpoint" if segments else "mixed" if mixed else "baseline", net,
-                                 segments=segments or 1)
+        strategy = make_strategy(kind, net, segments=segments or 1)
         try:
             res = find_max_batch_size(strategy, opt, *train, budget, max_batch=len(train[0]))
         except BudgetTooSmall as exc:
@@ -175,12 +175,12 @@ def make_trainer(args, net, opt, train, test, **kwargs) -> Trainer:
               f"{format_bytes(res.peak)} ({res.seconds:.1f} s search)", file=sys.stderr)
         args.batch_size = res.batch_size
         kwargs["batch_size"] = res.batch_size
-    if segments:
+    if segments and not mixed:
         from nnstudio.core.checkpoint import CheckpointedTrainer
         return CheckpointedTrainer(net, opt, train, test, segments=segments, **kwargs)
     if mixed:
         from nnstudio.core.mixed_precision import MixedPrecisionTrainer
-        trainer = MixedPrecisionTrainer(net, opt, train, test, **kwargs)
+        trainer = MixedPrecisionTrainer(net, opt, train, test, segments=segments or 1, **kwargs)
 
         def report(state):
             if state in ("finished", "stopped") and not getattr(args, "json", False):

@@ -146,7 +146,7 @@ def _layer_backward(layer, g, index):
 
 def make_strategy(kind: str, network: Sequential, loss: Loss | None = None, segments: int = 4,
                   **kwargs) -> StepStrategy:
-    """'baseline' | 'checkpoint' | 'mixed' -> a strategy for ``network``."""
+    """'baseline' | 'checkpoint' | 'mixed' | 'mixed+checkpoint' -> a strategy for ``network``."""
     if kind in ("baseline", "plain", "fp32"):
         return PlainStep(network, loss)
     if kind in ("checkpoint", "checkpointing", "checkpointed"):
@@ -155,7 +155,10 @@ def make_strategy(kind: str, network: Sequential, loss: Loss | None = None, segm
     if kind in ("mixed", "mixed precision", "fp16"):
         from .mixed_precision import MixedPrecision
         return MixedPrecision(network, loss, **kwargs)
-    raise ValueError(f"unknown memory strategy {kind!r}; choose baseline, checkpoint or mixed")
+    if kind in ("mixed+checkpoint", "checkpoint+mixed"):
+        from .mixed_precision import MixedPrecision
+        return MixedPrecision(network, loss, segments=segments, **kwargs)
+    raise ValueError(f"unknown memory strategy {kind!r}; choose baseline, checkpoint, mixed or mixed+checkpoint")
 
 
 class StrategyTrainer(Trainer):

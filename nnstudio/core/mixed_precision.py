@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from .checkpoint import _restore_rng, _rng_states
 from .layers import Dense, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Tanh, sigmoid
 from .losses import Loss
 from .memory import StepStrategy, StrategyTrainer
@@ -100,8 +101,15 @@ class MixedPrecision(StepStrategy):
 
     name = "mixed"
 
-    def __init__(self, network: Sequential, loss: Loss | None = None, scaler: GradScaler | None = None):
+    def __init__(self, network: Sequential, loss: Loss | None = None, scaler: GradScaler | None = None,
+                 segments: int = 1):
         super().__init__(network, loss)
+        if not (isinstance(segments, (int, np.integer)) and segments >= 1):
+            raise ValueError(f"checkpoint segments must be a whole number >= 1, got {segments!r}")
+        # segments > 1: gradient checkpointing on top (only segment inputs kept, rest recomputed)
+        self.segments = int(segments)
+        self.bounds: list[tuple[int, int]] | None = None
+        self._checkpoints: list = []
         for layer in network.layers:
             if not isinstance(layer, SUPPORTED):
                 raise ValueError(f"mixed precision does not support {layer.kind} layers "
@@ -122,10 +130,12 @@ class MixedPrecision(StepStrategy):
         return {"fp16 weights": [a for pair in self.weights16.values() for a in pair]}
 
     def activation_arrays(self):
-        return [a for a in self._saved if a is not None]
+        kept = [c[0] for c in self._checkpoints if c is not None]
+        return kept + [a for a in self._saved if a is not None]
 
     def release(self):
         self._saved = [None] * len(self.network.layers)
+        self._checkpoints = []
         super().release()
 
     # -- the step ------------------------------------------------------------
@@ -144,17 +154,34 @@ class MixedPrecision(StepStrategy):
                 w16, b16 = self.weights16[i]
                 np.copyto(w16, layer.W.data, casting="same_kind")
                 np.copyto(b16, layer.b.data, casting="same_kind")
+        if self.bounds is None:
+            if self.segments > 1:
+                from .checkpoint import (
+                    Checkpointed,  # same cut points as fp32 checkpointing
+                )
+                self.bounds = Checkpointed(self.network, self.segments).plan(xb[:2].astype(F32))
+            else:
+                self.bounds = [(0, len(layers))]
+        last = len(self.bounds) - 1
         x = self.prepare_inputs(xb)
-        for i, layer in enumerate(layers):
-            x_in, x = x, self._forward(i, layer, x)
-            if rec:
-                self._record(f"forward {i} {layer.kind}", x_in, x)
-            del x_in
+        self._checkpoints = []
+        for s, (a, b) in enumerate(self.bounds):
+            self._checkpoints.append((x, _rng_states(layers[a:b]) if s < last else None))
+            for i in range(a, b):
+                x_in, x = x, self._forward(i, layers[i], x)
+                if rec:
+                    self._record(f"forward {i} {layers[i].kind}", x_in, x)
+                del x_in
+            if s < last:      # checkpointing: keep only the next segment's input
+                self._saved[a:b] = [None] * (b - a)
+                if rec:
+                    self._record(f"checkpoint {s + 1}", x)
         logits = x.astype(F32)
         loss = self.loss.forward(logits, yb)
         if rec:
             self._record("loss", x, logits, getattr(self.loss, "probs", None))
         if not math.isfinite(loss):
+            self._checkpoints = []
             return loss, logits
         g = self.loss.backward()
         g *= F32(self.scaler.scale)
@@ -162,12 +189,25 @@ class MixedPrecision(StepStrategy):
             g.flat[0] = np.inf
             self.inject_overflow = False
         g = g.astype(F16)          # overflows to inf here if the scale is too large
-        for i in range(len(layers) - 1, -1, -1):
-            g_in = self._backward(i, layers[i], g)
-            self._saved[i] = None  # used: free it now, as autograd does
-            if rec:
-                self._record(f"backward {i} {layers[i].kind}", logits, g, g_in)
-            g = g_in
+        for s in range(last, -1, -1):
+            a, b = self.bounds[s]
+            if s < last:          # recompute the segment from its checkpoint
+                y, states = self._checkpoints[s]
+                _restore_rng(states)
+                for i in range(a, b):
+                    y_in, y = y, self._forward(i, layers[i], y)
+                    if rec:
+                        self._record(f"recompute {i} {layers[i].kind}", y_in, y, g)
+                    del y_in
+                del y
+            for i in range(b - 1, a - 1, -1):
+                g_in = self._backward(i, layers[i], g)
+                self._saved[i] = None  # used: free it now, as autograd does
+                if rec:
+                    self._record(f"backward {i} {layers[i].kind}", logits, g, g_in)
+                g = g_in
+            self._checkpoints[s] = None
+        self._checkpoints = []
         self._unscaled = False
         return loss, logits
 
@@ -285,8 +325,10 @@ class MixedPrecisionTrainer(StrategyTrainer):
     one). Test-set evaluation uses the fp32 master weights.
     """
 
-    def __init__(self, network, optimizer, train, test=None, scaler: GradScaler | None = None, **kwargs):
-        super().__init__(network, optimizer, train, test, strategy=MixedPrecision(network, scaler=scaler), **kwargs)
+    def __init__(self, network, optimizer, train, test=None, scaler: GradScaler | None = None, segments: int = 1,
+                 **kwargs):
+        super().__init__(network, optimizer, train, test,
+                         strategy=MixedPrecision(network, scaler=scaler, segments=segments), **kwargs)
 
     @property
     def scaler(self) -> GradScaler:

@@ -75,6 +75,9 @@ def test_train_mixed_precision_reports_the_scaler(mnist):
     assert acc > 92
 
 
-def test_train_rejects_checkpointing_with_mixed_precision(capsys):
-    assert main(["train", "--epochs", "1", "--precision", "mixed", "--checkpoint-segments", "2"]) == 2
-    assert "cannot be combined" in capsys.readouterr().err
+def test_train_combines_checkpointing_with_mixed_precision(mnist, capsys):
+    code = main(["train", "--layers", "64,64,64", "--epochs", "1", "--precision", "mixed",
+                 "--checkpoint-segments", "2", "--batch-size", "256", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["test_accuracy"] > 0.9

@@ -250,3 +250,17 @@ def test_batch_search_caps_at_the_dataset_and_refuses_tiny_budgets():
     assert res.batch_size == 300 and res.capped
     with pytest.raises(BudgetTooSmall, match="smaller than the weights"):
         find_max_batch_size(PlainStep(net), opt, x, y, 1000)
+
+
+def test_mixed_precision_with_checkpointing_gives_the_same_gradients_with_fewer_activations():
+    net = Sequential.mlp([784] + [256] * 8 + [10], dropout=0.1, seed=2)
+    twin = copy.deepcopy(net)
+    x, y = _random_data(128)
+    mp, both = MixedPrecision(net), make_strategy("mixed+checkpoint", twin, segments=3)
+    assert mp.forward_backward(x, y)[0] == both.forward_backward(x, y)[0]
+    for g_mp, g_both in zip(_grads(net), _grads(twin)):
+        np.testing.assert_array_equal(g_both, g_mp)
+    a = profile_step(MixedPrecision(copy.deepcopy(net)), None, mp.prepare_inputs(x), y, 128)
+    b = profile_step(make_strategy("mixed+checkpoint", copy.deepcopy(net), segments=3), None,
+                     mp.prepare_inputs(x), y, 128)
+    assert b.activation_peak < 0.7 * a.activation_peak
