@@ -90,6 +90,7 @@ class TrainingWorker(QObject):
         self._timer.timeout.connect(self.flush)
         self._analysis_data = None
         self._autosave = None
+        self._active = False
 
     def _reset_buffers(self) -> None:
         self._losses: list[float] = []
@@ -106,7 +107,11 @@ class TrainingWorker(QObject):
     # -- control (UI thread) -------------------------------------------------------
     @property
     def running(self) -> bool:
-        """True while the training thread is alive (running or paused)."""
+        """True from start() until ``finished`` has been emitted (running or paused)."""
+        return self._active
+
+    @property
+    def thread_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self, trainer: Trainer, epochs: int | None = None, analysis_data=None, autosave=None) -> None:
@@ -115,7 +120,9 @@ class TrainingWorker(QObject):
         ``analysis_data`` = (x_test, y_test, class_names) enables the per-epoch confusion
         matrix; ``autosave(trainer)`` is called on the training thread after each epoch.
         """
-        if self.running:
+        if self._thread is not None and not self.running:
+            self._thread.join(2.0)          # a finished run's thread may still be returning
+        if self.running or self.thread_alive:
             raise RuntimeError("training is already running")
         if self.trainer is not None:
             self._disconnect(self.trainer)
@@ -130,6 +137,7 @@ class TrainingWorker(QObject):
         trainer.events.connect("diverged", self._on_diverged)
         self._thread = threading.Thread(target=self._run, args=(trainer, epochs), name="nnstudio-training",
                                         daemon=True)
+        self._active = True
         self._thread.start()
         self._timer.start()
 
@@ -155,10 +163,9 @@ class TrainingWorker(QObject):
     def wait(self, timeout: float | None = None) -> bool:
         if self._thread is not None:
             self._thread.join(timeout)
-        done = not self.running
-        if done:
+        if not self.thread_alive:
             self.flush()
-        return done
+        return not self.running
 
     def set_learning_rate(self, lr: float) -> None:
         """Takes effect at the next optimizer step (also under the cosine schedule)."""
@@ -246,6 +253,7 @@ class TrainingWorker(QObject):
             self.state_changed.emit(states[-1])
         if done is not None:
             self._timer.stop()
+            self._active = False
             self.finished.emit(done)
 
     def _disconnect(self, trainer: Trainer) -> None:

@@ -160,6 +160,7 @@ class StudioPage(QWidget):
         self._last_heatmap = 0.0
         self._last_breakdown = 0.0
         self._last_step_info = None
+        self._loading_settings = True       # no settings writes until the saved ones are restored
 
         self.worker = TrainingWorker(self)
         self.worker.steps.connect(self._on_steps)
@@ -451,6 +452,7 @@ class StudioPage(QWidget):
                 self._apply_settings_dict(json.loads(raw))
             except (ValueError, TypeError):
                 pass
+        self._loading_settings = False
         self.loss_chart.smoothing_changed.connect(lambda _: self._save_settings())
 
     def _save_settings(self) -> None:

@@ -71,7 +71,8 @@ class MemoryView(QWidget):
     def __init__(self, parent=None, window_seconds: float = 300.0):
         super().__init__(parent)
         self.setObjectName("memoryView")
-        self.plot = pg.PlotWidget(objectName="memoryPlot")
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("memoryPlot")
         self.plot.setAccessibleName("Process memory chart")
         style_plot(self.plot, "Process memory (RSS)", left="MB", bottom="seconds")
         self.rss_item = self.plot.plot([], [], pen=pg.mkPen((30, 110, 235), width=2), fillLevel=0,
@@ -80,7 +81,9 @@ class MemoryView(QWidget):
         self.t0 = time.monotonic()
         self.window_seconds = window_seconds
 
-        self.bars = pg.PlotWidget(objectName="memoryBreakdown")
+        self.bars = pg.PlotWidget()
+
+        self.bars.setObjectName("memoryBreakdown")
         style_plot(self.bars, "The model's own memory", bottom="KB")
         self.bars.setMouseEnabled(x=False, y=False)
         self.bars.getPlotItem().hideButtons()

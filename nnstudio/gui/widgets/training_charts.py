@@ -162,7 +162,8 @@ class LossChart(QWidget):
 
     def __init__(self, parent=None, smoothing: float = 0.6):
         super().__init__(parent)
-        self.plot = pg.PlotWidget(objectName="lossPlot")
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("lossPlot")
         self.plot.setAccessibleName("Loss chart")
         style_plot(self.plot, "Loss (lower is better)", bottom="epoch")
         item = self.plot.getPlotItem()

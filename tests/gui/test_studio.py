@@ -1,0 +1,208 @@
+"""Build & Train, driven like a user would: the editor, the buttons, real MNIST."""
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from nnstudio.core.network import Sequential
+
+
+@pytest.fixture
+def studio(main_window, mnist, qtbot):
+    page = main_window.page("studioPage")
+    main_window.show_page("studioPage")
+    qtbot.waitUntil(lambda: page.net is not None, timeout=20000)
+    yield page
+    page.worker.stop(wait=10)
+    page.dirty_set(False)
+
+
+def click(qtbot, page, name):
+    from PySide6.QtWidgets import QPushButton
+    button = page.findChild(QPushButton, name)
+    assert button is not None and button.isEnabled(), f"{name} should be clickable"
+    qtbot.mouseClick(button, Qt.LeftButton)
+
+
+def weights(net):
+    return [p.data.copy() for p in net.parameters()]
+
+
+def test_required_object_names_exist(main_window):
+    page = main_window.page("studioPage")
+    assert main_window.pages[0] is page and page.title == "Build & Train"
+    for name in ("trainButton", "pauseButton", "stepButton", "stopButton", "resetButton", "trainProgress",
+                 "lossPlot", "accuracyPlot", "weightHeatmap", "memoryPlot", "layerStack", "datasetCombo",
+                 "optimizerCombo"):
+        assert page.findChild(object, name) is not None, name
+
+
+def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_window):
+    page = studio
+    editor = page.editor
+    # --- build 784-256-128-10 in the editor
+    editor.rows()[0].units.setValue(256)
+    qtbot.mouseClick(editor.add_button, Qt.LeftButton)
+    editor.rows()[1].units.setValue(128)
+    assert editor.sizes() == [784, 256, 128, 10]
+    assert "235,146 parameters" in editor.summary.text()
+    page.epochs.setValue(1)
+    heat0 = page.weight_view.updates
+    mem0 = page.memory_view.updates
+
+    # --- train from the button; the loss chart fills within the first epoch
+    click(qtbot, page, "trainButton")
+    assert page.net.sizes() == [784, 256, 128, 10]
+    qtbot.waitUntil(lambda: page.loss_chart.point_count() >= 20, timeout=20000)
+    assert page.trainer.epoch == 0                        # points arrive while the first epoch runs
+
+    # --- pause: nothing moves; step: exactly one batch; resume
+    click(qtbot, page, "pauseButton")
+    qtbot.waitUntil(lambda: page.trainer.state == "paused", timeout=5000)
+    qtbot.wait(100)
+    n = page.trainer.step_count
+    qtbot.wait(200)
+    assert page.trainer.step_count == n
+    assert page.train_button.text().endswith("Resume")
+    click(qtbot, page, "stepButton")
+    qtbot.waitUntil(lambda: page.trainer.step_count == n + 1, timeout=5000)
+    qtbot.wait(150)
+    assert page.trainer.step_count == n + 1
+    qtbot.waitUntil(lambda: page.loss_chart.point_count() == n + 1, timeout=5000)
+    click(qtbot, page, "pauseButton")          # now reads "Resume"
+    qtbot.waitUntil(lambda: not page.worker.running, timeout=60000)
+    assert page.trainer.state == "finished"
+
+    # one full epoch: charts, heatmaps, memory, confusion and mistakes
+    assert len(page.history.epochs) == 1
+    assert page.loss_chart.point_count() == len(page.history.step_loss) == 469
+    assert page.accuracy_plot.test.n == 1
+    assert page.history.epochs[0]["test_accuracy"] > 0.93
+    assert page.weight_view.updates > heat0
+    img = page.weight_view.first_layer_image()
+    assert img.shape[2] == 4 and img.shape[0] >= 28 * 16
+    assert page.memory_view.updates > mem0
+    b = page.memory_view.breakdown
+    assert b["parameters"] == sum(p.data.nbytes for p in page.net.parameters())
+    assert b["optimizer"] == 2 * b["parameters"]                      # Adam: m and v
+    assert page.results.confusion.matrix.sum() == 10000
+    assert page.results.gallery.shown > 0
+    assert page.gradient_chart.point_count() > 10
+    assert page.progress.value() == page.progress.maximum()
+    assert main_window.context.model is page.net                      # other pages see it
+    assert page.dirty
+
+    # --- stop: a second run stopped mid-epoch keeps its weights
+    click(qtbot, page, "trainButton")
+    qtbot.waitUntil(lambda: page.trainer.step_count > 469 + 5, timeout=20000)
+    click(qtbot, page, "stopButton")
+    qtbot.waitUntil(lambda: not page.worker.running, timeout=10000)
+    assert page.trainer.state == "stopped"
+    assert all(np.all(np.isfinite(p.data)) for p in page.net.parameters())
+    assert page.loss_chart.point_count() == len(page.history.step_loss)
+
+    # --- save -> open round-trips exactly (weights, settings, history, charts)
+    path = tmp_path / "run.npz"
+    assert page.save_model(str(path))
+    assert not page.dirty
+    saved_w = weights(page.net)
+    saved_hist = page.history.to_dict()
+    page.lr.setValue(0.0123)
+    page.new_model()
+    assert page.net.sizes() == [784, 128, 10]
+    assert page.loss_chart.point_count() == 0
+    assert main_window.open_model(str(path))
+    assert page.net.sizes() == [784, 256, 128, 10]
+    assert editor.sizes() == [784, 256, 128, 10]
+    for a, b in zip(saved_w, weights(page.net)):
+        np.testing.assert_array_equal(a, b)
+    assert page.history.to_dict() == saved_hist
+    assert page.lr.value() == pytest.approx(0.001)
+    assert page.loss_chart.point_count() == len(saved_hist["step_loss"])
+    assert page.accuracy_plot.test.n == 1
+    assert str(path.resolve()) in main_window.recent_files()
+    again = Sequential.load(path)
+    assert again.meta["hyperparameters"]["layers"] == [256, 128]
+
+
+def test_bad_values_are_refused_with_a_message(studio, qtbot, tmp_path):
+    page = studio
+    editor = page.editor
+    before = weights(page.net)
+    editor.rows()[0].units.setValue(0)
+    assert "0 units" in editor.message.text() and editor.message.isVisible()
+    assert not page.train_button.isEnabled()
+    page.train()                                          # e.g. the F5 shortcut
+    assert "0 units" in page.message()
+    assert not page.worker.running
+    editor.rows()[0].units.setValue(1_000_000)
+    qtbot.mouseClick(editor.add_button, Qt.LeftButton)
+    editor.rows()[1].units.setValue(1_000_000)
+    assert "memory" in editor.message.text()
+    assert not page.train_button.isEnabled()
+    editor.set_spec({"hidden": [{"units": 128, "activation": "relu", "dropout": 0.0}], "init": "he"})
+    assert editor.message.isHidden() and page.train_button.isEnabled()
+
+    # a corrupt model file: a clear message, the current network untouched
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"this is not a model")
+    assert not page.open_model(str(bad))
+    assert "not an nnstudio model" in page.message()
+    for a, b in zip(before, weights(page.net)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_reset_gives_the_same_weights_for_the_same_seed(studio, qtbot):
+    page = studio
+    page.seed.setValue(7)
+    click(qtbot, page, "resetButton")
+    w1 = weights(page.net)
+    page.net.parameters()[0].data[...] = 0
+    click(qtbot, page, "resetButton")
+    for a, b in zip(w1, weights(page.net)):
+        np.testing.assert_array_equal(a, b)
+    page.seed.setValue(8)
+    click(qtbot, page, "resetButton")
+    assert not np.array_equal(w1[0], page.net.parameters()[0].data)
+
+
+def test_step_before_training_runs_exactly_one_batch(studio, qtbot):
+    page = studio
+    click(qtbot, page, "stepButton")
+    qtbot.waitUntil(lambda: page.trainer is not None and page.trainer.step_count == 1, timeout=10000)
+    qtbot.wait(150)
+    assert page.trainer.step_count == 1
+    qtbot.waitUntil(lambda: page.loss_chart.point_count() == 1, timeout=5000)
+    click(qtbot, page, "stopButton")
+    qtbot.waitUntil(lambda: not page.worker.running, timeout=10000)
+
+
+def test_learning_rate_change_applies_while_training(studio, qtbot):
+    page = studio
+    page.optimizer_combo.setCurrentIndex(page.optimizer_combo.findData("momentum"))
+    page.lr.setValue(0.05)
+    click(qtbot, page, "trainButton")
+    qtbot.waitUntil(lambda: page.trainer is not None and page.trainer.step_count > 3, timeout=10000)
+    page.lr.setValue(0.002)
+    page.momentum.setValue(0.5)
+    assert page.trainer.optimizer.lr == pytest.approx(0.002)
+    assert page.trainer.optimizer.momentum == pytest.approx(0.5)
+    click(qtbot, page, "stopButton")
+    qtbot.waitUntil(lambda: not page.worker.running, timeout=10000)
+
+
+def test_settings_and_architecture_persist(tmp_path, qtbot, mnist):
+    from nnstudio.gui import create_main_window
+    ini = str(tmp_path / "s.ini")
+    w = create_main_window(settings_path=ini)
+    qtbot.addWidget(w)
+    page = w.page("studioPage")
+    page.editor.set_spec({"hidden": [{"units": 64, "activation": "tanh", "dropout": 0.1}], "init": "xavier"})
+    page.batch_size.setValue(64)
+    w.close()
+    w2 = create_main_window(settings_path=ini)
+    qtbot.addWidget(w2)
+    page2 = w2.page("studioPage")
+    assert page2.editor.spec() == {"hidden": [{"units": 64, "activation": "tanh", "dropout": 0.1}],
+                                   "init": "xavier"}
+    assert page2.batch_size.value() == 64
+    w2.close()
