@@ -9,6 +9,7 @@ so drawing never waits for it; lifting the pen predicts at once.
 """
 from __future__ import annotations
 
+import html
 import math
 import threading
 import time
@@ -19,7 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFrame, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QMessageBox,
+                               QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
                                QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from nnstudio.core.data.mydigits import MyDigits, MyDigitsError, fine_tuning_set
@@ -257,6 +258,11 @@ class DrawPage(QWidget):
         right = QVBoxLayout()
         right.addLayout(model_row)
         right.addWidget(self.model_info)
+        self.message_label = QLabel(objectName="drawMessage")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.message_label.hide()
+        right.addWidget(self.message_label)
         right.addWidget(self.prediction_label)
         right.addWidget(prob_box)
         right.addLayout(sees)
@@ -323,7 +329,7 @@ class DrawPage(QWidget):
         for i, label in enumerate(self.class_labels):
             label.setText(names[i] if i < len(names) else str(i))
         if entry.net is None:
-            self.model_info.setText(f"<span style='color:#d9534f'>{entry.error}</span>")
+            self.model_info.setText(f"<span style='color:#d9534f'>{html.escape(entry.error)}</span>")
         else:
             hist = entry.net.meta.get("history") or {}
             epochs = hist.get("epochs") or []
@@ -390,6 +396,11 @@ class DrawPage(QWidget):
         self._show_reading(reading)
         self.prediction_updated.emit()
 
+    def _show_message(self, text: str, error: bool = False) -> None:
+        """A note above the prediction (an image that could not be opened); empty text hides it."""
+        self.message_label.setText(f"<span style='color:#d9534f'>{html.escape(text)}</span>" if error else html.escape(text))
+        self.message_label.setVisible(bool(text))
+
     def _show_reading(self, reading) -> None:
         self.reading = reading
         blank = reading is None or reading.blank
@@ -449,11 +460,12 @@ class DrawPage(QWidget):
         try:
             ink = self._read_image(path)
         except ValueError as exc:
-            QMessageBox.warning(self, "Cannot open image", str(exc)) if self.isVisible() else None
+            self._show_message(f"Cannot open this image: {exc}", error=True)
             self.context.show_status(f"Cannot open image: {exc}")
             self.last_error = str(exc)
             return False
         self.last_error = None
+        self._show_message("")
         h, w = ink.shape
         if max(h, w) > RESOLUTION:       # area-filter big photos down (thin pen lines stay visible)
             s = RESOLUTION / max(h, w)
@@ -489,7 +501,7 @@ class DrawPage(QWidget):
     def _refresh_my_digits(self) -> None:
         store = self.my_digits
         if store.damaged:
-            self.my_digits_status.setText(f"<span style='color:#d9534f'>{store.error}</span> "
+            self.my_digits_status.setText(f"<span style='color:#d9534f'>{html.escape(store.error)}</span> "
                                           "Open “Browse…” to set it aside.")
         elif len(store) == 0:
             self.my_digits_status.setText("No digits of your own yet. Draw one, check the number, "
@@ -509,9 +521,8 @@ class DrawPage(QWidget):
             index = self.my_digits.add(self.reading.inputs, self.digit_label_spin.value())
         except (MyDigitsError, OSError) as exc:
             self.context.show_status(f"Not saved: {exc}")
-            if self.isVisible():
-                QMessageBox.warning(self, "My digits", f"The digit was not saved.\n\n{exc}")
             self._refresh_my_digits()
+            self.my_digits_status.setText(f"<span style='color:#d9534f'>The digit was not saved: {html.escape(str(exc))}</span>")
             return
         self.context.show_status(f"Saved as a {self.my_digits.labels[index]} (digit {index + 1} of your own)")
         self._refresh_my_digits()
@@ -570,7 +581,7 @@ class DrawPage(QWidget):
     def _on_fine_tuned(self, net, note: str) -> None:
         self._fine_tune_thread = None
         if net is None:
-            self.my_digits_status.setText(f"<span style='color:#d9534f'>Fine-tuning failed: {note}</span>")
+            self.my_digits_status.setText(f"<span style='color:#d9534f'>Fine-tuning failed: {html.escape(note)}</span>")
             self._refresh_my_digits()
             return
         base = self.entry.title
@@ -648,7 +659,7 @@ class MyDigitsDialog(QDialog):
         self.relabel_button.setEnabled(not damaged)
         self.delete_button.setEnabled(not damaged)
         if damaged:
-            self.message.setText(f"<span style='color:#d9534f'>{self.store.error}</span><br>Nothing will be "
+            self.message.setText(f"<span style='color:#d9534f'>{html.escape(self.store.error)}</span><br>Nothing will be "
                                  "written over it. “Set damaged file aside” renames it (keeping it) and starts "
                                  "a new collection.")
         else:
