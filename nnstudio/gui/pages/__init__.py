@@ -8,5 +8,6 @@ PAGES = (
     ("nnstudio.gui.pages.studio_page", "StudioPage"),
     ("nnstudio.gui.pages.autograd_page", "AutogradPage"),
     ("nnstudio.gui.pages.backprop_page", "BackpropPage"),
+    ("nnstudio.gui.pages.draw_page", "DrawPage"),
     ("nnstudio.gui.pages.memory_page", "MemoryPage"),
 )
