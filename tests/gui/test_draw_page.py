@@ -227,9 +227,17 @@ def test_model_selector_fashion_labels_and_studio_model(page, qtbot):
                                 v, page.canvas._target_rect()))
     names = [lab.text() for lab in page.class_labels]
     assert predicted(page) in names
-    # A model built in the studio becomes the default and is read from a private copy.
+    # A freshly built studio network is offered but not chosen until it has trained.
     from nnstudio.core.network import Sequential
     from nnstudio.gui.context import pretrained_model_path
+    page.select_model("mnist")
+    fresh = Sequential.mlp([784, 32, 10], seed=3)
+    page.context.set_model(fresh, "mnist")
+    assert page.model_combo.currentData() == "mnist" and "untrained" in page.model_combo.itemText(0)
+    fresh.parameters()[0].data += 0.01                 # an epoch of training went by
+    page.context.set_model(fresh, "mnist")
+    assert page.model_combo.currentData() == "studio" and "untrained" not in page.model_combo.currentText()
+    # A trained model loaded in the studio becomes the default and is read from a private copy.
     studio = Sequential.load(pretrained_model_path("mnist"))
     page.context.set_model(studio, "mnist")
     assert page.model_combo.currentData() == "studio" and page.class_labels[0].text() == "0"

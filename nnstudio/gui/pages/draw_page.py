@@ -60,9 +60,15 @@ def _snapshot(net: Sequential) -> Sequential:
     return copy
 
 
+def _fingerprint(net: Sequential) -> float:
+    """A number that changes when any weight changes (to notice that the studio's model has trained)."""
+    return float(sum(float(np.abs(p.data).sum()) for p in net.parameters()))
+
+
 class _ModelEntry:
     def __init__(self, key: str, title: str, net: Sequential | None = None, error: str | None = None):
         self.key, self.title, self.net, self.error = key, title, net, error
+        self.trained = net is not None
 
     @property
     def dataset(self) -> str:
@@ -114,7 +120,8 @@ class DrawPage(QWidget):
         for key, title in SHIPPED:
             self._entries[key] = self._load_shipped(key, title)
         context.model_changed.connect(self._on_studio_model)
-        self._refresh_model_combo(select="studio" if context.model is not None else "mnist")
+        self._studio_model, self._studio_start = None, 0.0
+        self._refresh_model_combo(select="mnist")
         if context.model is not None:
             self._on_studio_model(context.model)
         self._refresh_my_digits()
@@ -282,23 +289,32 @@ class DrawPage(QWidget):
         return _ModelEntry(key, title, net)
 
     def _on_studio_model(self, model) -> None:
-        had = "studio" in self._entries
+        """Offer the studio's network; make it the current model once it has learned something."""
+        previous = self._entries.get("studio")
         if model is None:
             self._entries.pop("studio", None)
+            self._studio_model = None
             self._refresh_model_combo(select=None)
             return
+        if model is not self._studio_model:        # a newly built or loaded network
+            self._studio_model, self._studio_start = model, _fingerprint(model)
+        trained = bool((model.meta.get("history") or {}).get("epochs")) or _fingerprint(model) != self._studio_start
         sizes = model.sizes()
         if not sizes or sizes[0] != SIZE * SIZE or model.output_size != 10:
-            entry = _ModelEntry("studio", "Studio model", None,
+            entry = _ModelEntry("studio", "Studio model (cannot read drawings)", None,
                                 f"The studio's model takes {sizes[0] if sizes else '?'} inputs and gives "
                                 f"{model.output_size} outputs; drawing needs 784 inputs and 10 classes.")
         else:
             net = _snapshot(model)
             if not net.meta.get("dataset") and self.context.model_dataset:
                 net.meta["dataset"] = self.context.model_dataset
-            entry = _ModelEntry("studio", f"Studio model ({'-'.join(map(str, sizes))})", net)
+            entry = _ModelEntry("studio", f"Studio model ({'-'.join(map(str, sizes))}"
+                                          f"{'' if trained else ', untrained'})", net)
+        entry.trained = trained and entry.net is not None
         self._entries["studio"] = entry
-        self._refresh_model_combo(select="studio" if not had else None)
+        # An untrained network guesses at random: keep the shipped model until the studio's has trained.
+        newly_trained = entry.trained and not (previous is not None and previous.trained)
+        self._refresh_model_combo(select="studio" if newly_trained else None)
 
     def _refresh_model_combo(self, select: str | None) -> None:
         current = select or self.model_combo.currentData() or "mnist"
