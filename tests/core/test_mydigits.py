@@ -111,3 +111,19 @@ def test_evaluate_and_fine_tune_on_my_digits(tmp_path, mnist):
 def test_fine_tuning_needs_some_digits(tmp_path):
     with pytest.raises(MyDigitsError, match="no digits"):
         fine_tuning_set(MyDigits(tmp_path / "d.npz"))
+
+
+def test_my_digits_is_a_dataset_by_name(tmp_path, monkeypatch, mnist):
+    from nnstudio.core.data import DataError, load_dataset
+    monkeypatch.setenv("NNSTUDIO_USER_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataError, match="no digits of your own"):
+        load_dataset("my-digits")
+    store = MyDigits()
+    for i in range(6):
+        store.add(mnist.x_test[i], int(mnist.y_test[i]))
+    data = load_dataset("my_digits")
+    x, y = data.flat("test")
+    assert x.shape == (6, 784) and y.tolist() == mnist.y_test[:6].tolist()
+    (tmp_path / "my-digits.npz").write_bytes(b"broken")
+    with pytest.raises(DataError, match="damaged"):
+        load_dataset("my-digits")

@@ -220,6 +220,21 @@ class MyDigits:
         return images, labels
 
 
+def load_my_digits(path: str | os.PathLike | None = None) -> Dataset:
+    """The user's digits as the ``my-digits`` dataset (``load_dataset("my-digits")`` lands here).
+
+    Raises :class:`~nnstudio.core.data.DataError` when there are none yet or the file is damaged.
+    """
+    from .registry import DataError
+    store = MyDigits(path)
+    if store.damaged:
+        raise DataError(f"{store.error}. Set it aside on the Draw page (My digits, Browse) or move it away.")
+    if len(store) == 0:
+        raise DataError(f"there are no digits of your own yet in {store.path}: draw some on the Draw page "
+                        "and add them with 'Add to my digits'")
+    return store.as_dataset()
+
+
 def read_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images, labels, added) from a my-digits file; :class:`MyDigitsError` says what is wrong with a bad one."""
     path = Path(path)

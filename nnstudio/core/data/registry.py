@@ -150,6 +150,9 @@ def load_dataset(name: str, data_dir=None, download: bool = True,
     ``progress(file_name, bytes_done, bytes_total)`` is called during a download;
     returning False cancels it (:class:`DownloadCancelled`).
     """
+    if name.lower().replace("_", "-") == "my-digits":   # the user's own digits, saved from the Draw page
+        from .mydigits import load_my_digits
+        return load_my_digits()
     info = get_info(name)
     folder = locate(info.name, data_dir)
     if folder is None:
