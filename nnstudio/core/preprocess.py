@@ -133,7 +133,7 @@ def preprocess_digit(img, box: int = BOX, center: str = "mass") -> np.ndarray:
     if center == "mass":
         cy, cx = center_of_mass(small)
         target = SIZE / 2  # measured on MNIST: the centre of mass sits at pixel (14.0, 14.0)
-        y0, x0 = int(round(target - cy)), int(round(target - cx))
+        y0, x0 = round(target - cy), round(target - cx)
     elif center == "box":
         y0, x0 = (SIZE - nh) // 2, (SIZE - nw) // 2
     else:

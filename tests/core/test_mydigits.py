@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 
 from nnstudio.core.data import read_idx
-from nnstudio.core.data.mydigits import MyDigits, MyDigitsError, default_path, fine_tuning_set
+from nnstudio.core.data.mydigits import (
+    MyDigits,
+    MyDigitsError,
+    default_path,
+    fine_tuning_set,
+)
 from nnstudio.core.network import Sequential
 from nnstudio.core.optim import make_optimizer
 from nnstudio.core.train import Trainer, evaluate

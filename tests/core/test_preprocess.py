@@ -6,8 +6,17 @@ import numpy as np
 import pytest
 
 from nnstudio.core.network import Sequential
-from nnstudio.core.preprocess import (center_of_mass, decode_png, encode_png, ink_on_black, load_image_file,
-                                      naive_downscale, preprocess_digit, read_digit, resize)
+from nnstudio.core.preprocess import (
+    center_of_mass,
+    decode_png,
+    encode_png,
+    ink_on_black,
+    load_image_file,
+    naive_downscale,
+    preprocess_digit,
+    read_digit,
+    resize,
+)
 from nnstudio.gui.context import pretrained_model_path
 
 

@@ -1,4 +1,5 @@
 """The Draw page, driven like a user: real mouse events into the canvas, real files, the shipped models."""
+import itertools
 import math
 
 import numpy as np
@@ -36,11 +37,11 @@ def variants(seed, count):
         h = rng.uniform(0.25, 0.95)
         w = h * rng.uniform(0.55, 0.8)
         mx, my = w / 2 + 0.05, h / 2 + 0.05
-        out.append(dict(height=h, width=w,
-                        cx=rng.uniform(mx, 1 - mx) if mx < 0.5 else 0.5,
-                        cy=rng.uniform(my, 1 - my) if my < 0.5 else 0.5,
-                        slant=rng.uniform(-0.2, 0.45), rotation=rng.uniform(-15, 15),
-                        pen=float(rng.integers(8, 35)), step=rng.uniform(3, 14)))
+        out.append({"height": h, "width": w,
+                        "cx": rng.uniform(mx, 1 - mx) if mx < 0.5 else 0.5,
+                        "cy": rng.uniform(my, 1 - my) if my < 0.5 else 0.5,
+                        "slant": rng.uniform(-0.2, 0.45), "rotation": rng.uniform(-15, 15),
+                        "pen": float(rng.integers(8, 35)), "step": rng.uniform(3, 14)})
     return out
 
 
@@ -58,7 +59,7 @@ def place(template, v, rect):
             u, w = u * math.cos(rot) - w * math.sin(rot), u * math.sin(rot) + w * math.cos(rot)
             pts.append((rect.x() + (v["cx"] + u) * side, rect.y() + (v["cy"] + w) * side))
         dense = [pts[0]]
-        for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(pts):
             n = max(1, int(math.hypot(x1 - x0, y1 - y0) / v.get("step", 6)))
             dense += [(x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n) for k in range(1, n + 1)]
         strokes.append([QPoint(round(x), round(y)) for x, y in dense])
@@ -134,7 +135,7 @@ def test_fast_strokes_have_no_gaps(page):
 def test_empty_canvas_clear_and_undo(page, qtbot):
     assert page.prediction_label.text() == "draw a digit"
     assert all(bar.value() == 0 for bar in page.prob_bars) and not page.add_digit_button.isEnabled()
-    v = dict(height=0.7, width=0.5, cx=0.5, cy=0.5, slant=0.0, rotation=0.0, pen=20)
+    v = {"height": 0.7, "width": 0.5, "cx": 0.5, "cy": 0.5, "slant": 0.0, "rotation": 0.0, "pen": 20}
     with qtbot.waitSignal(page.prediction_updated):
         draw_digit(page, 4, v)
     assert predicted(page) == "4" and len(page.canvas.strokes) == 2
@@ -182,9 +183,9 @@ def _paper_photo(path, digit, fmt):
     pen.setCapStyle(Qt.RoundCap)
     p.setPen(pen)
     from PySide6.QtCore import QRect
-    v = dict(height=0.7, width=0.5, cx=0.5, cy=0.5, slant=0.1, rotation=0.0, step=4)
+    v = {"height": 0.7, "width": 0.5, "cx": 0.5, "cy": 0.5, "slant": 0.1, "rotation": 0.0, "step": 4}
     for pts in place(TEMPLATES[digit], v, QRect(60, 0, 360, 360)):
-        for a, b in zip(pts, pts[1:]):
+        for a, b in itertools.pairwise(pts):
             p.drawLine(a, b)
     p.end()
     assert img.save(str(path), fmt)
@@ -207,7 +208,7 @@ def test_open_a_photo_of_dark_ink_on_paper(page, tmp_path, digit, fmt):
 
 
 def test_bad_image_file_is_reported_and_changes_nothing(page, qtbot, tmp_path):
-    v = dict(height=0.7, width=0.5, cx=0.5, cy=0.5, slant=0.0, rotation=0.0, pen=20)
+    v = {"height": 0.7, "width": 0.5, "cx": 0.5, "cy": 0.5, "slant": 0.0, "rotation": 0.0, "pen": 20}
     with qtbot.waitSignal(page.prediction_updated):
         draw_digit(page, 3, v)
     before = page.canvas.to_array().copy()
@@ -221,7 +222,7 @@ def test_bad_image_file_is_reported_and_changes_nothing(page, qtbot, tmp_path):
 def test_model_selector_fashion_labels_and_studio_model(page, qtbot):
     page.select_model("fashion-mnist")
     assert page.class_labels[9].text() == "Ankle boot" and page.class_labels[0].text() == "T-shirt/top"
-    v = dict(height=0.8, width=0.3, cx=0.5, cy=0.5, slant=0.0, rotation=0.0, pen=30)
+    v = {"height": 0.8, "width": 0.3, "cx": 0.5, "cy": 0.5, "slant": 0.0, "rotation": 0.0, "pen": 30}
     with qtbot.waitSignal(page.prediction_updated):
         draw(page.canvas, place([[(0.3, 0.0), (0.1, 1.0)], [(0.7, 0.0), (0.9, 1.0)], [(0.3, 0.0), (0.7, 0.0)]],
                                 v, page.canvas._target_rect()))
@@ -254,7 +255,7 @@ def test_model_selector_fashion_labels_and_studio_model(page, qtbot):
 def test_my_digits_add_browse_evaluate_and_damaged_file(page, qtbot, tmp_path):
     from nnstudio.core.data.mydigits import MyDigits
     from nnstudio.gui.pages.draw_page import MyDigitsDialog
-    v = dict(height=0.7, width=0.45, cx=0.5, cy=0.5, slant=0.1, rotation=0.0, pen=20)
+    v = {"height": 0.7, "width": 0.45, "cx": 0.5, "cy": 0.5, "slant": 0.1, "rotation": 0.0, "pen": 20}
     for digit in (3, 7, 7):
         page.canvas.clear()
         with qtbot.waitSignal(page.prediction_updated):

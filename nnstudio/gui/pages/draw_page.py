@@ -18,14 +18,46 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QImage, QKeySequence, QPainter, QPixmap, QShortcut
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFrame, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QIcon,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPixmap,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio.core.data.mydigits import MyDigits, MyDigitsError, fine_tuning_set
 from nnstudio.core.network import ModelFileError, Sequential
-from nnstudio.core.preprocess import SIZE, ink_on_black, load_image_file, read_digit, resize
+from nnstudio.core.preprocess import (
+    SIZE,
+    ink_on_black,
+    load_image_file,
+    read_digit,
+    resize,
+)
 from nnstudio.gui.context import pretrained_model_path
 from nnstudio.gui.widgets.digit_canvas import RESOLUTION, DigitCanvas
 
@@ -48,8 +80,8 @@ def _gray_pixmap(img: np.ndarray, scale: int) -> QPixmap:
 
 def _grid_shape(n: int) -> tuple[int, int]:
     """Rows and columns for showing n neurons as a wide rectangle (128 -> 8 x 16)."""
-    cols = max(1, int(math.ceil(math.sqrt(2 * n))))
-    return int(math.ceil(n / cols)), cols
+    cols = max(1, math.ceil(math.sqrt(2 * n)))
+    return math.ceil(n / cols), cols
 
 
 def _snapshot(net: Sequential) -> Sequential:
@@ -441,7 +473,7 @@ class DrawPage(QWidget):
         self.prediction_label.setToolTip(f"Runner-up: {names[second]} ({probs[second]:.1%})")
         for i, (bar, value, name) in enumerate(zip(self.prob_bars, self.prob_values, self.class_labels)):
             p = float(probs[i]) if i < len(probs) else 0.0
-            bar.setValue(int(round(p * 1000)))
+            bar.setValue(round(p * 1000))
             value.setText(f"{p:.1%}" if p >= 0.001 else "<0.1%")
             _bold(name, i == top)
         self.input_view.setPixmap(_gray_pixmap(reading.inputs.reshape(SIZE, SIZE), 5))
@@ -586,7 +618,7 @@ class DrawPage(QWidget):
                 Trainer(net, opt, train, batch_size=64, epochs=3, seed=0).run()
                 net.meta["dataset"] = "mnist"
                 self._fine_tune_done.emit(net, note)
-            except Exception as exc:  # reported in the window, never lost on a thread
+            except Exception as exc:  # noqa: BLE001 - reported in the window, never lost on a thread
                 self._fine_tune_done.emit(None, f"{type(exc).__name__}: {exc}")
 
         self._fine_tune_thread = threading.Thread(target=work, name="draw-fine-tune", daemon=True)
