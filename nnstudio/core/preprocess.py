@@ -109,12 +109,66 @@ def center_of_mass(img: np.ndarray) -> tuple[float, float]:
     return float(img.sum(axis=1) @ rows) / total, float(img.sum(axis=0) @ cols) / total
 
 
-def preprocess_digit(img, box: int = BOX, center: str = "mass") -> np.ndarray:
+# MNIST's strokes are about 0.095 of the digit's longer side wide (10th-90th percentile 0.07-0.13,
+# measured with stroke_width() on 600 training digits enlarged 10x). A drawing far outside that range
+# (a tiny digit with a fat pen, a huge one with a fine pen) is brought back inside it.
+STROKE_RANGE = (0.045, 0.16)
+STROKE_TARGET = (0.07, 0.11)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a binary ink mask, in pixels: 2 x area / perimeter (a long stroke of
+    width w and length L has area wL and perimeter about 2L)."""
+    m = np.pad(mask, 1)
+    perimeter = int((m[1:] != m[:-1]).sum() + (m[:, 1:] != m[:, :-1]).sum())
+    return 2.0 * float(mask.sum()) / max(perimeter, 1)
+
+
+def _morph(img: np.ndarray, steps: int, grow: bool) -> np.ndarray:
+    """Grey-level dilation (grow) or erosion with a 3x3 square, ``steps`` times: each step
+    makes strokes 2 pixels wider or narrower."""
+    op = np.maximum if grow else np.minimum
+    out = img
+    for _ in range(steps):
+        p = np.pad(out, 1, mode="constant")
+        h, w = out.shape
+        rows = op(op(p[:-2, :], p[1:-1, :]), p[2:, :])          # 3 rows -> (h, w + 2)
+        out = op(op(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])[:h, :w]
+    return out
+
+
+def normalize_stroke_width(crop: np.ndarray) -> np.ndarray:
+    """Thin a fat-pen drawing or thicken a fine-pen one until its strokes are MNIST-like relative to
+    its size (see ``STROKE_RANGE``); digits already in range, and small images, are returned unchanged."""
+    long_side = max(crop.shape)
+    if long_side < 40:
+        return crop
+    mask = crop > 0.5 * float(crop.max())
+    width = stroke_width(mask)
+    ratio = width / long_side
+    if ratio > STROKE_RANGE[1]:
+        steps = int(round((width - STROKE_TARGET[1] * long_side) / 2))
+        thinner = _morph(crop, steps, grow=False)
+        # Never erase the drawing: erode less if too little ink would survive.
+        while steps > 0 and (thinner > 0.5 * crop.max()).sum() < 0.15 * mask.sum():
+            steps -= 1
+            thinner = _morph(crop, steps, grow=False)
+        return thinner
+    if ratio < STROKE_RANGE[0]:
+        steps = int(round((STROKE_TARGET[0] * long_side - width) / 2))
+        pad = np.pad(crop, steps)
+        return _morph(pad, steps, grow=True)
+    return crop
+
+
+def preprocess_digit(img, box: int = BOX, center: str = "mass", stroke: bool = True) -> np.ndarray:
     """A 2-D image of white ink on black (any size) -> float32 (784,) in [0, 1], prepared like MNIST.
 
     ``box`` is the size of the ink's longer side in the 28x28 result (MNIST: 20);
     ``center`` is ``"mass"`` (MNIST: centre of mass at the centre) or ``"box"``
     (centre of the bounding box, as for Fashion-MNIST, whose items fill the frame).
+    ``stroke`` brings strokes far thicker or thinner than MNIST's back into its range
+    (:func:`normalize_stroke_width`) before scaling.
     A blank image gives all zeros.
     """
     a = _as_float_image(img)
@@ -124,6 +178,12 @@ def preprocess_digit(img, box: int = BOX, center: str = "mass") -> np.ndarray:
         return out.ravel()
     top, bottom, left, right = bbox
     crop = a[top:bottom, left:right]
+    if stroke:
+        crop = normalize_stroke_width(crop)
+        inner = ink_bbox(crop)
+        if inner is None:
+            return out.ravel()
+        crop = crop[inner[0]:inner[1], inner[2]:inner[3]]
     h, w = crop.shape
     scale = box / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))

@@ -58,7 +58,7 @@ def test_preprocessing_an_mnist_digit_keeps_it_nearly_unchanged(mnist):
 def test_ink_is_scaled_to_20_pixels_and_centred_by_mass():
     img = np.zeros((300, 400), np.float32)
     img[30:130, 300:340] = 1.0                      # 100 tall, 40 wide, off in a corner
-    out = preprocess_digit(img).reshape(28, 28)
+    out = preprocess_digit(img, stroke=False).reshape(28, 28)   # a block, not a pen stroke: keep it whole
     rows, cols = np.flatnonzero(out.max(1) > 0.05), np.flatnonzero(out.max(0) > 0.05)
     assert rows[-1] - rows[0] + 1 == 20
     assert cols[-1] - cols[0] + 1 == 8              # aspect ratio kept: 40/100 * 20
@@ -197,3 +197,24 @@ def test_bad_image_files_give_a_clear_message(tmp_path, content, message):
         load_image_file(path)
     with pytest.raises(ValueError, match="no such image file"):
         load_image_file(tmp_path / "missing.png")
+
+
+def test_fat_and_fine_pens_are_brought_to_mnist_stroke_width(mnist, shipped):
+    """A small digit drawn with a fat pen, or a big one with a fine pen, is read like a normal one."""
+    from nnstudio.core.preprocess import _morph, stroke_width
+    x, y = mnist.flat("test")
+    n = 100
+    fat, fine = [], []
+    for i in range(n):
+        img = x[i].reshape(28, 28)
+        small = np.pad(np.clip(resize(img, 100, 100), 0, 1), 20)
+        fat.append(_morph(small, 8, grow=True))                    # strokes 16 px wider on a ~70 px digit
+        big = np.clip(resize(img, 300, 300), 0, 1)
+        fine.append(_morph(big, 4, grow=False))                     # a ~210 px digit, strokes 8 px thinner
+    assert stroke_width(fat[0] > 0.5) / 100 > 0.2 and stroke_width(fine[0] > 0.5) / 300 < 0.04
+    def accuracy(images, stroke):
+        return (shipped.predict(np.stack([preprocess_digit(im, stroke=stroke) for im in images])).argmax(1)
+                == y[:n]).mean()
+    fat_plain, fat_normal = accuracy(fat, False), accuracy(fat, True)
+    assert fat_normal >= 0.93 and fat_normal > fat_plain + 0.05, (fat_plain, fat_normal)
+    assert accuracy(fine, True) >= max(0.95, accuracy(fine, False) - 0.01)
