@@ -468,7 +468,8 @@ class DrawPage(QWidget):
         probs = reading.probabilities
         top = int(np.argmax(probs))
         names = self.entry.class_names
-        self.prediction_label.setText(f"{names[top]} ({probs[top]:.0%})")
+        # Rounded down, so a 99.6% guess does not claim certainty.
+        self.prediction_label.setText(f"{names[top]} ({math.floor(probs[top] * 100):d}%)")
         second = int(np.argsort(probs)[-2])
         self.prediction_label.setToolTip(f"Runner-up: {names[second]} ({probs[second]:.1%})")
         for i, (bar, value, name) in enumerate(zip(self.prob_bars, self.prob_values, self.class_labels)):
@@ -540,6 +541,8 @@ class DrawPage(QWidget):
             painter.drawImage(0, 0, img)
             painter.end()
             img = flat
+        if max(img.width(), img.height()) > 1200:   # a phone photo: Qt's smooth downscale averages areas
+            img = img.scaled(1200, 1200, Qt.KeepAspectRatio, Qt.SmoothTransformation)
         gray = img.convertToFormat(QImage.Format_Grayscale8)
         bpl = gray.bytesPerLine()
         raw = np.frombuffer(gray.constBits(), np.uint8, count=bpl * gray.height()).reshape(gray.height(), bpl)
