@@ -475,7 +475,7 @@ class DrawPage(QWidget):
         for i, (bar, value, name) in enumerate(zip(self.prob_bars, self.prob_values, self.class_labels)):
             p = float(probs[i]) if i < len(probs) else 0.0
             bar.setValue(round(p * 1000))
-            value.setText(f"{p:.1%}" if p >= 0.001 else "<0.1%")
+            value.setText(f"{math.floor(p * 1000) / 10:.1f}%" if p >= 0.001 else "<0.1%")
             _bold(name, i == top)
         self.input_view.setPixmap(_gray_pixmap(reading.inputs.reshape(SIZE, SIZE), 5))
         for (_, view), h in zip(self.hidden_views, reading.hidden):
