@@ -53,8 +53,9 @@ DATASETS = (("MNIST digits", "mnist"), ("Fashion-MNIST clothing", "fashion-mnist
 OPTIMIZERS = (("SGD", "sgd"), ("Momentum", "momentum"), ("Adam", "adam"))
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.05, "adam": 0.001}
 LR_MIN, LR_MAX = 1e-5, 1.0
-HEATMAP_INTERVAL = 0.25        # seconds between weight-heatmap redraws while training
-BREAKDOWN_INTERVAL = 0.5
+CHART_INTERVAL = 0.2           # seconds between chart redraws while training (5 per second)
+HEATMAP_INTERVAL = 0.5         # seconds between weight-heatmap redraws while training
+BREAKDOWN_INTERVAL = 1.0
 
 
 class MetricCard(QFrame):
@@ -158,6 +159,8 @@ class StudioPage(QWidget):
         self.run_epochs = 0
         self.run_start_epoch = 0
         self._last_heatmap = 0.0
+        self._last_chart = 0.0
+        self._deferred: list = []
         self._last_breakdown = 0.0
         self._last_step_info = None
         self._loading_settings = True       # no settings writes until the saved ones are restored
@@ -618,6 +621,7 @@ class StudioPage(QWidget):
         self.run_epochs = self.epochs.value()
         self.run_start_epoch = trainer.epoch
         self.loss_chart.set_batches_per_epoch(trainer.batches_per_epoch)
+        self.loss_chart.set_x_extent(trainer.epoch + self.run_epochs)
         if self.gradient_chart.point_count() == 0:
             self.gradient_chart.reset(len(self.net.dense_layers()), trainer.batches_per_epoch)
         self.gradient_chart.batches_per_epoch = trainer.batches_per_epoch
@@ -713,11 +717,24 @@ class StudioPage(QWidget):
 
     # ================================================================ worker signals (UI thread)
     def _on_steps(self, batch) -> None:
-        self.loss_chart.add_steps(batch.first_step, batch.losses)
+        # Store every point; draw at most CHART_INTERVAL apart (painting is what costs the UI thread).
+        now = time.perf_counter()
+        paused = self.trainer is not None and self.trainer.paused
+        draw = paused or now - self._last_chart >= CHART_INTERVAL
+        self.loss_chart.add_steps(batch.first_step, batch.losses, redraw=draw)
         if len(batch.grad_steps):
-            self.gradient_chart.add(batch.grad_steps, batch.grad_norms)
-        info = batch.last
-        self._last_step_info = info
+            self.gradient_chart.add(batch.grad_steps, batch.grad_norms,
+                                    redraw=draw and self.tabs.currentWidget() is self.gradient_chart)
+        self._last_step_info = batch.last
+        self.dirty_set(True)
+        if draw:
+            self._last_chart = now
+            self._show_step_info(batch.last)
+            self._refresh_visible()
+
+    def _show_step_info(self, info) -> None:
+        if info is None:
+            return
         done_batches = (info.epoch - 1 - self.run_start_epoch) * info.batches_per_epoch + info.batch
         total = self.run_epochs * info.batches_per_epoch
         self.progress.setValue(min(done_batches, total))
@@ -730,8 +747,6 @@ class StudioPage(QWidget):
         self.cards["speed"].set(f"{info.samples_per_sec:,.0f}")
         self.cards["eta"].set(format_seconds(left))
         self.cards["lr"].set(f"{info.lr:.4g}")
-        self.dirty_set(True)
-        self._refresh_visible()
 
     def _refresh_visible(self, force: bool = False) -> None:
         """Heatmaps and the memory breakdown: redraw a few times a second, only when shown."""
@@ -753,18 +768,34 @@ class StudioPage(QWidget):
         self.memory_view.sample_rss()
 
     def _on_epoch(self, info, analysis) -> None:
-        self.accuracy_plot.add_epoch(info.epoch, info.train_accuracy, info.test_accuracy)
         self.loss_chart.add_test_point(info.epoch, info.test_loss)
+        self.loss_chart.redraw()
+        self._show_step_info(self._last_step_info)
         self.cards["test_loss"].set(f"{info.test_loss:.4f}" if info.test_loss is not None else "–")
         self.cards["test_acc"].set(f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "–")
-        if analysis is not None and self.data is not None:
-            self.results.show_analysis(analysis, self.data.x_test, info.epoch)
-        self.weight_view.update_weights(self.net)
-        self._update_breakdown(force=True)
         self.dirty_set(True)
-        self.context.set_model(self.net, self.data.name if self.data else None)
+        # The rest in separate event-loop turns, so timers and input get in between.
+        self._defer(lambda: self.accuracy_plot.add_epoch(info.epoch, info.train_accuracy, info.test_accuracy))
+        if analysis is not None and self.data is not None:
+            x_test = self.data.x_test
+            self._defer(lambda: self.results.show_analysis(analysis, x_test, info.epoch))
+        self._defer(lambda: (self.weight_view.update_weights(self.net), self._update_breakdown(force=True)))
+        self._defer(lambda: self.context.set_model(self.net, self.data.name if self.data else None))
         self.context.show_status(f"Epoch {info.epoch}: test accuracy {info.test_accuracy:.2%}, "
                                  f"{info.samples_per_sec:,.0f} samples/s ({info.seconds:.1f} s); autosaved")
+
+    def _defer(self, fn) -> None:
+        self._deferred.append(fn)
+        if len(self._deferred) == 1:
+            QTimer.singleShot(0, self._run_deferred)
+
+    def _run_deferred(self, everything: bool = False) -> None:
+        while self._deferred:
+            self._deferred.pop(0)()
+            if not everything:
+                break
+        if self._deferred:
+            QTimer.singleShot(0, self._run_deferred)
 
     def _on_state(self, state: str) -> None:
         self._update_buttons(state)
@@ -776,7 +807,11 @@ class StudioPage(QWidget):
         self.context.show_status("Training diverged; the last good weights were kept")
 
     def _on_finished(self, state: str) -> None:
+        self._run_deferred(everything=True)
         self._update_buttons(state)
+        self.loss_chart.redraw()
+        self.gradient_chart.redraw()
+        self._show_step_info(self._last_step_info)
         self.weight_view.update_weights(self.net)
         self._update_breakdown(force=True)
         self.cards["eta"].set("–")

@@ -26,16 +26,17 @@ def model_memory_breakdown(net, optimizer=None, batch_size: int = 128) -> dict:
     between epochs) the activations are computed from the layer shapes instead, and
     ``activations_measured`` is False.
 
-    (A stop-gap until ``nnstudio.core.memory`` offers the same; dedupe then.)
+    The measured numbers come from ``nnstudio.core.memory.account``; only the
+    shape rule for an empty cache lives here.
     """
+    from nnstudio.core.memory import account
     params = net.parameters()
-    out = {"parameters": sum(p.data.nbytes for p in params),
-           "gradients": sum(p.grad.nbytes for p in params),
-           "optimizer": sum(b.nbytes for b in optimizer.state_buffers()) if optimizer is not None else 0}
+    report = account(net, optimizer)
+    out = {"parameters": report.parameters, "gradients": report.gradients, "optimizer": report.optimizer_state}
     cached = [a for layer in net.layers for a in layer.cached_arrays() if a is not None]
     if cached and cached[0].ndim >= 1 and cached[0].shape[0] > 0:
         rows = cached[0].shape[0]
-        out["activations"] = int(sum(a.nbytes for a in cached) * batch_size / rows)
+        out["activations"] = int(report.activations * batch_size / rows)
         out["activations_measured"] = True
     else:
         itemsize = params[0].data.itemsize if params else 4
@@ -74,7 +75,7 @@ class MemoryView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("memoryPlot")
         self.plot.setAccessibleName("Process memory chart")
-        style_plot(self.plot, "Process memory (RSS)", left="MB", bottom="seconds")
+        style_plot(self.plot, "Process memory (RSS)", left="MB", bottom="seconds", grid=False)
         self.rss_item = self.plot.plot([], [], pen=pg.mkPen((30, 110, 235), width=2), fillLevel=0,
                                        brush=(30, 110, 235, 40))
         self.series = GrowingSeries(2048)
@@ -112,9 +113,18 @@ class MemoryView(QWidget):
         if rss:
             t = time.monotonic() - self.t0
             self.series.extend(np.array([t]), np.array([rss / 2**20]))
-            x, y = self.series.view()
-            keep = x >= t - self.window_seconds
+            if self.plot.isVisible():
+                self._draw_rss()
+
+    def _draw_rss(self) -> None:
+        x, y = self.series.view()
+        if len(x):
+            keep = x >= x[-1] - self.window_seconds
             self.rss_item.setData(x[keep], y[keep])
+
+    def showEvent(self, event) -> None:
+        self._draw_rss()
+        super().showEvent(event)
 
     def set_breakdown(self, breakdown: dict) -> None:
         self.breakdown = dict(breakdown)

@@ -41,16 +41,15 @@ def tile_image(w: np.ndarray, side: int, max_tiles: int = MAX_TILES, gap: int = 
     scale = np.abs(tiles).reshape(units, -1).max(axis=1)
     scale[scale == 0] = 1.0
     idx = np.clip(((tiles / scale[:, None, None]) * 127.5 + 127.5), 0, 255).astype(np.uint8)
-    cell = side + gap
-    img = np.zeros((rows * cell - gap, cols * cell - gap, 4), dtype=np.uint8)
     grid = np.zeros((rows * cols, side, side), dtype=np.uint8)
     grid[:units] = idx
     rgba = lut[grid]                                   # (rows*cols, side, side, 4)
     rgba[units:, ..., 3] = 0
-    rgba = rgba.reshape(rows, cols, side, side, 4)
-    for r in range(rows):
-        for c in range(cols):
-            img[r * cell:r * cell + side, c * cell:c * cell + side] = rgba[r, c]
+    # pad every tile with a transparent gap, then lay the tiles out row by row
+    padded = np.zeros((rows, cols, side + gap, side + gap, 4), dtype=np.uint8)
+    padded[:, :, :side, :side] = rgba.reshape(rows, cols, side, side, 4)
+    img = padded.transpose(0, 2, 1, 3, 4).reshape(rows * (side + gap), cols * (side + gap), 4)
+    img = np.ascontiguousarray(img[:-gap or None, :-gap or None])
     return img, rows, cols
 
 
