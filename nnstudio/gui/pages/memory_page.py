@@ -269,8 +269,13 @@ class MemoryPage(QWidget):
         self.images_box = QComboBox(objectName="memoryImages")
         for n, text in IMAGES:
             self.images_box.addItem(text, n)
+        # Long item texts must not force the window wider than 1280 px.
+        for combo in (self.network_box, self.images_box):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
+        self.segments_spin.setToolTip("Checkpoint segments: activations are kept only at segment boundaries")
         for label, w in (("Network", self.network_box), ("Batch", self.batch_spin),
-                         ("Checkpoint segments", self.segments_spin), ("Epochs", self.epochs_spin)):
+                         ("Segments", self.segments_spin), ("Epochs", self.epochs_spin)):
             controls.addWidget(QLabel(label))
             controls.addWidget(w)
         controls.addWidget(self.images_box)
