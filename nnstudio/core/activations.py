@@ -115,8 +115,8 @@ class ActivationFunction:
 
 ACTIVATIONS: dict[str, ActivationFunction] = {a.name: a for a in (
     ActivationFunction("sigmoid", "Sigmoid", sigmoid, sigmoid_grad, "1 / (1 + e^-x)",
-                       "Squashes any number into (0, 1). Its slope is at most 0.25 and almost zero once "
-                       "|x| > 5, so stacked sigmoids pass back very little gradient."),
+                       "Squashes any number into (0, 1). Its slope is at most 0.25 and below 0.05 once "
+                       "|x| > 3, so stacked sigmoids pass back very little gradient."),
     ActivationFunction("tanh", "Tanh", tanh, tanh_grad, "(e^x - e^-x) / (e^x + e^-x)",
                        "Like sigmoid but in (-1, 1) and centred on 0; slope 1 at 0, still flat for large |x|."),
     ActivationFunction("relu", "ReLU", relu, relu_grad, "max(0, x)",

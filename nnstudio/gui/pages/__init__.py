@@ -10,4 +10,7 @@ PAGES = (
     ("nnstudio.gui.pages.backprop_page", "BackpropPage"),
     ("nnstudio.gui.pages.draw_page", "DrawPage"),
     ("nnstudio.gui.pages.memory_page", "MemoryPage"),
+    ("nnstudio.gui.pages.perceptron_page", "PerceptronPage"),
+    ("nnstudio.gui.pages.activations_page", "ActivationsPage"),
+    ("nnstudio.gui.pages.playground_page", "PlaygroundPage"),
 )
