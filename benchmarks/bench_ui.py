@@ -89,11 +89,11 @@ def Qt_precise():
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=2, help="epochs per round and side")
-    p.add_argument("--rounds", type=int, default=3, help="CLI/window rounds, interleaved")
+    p.add_argument("--rounds", type=int, default=4, help="CLI/window rounds, interleaved")
     args = p.parse_args(argv)
 
     app, window, page = make_window()
-    cli_sps, win_sps, lateness, accs = [], [], [], []
+    cli_sps, win_sps, lateness, accs, paired = [], [], [], [], []
     for r in range(args.rounds):
         cli, per = cli_samples_per_sec(args.epochs)
         win = window_run(page, args.epochs)
@@ -101,6 +101,7 @@ def main(argv=None) -> int:
         win_sps += win["samples_per_sec"]
         lateness.append(win["lateness"])
         accs.append(win["test_accuracy"])
+        paired.append(np.mean(win["samples_per_sec"]) / np.mean(per))
         print(f"round {r + 1}: CLI {np.mean(per):9,.0f} samples/s   window {np.mean(win['samples_per_sec']):9,.0f} "
               f"samples/s   timer late p99 {np.percentile(win['lateness'], 99):5.1f} ms, "
               f"max {win['lateness'].max():5.1f} ms   ({win['steps_drawn']} loss points, "
@@ -117,6 +118,8 @@ def main(argv=None) -> int:
     print(f"{'window samples/s (median / best)':46s} {win_med:10,.0f} {max(win_sps):10,.0f}")
     print(f"{'throughput ratio window / CLI (median)':46s} {ratio:10.3f}   (target >= 0.85)")
     print(f"{'throughput ratio window / CLI (best)':46s} {best_ratio:10.3f}")
+    print(f"{'throughput ratio per round (median)':46s} {float(np.median(paired)):10.3f}   "
+          f"(rounds: {', '.join(f'{r:.2f}' for r in paired)})")
     print(f"{'10 ms UI timer: ticks':46s} {len(late) + len(lateness):10d}")
     print(f"{'  lateness median (ms)':46s} {np.percentile(late, 50):10.1f}")
     print(f"{'  lateness p99 (ms)':46s} {np.percentile(late, 99):10.1f}   (target <= 30)")

@@ -62,7 +62,7 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     n = page.trainer.step_count
     qtbot.wait(200)
     assert page.trainer.step_count == n
-    assert page.train_button.text().endswith("Resume")
+    assert page.pause_button.text().endswith("Resume") and not page.train_button.isEnabled()
     click(qtbot, page, "stepButton")
     qtbot.waitUntil(lambda: page.trainer.step_count == n + 1, timeout=5000)
     qtbot.wait(150)

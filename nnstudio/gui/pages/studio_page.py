@@ -284,8 +284,9 @@ class StudioPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(350)
-        scroll.setMaximumWidth(460)
+        # wide enough for the content (no horizontal scrolling), never wider than needed
+        scroll.setMinimumWidth(left.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 2)
+        scroll.setMaximumWidth(scroll.minimumWidth() + 60)
         for combo in (self.dataset_combo, self.optimizer_combo):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
@@ -327,9 +328,9 @@ class StudioPage(QWidget):
         cards.setSpacing(6)
         self.cards = {
             "epoch": MetricCard("epoch"),
-            "loss": MetricCard("train loss (smoothed)"),
+            "loss": MetricCard("train loss", "training loss, smoothed as in the chart"),
             "test_loss": MetricCard("test loss"),
-            "test_acc": MetricCard("test accuracy"),
+            "test_acc": MetricCard("test accuracy", "share of the 10,000 test images classified correctly"),
             "speed": MetricCard("samples / s"),
             "eta": MetricCard("time left"),
             "lr": MetricCard("learning rate"),
@@ -701,8 +702,7 @@ class StudioPage(QWidget):
     def _update_buttons(self, state: str) -> None:
         running = self.worker.running
         paused = running and self.trainer is not None and self.trainer.paused
-        self.train_button.setText("▶  Resume" if paused else "▶  Train")
-        self.train_button.setEnabled((not running and not self.editor.error) or paused)
+        self.train_button.setEnabled(not running and not self.editor.error)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("▶  Resume" if paused else "❚❚  Pause")
         self.step_button.setEnabled(not self.editor.error and (not running or paused or True))

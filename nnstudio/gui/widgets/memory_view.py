@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from .layer_editor import human_bytes
 from .training_charts import GrowingSeries, style_plot
 
-KINDS = (("parameters", "Weights and biases", (30, 110, 235)),
-         ("gradients", "Gradients", (240, 150, 30)),
-         ("optimizer", "Optimizer state", (60, 170, 90)),
-         ("activations", "Activations kept for backward", (200, 60, 80)))
+KINDS = (("parameters", "Weights and biases", (30, 110, 235), "weights"),
+         ("gradients", "Gradients", (240, 150, 30), "gradients"),
+         ("optimizer", "Optimizer state", (60, 170, 90), "optimizer"),
+         ("activations", "Activations kept for backward", (200, 60, 80), "activations"))
 
 
 def model_memory_breakdown(net, optimizer=None, batch_size: int = 128) -> dict:
@@ -85,13 +85,13 @@ class MemoryView(QWidget):
         self.bars = pg.PlotWidget()
 
         self.bars.setObjectName("memoryBreakdown")
-        style_plot(self.bars, "The model's own memory", bottom="KB")
+        style_plot(self.bars, "The model's memory", bottom="KB")
         self.bars.setMouseEnabled(x=False, y=False)
         self.bars.getPlotItem().hideButtons()
         self.bar_item = pg.BarGraphItem(x0=np.zeros(4), y=np.arange(4), height=0.6, width=np.zeros(4),
-                                        brushes=[pg.mkBrush(c) for _, _, c in KINDS], pens=[None] * 4)
+                                        brushes=[pg.mkBrush(c) for _, _, c, _ in KINDS], pens=[None] * 4)
         self.bars.addItem(self.bar_item)
-        self.bars.getAxis("left").setTicks([[(i, name) for i, (_, name, _) in enumerate(KINDS)]])
+        self.bars.getAxis("left").setTicks([[(i, short) for i, (_, _, _, short) in enumerate(KINDS)]])
         self.bars.getPlotItem().invertY(True)
         self.bars.getPlotItem().showGrid(x=True, y=False, alpha=0.15)
         self.table = QLabel(objectName="memoryTable")
@@ -128,13 +128,13 @@ class MemoryView(QWidget):
 
     def set_breakdown(self, breakdown: dict) -> None:
         self.breakdown = dict(breakdown)
-        kb = np.array([breakdown.get(k, 0) for k, _, _ in KINDS], dtype=np.float64) / 1024
+        kb = np.array([breakdown.get(k, 0) for k, _, _, _ in KINDS], dtype=np.float64) / 1024
         self.bar_item.setOpts(width=kb)
         self.bars.setXRange(0, max(float(kb.max()), 1.0) * 1.05, padding=0)
         act_note = "" if breakdown.get("activations_measured") else " (from layer shapes: no batch cached now)"
         rows = "".join(f"<tr><td><span style='color:rgb{c}'>■</span> {name}</td>"
                        f"<td align='right'>&nbsp;{human_bytes(breakdown.get(k, 0))}</td></tr>"
-                       for k, name, c in KINDS)
+                       for k, name, c, _ in KINDS)
         self.table.setText(f"<table>{rows}<tr><td><b>Total</b></td><td align='right'><b>&nbsp;"
                            f"{human_bytes(breakdown.get('total', 0))}</b></td></tr></table>"
                            f"<small>Summed from the arrays themselves{act_note}.</small>")

@@ -4,15 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import (
-    QApplication,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QVBoxLayout,
-    QWidget,
-)
-
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 
 def _blues(share: float) -> QColor:
@@ -102,7 +94,7 @@ def digit_pixmap(img: np.ndarray, scale: int = 2) -> QPixmap:
 class MistakesGallery(QWidget):
     """The test images the network got wrong with the highest confidence."""
 
-    def __init__(self, parent=None, count: int = 24, columns: int = 8):
+    def __init__(self, parent=None, count: int = 20, columns: int = 5):
         super().__init__(parent)
         self.setObjectName("mistakesGallery")
         self.title = QLabel("<b>Most confident mistakes</b> (after the first epoch)")
@@ -153,14 +145,16 @@ class ResultsView(QWidget):
         self.setObjectName("resultsView")
         self.confusion = ConfusionView()
         self.gallery = MistakesGallery()
+        self.gallery.setAutoFillBackground(True)
+        self.gallery.setBackgroundRole(QPalette.Base)
+        scroll = QScrollArea()
+        scroll.setWidget(self.gallery)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.confusion, 4)
-        lay.addWidget(self.gallery, 5)
-        pal = QApplication.instance().palette()
-        self.gallery.setAutoFillBackground(True)
-        self.gallery.setBackgroundRole(QPalette.Base)
-        del pal
+        lay.addWidget(scroll, 5)
 
     def show_analysis(self, analysis, images: np.ndarray, epoch: int | None = None) -> None:
         self.confusion.set_matrix(analysis.confusion, analysis.class_names)

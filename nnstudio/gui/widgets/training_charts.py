@@ -171,8 +171,8 @@ class LossChart(QWidget):
         self.plot.setAccessibleName("Loss chart")
         # The key is in the title (outside the plot area): a legend inside it would be repainted,
         # text and all, at every update.
-        style_plot(self.plot, "Loss (lower is better): <span style='color:#5a8cdc'>every batch</span> · "
-                   "<span style='color:#1e6eeb'>smoothed</span> · <span style='color:#f0961e'>test, per epoch</span>",
+        style_plot(self.plot, "Loss: <span style='color:#5a8cdc'>every batch</span> · "
+                   "<span style='color:#1e6eeb'>smoothed</span> · <span style='color:#f0961e'>test</span>",
                    bottom="epoch", grid=False)
         item = self.plot.getPlotItem()
         self.raw_item = item.plot([], [], pen=pg.mkPen(RAW + (90,), width=1), name="every batch",
@@ -324,7 +324,7 @@ class AccuracyChart(pg.PlotWidget):
         super().__init__(parent)
         self.setObjectName("accuracyPlot")
         self.setAccessibleName("Accuracy chart")
-        style_plot(self, "Accuracy per epoch: <span style='color:#1e6eeb'>train</span> · "
+        style_plot(self, "Accuracy: <span style='color:#1e6eeb'>train</span> · "
                    "<span style='color:#f0961e'>test</span>", bottom="epoch")
         item = self.getPlotItem()
         self.train_item = item.plot([], [], pen=pg.mkPen(TRAIN, width=2), symbol="o", symbolSize=6,
