@@ -36,6 +36,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 REGULARIZATIONS = ("none", "l1", "l2")
 MAX_LAYERS = 6
 MAX_NEURONS = 16
+MAX_HISTORY = 1000            # loss-curve points kept (older ones are thinned)
 
 
 class PlaygroundFileError(ValueError):
@@ -339,6 +340,10 @@ class Playground:
         self.history["epoch"].append(m.epoch)
         self.history["train_loss"].append(m.train_loss)
         self.history["test_loss"].append(m.test_loss if m.test_loss is not None else float("nan"))
+        if len(self.history["epoch"]) > MAX_HISTORY:
+            # keep the curve's shape but not every point: the file stays small, redraws stay cheap
+            for key, values in self.history.items():
+                self.history[key] = values[:-1:2] + values[-1:]
         return m
 
     def maps(self, resolution: int = 40, x_points: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:

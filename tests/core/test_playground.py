@@ -29,6 +29,18 @@ def test_training_lowers_loss_and_records_history():
     assert len(pg.history["epoch"]) == 2 and pg.history["epoch"][1] == pytest.approx(20, abs=0.2)
 
 
+def test_history_is_thinned_to_stay_small():
+    pg = Playground(PlaygroundConfig(dataset="gaussians", features=["x1", "x2"], hidden=[2], activations=["tanh"],
+                                     n_samples=40))
+    for _ in range(2500):
+        pg.train_steps(1)
+        pg.record()
+    h = pg.history
+    assert len(h["epoch"]) <= 1000 and len(h["epoch"]) == len(h["train_loss"]) == len(h["test_loss"])
+    assert h["epoch"][0] == 0 and h["epoch"][-1] == pytest.approx(pg.epoch)
+    assert all(a < b for a, b in zip(h["epoch"], h["epoch"][1:]))
+
+
 def test_maps_have_one_image_per_neuron():
     pg = Playground(PlaygroundConfig(hidden=[4, 8, 8, 8], activations=["relu"] * 4))
     out, hidden = pg.maps(resolution=30)

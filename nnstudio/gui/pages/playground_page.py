@@ -355,6 +355,7 @@ class PlaygroundPage(QWidget):
             self.timer.start()
         else:
             self.timer.stop()
+            self.speed_label.setText("")
 
     def tick(self) -> None:
         """One frame: train for a few milliseconds, then redraw."""
