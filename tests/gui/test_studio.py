@@ -206,3 +206,72 @@ def test_settings_and_architecture_persist(tmp_path, qtbot, mnist):
                                    "init": "xavier"}
     assert page2.batch_size.value() == 64
     w2.close()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_is_shown_and_the_weights_kept(studio, qtbot):
+    page = studio
+    data, x_train, y_train, x_test, y_test = page._flat_cache["mnist"]
+    # absurd inputs make the very first update overflow: the loss becomes NaN
+    page._flat_cache["mnist"] = (data, x_train[:2048] * np.float32(1e15), y_train[:2048], x_test, y_test)
+    page.optimizer_combo.setCurrentIndex(page.optimizer_combo.findData("sgd"))
+    page.lr.setValue(1.0)
+    try:
+        before = weights(page.net)
+        click(qtbot, page, "trainButton")
+        qtbot.waitUntil(lambda: not page.worker.running, timeout=20000)
+    finally:
+        page._flat_cache["mnist"] = (data, x_train, y_train, x_test, y_test)
+    assert page.trainer.state == "diverged"
+    assert "diverged" in page.message() and "learning rate" in page.message()
+    assert page.loss_chart.diverged_line.isVisible()
+    assert "diverged" in page.progress.format()
+    for a, b in zip(before, weights(page.net)):          # restored to the last good weights
+        np.testing.assert_array_equal(a, b)
+
+
+def test_autosave_after_an_epoch_can_be_recovered(studio, qtbot, main_window):
+    page = studio
+    page.editor.rows()[0].units.setValue(16)
+    page.epochs.setValue(1)
+    click(qtbot, page, "trainButton")
+    qtbot.waitUntil(lambda: not page.worker.running, timeout=60000)
+    path = page.autosave_path()
+    assert path.exists()
+    saved = Sequential.load(path)
+    assert saved.sizes() == [784, 16, 10]
+    assert len(saved.meta["history"]["epochs"]) == 1
+    page.new_model()
+    assert main_window.recover_autosave()
+    assert page.net.sizes() == [784, 16, 10] and len(page.history.epochs) == 1
+    assert page.dirty                                      # recovered, not yet saved by the user
+
+
+def test_switching_to_fashion_mnist(studio, qtbot, fashion_mnist):
+    page = studio
+    page.dataset_combo.setCurrentIndex(page.dataset_combo.findData("fashion-mnist"))
+    qtbot.waitUntil(lambda: page.data is not None and page.data.name == "fashion-mnist", timeout=20000)
+    assert page.net.meta["dataset"] == "fashion-mnist"
+    assert page.dataset_view.dataset_name == "fashion-mnist"
+    assert "Fashion" in page.dataset_combo.currentText()
+
+
+def test_missing_data_gives_a_pointer_not_a_traceback(qtbot, tmp_path, monkeypatch):
+    from nnstudio.gui import create_main_window
+    from nnstudio.gui.widgets.download_dialog import DownloadDialog
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("nnstudio.core.data.registry.candidate_dirs",
+                        lambda name, data_dir=None: [("test", tmp_path / "empty" / name)])
+    w = create_main_window(settings_path=str(tmp_path / "s.ini"))
+    qtbot.addWidget(w)
+    page = w.page("studioPage")
+    qtbot.waitUntil(lambda: bool(page.message()), timeout=5000)
+    assert "not found" in page.message() or "not on this machine" in page.message()
+    assert page.net is None
+    dlg = DownloadDialog("mnist", str(tmp_path / "empty"))
+    qtbot.addWidget(dlg)
+    assert dlg.findChild(object, "downloadButton") is not None
+    dlg.cancel_button.click()
+    assert dlg.dataset is None and dlg.result() == 0
+    w.close()

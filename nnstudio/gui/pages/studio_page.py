@@ -72,6 +72,7 @@ class MetricCard(QFrame):
         self.caption.setProperty("role", "caption")
         self.value = QLabel("–")
         self.value.setProperty("role", "metric")
+        self.value.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long number never widens the window
         lay.addWidget(self.caption)
         lay.addWidget(self.value)
         self.setToolTip(tooltip)
@@ -743,7 +744,7 @@ class StudioPage(QWidget):
                                 f"batch {info.batch}/{info.batches_per_epoch}")
         self.cards["epoch"].set(f"{info.epoch - 1 + info.batch / info.batches_per_epoch:.2f}")
         ema = self.loss_chart.ema.y[self.loss_chart.ema.n - 1] if self.loss_chart.ema.n else info.loss
-        self.cards["loss"].set(f"{ema:.4f}")
+        self.cards["loss"].set(fmt_loss(ema))
         self.cards["speed"].set(f"{info.samples_per_sec:,.0f}")
         self.cards["eta"].set(format_seconds(left))
         self.cards["lr"].set(f"{info.lr:.4g}")
@@ -771,7 +772,7 @@ class StudioPage(QWidget):
         self.loss_chart.add_test_point(info.epoch, info.test_loss)
         self.loss_chart.redraw()
         self._show_step_info(self._last_step_info)
-        self.cards["test_loss"].set(f"{info.test_loss:.4f}" if info.test_loss is not None else "–")
+        self.cards["test_loss"].set(fmt_loss(info.test_loss))
         self.cards["test_acc"].set(f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "–")
         self.dirty_set(True)
         # The rest in separate event-loop turns, so timers and input get in between.
@@ -847,9 +848,9 @@ class StudioPage(QWidget):
         if self.history.epochs:
             e = self.history.epochs[-1]
             self.cards["epoch"].set(str(e["epoch"]))
-            self.cards["loss"].set(f"{e['train_loss']:.4f}")
+            self.cards["loss"].set(fmt_loss(e["train_loss"]))
             if e.get("test_loss") is not None:
-                self.cards["test_loss"].set(f"{e['test_loss']:.4f}")
+                self.cards["test_loss"].set(fmt_loss(e["test_loss"]))
             if e.get("test_accuracy") is not None:
                 self.cards["test_acc"].set(f"{e['test_accuracy']:.2%}")
             self.cards["speed"].set(f"{e['samples_per_sec']:,.0f}")
@@ -972,6 +973,15 @@ def history_bpe(history: History, default: int) -> int:
     if history.epochs and history.step_loss:
         return max(1, round(len(history.step_loss) / len(history.epochs)))
     return max(1, default)
+
+
+def fmt_loss(v) -> str:
+    """A loss for a metric card: 4 decimals, or 3 significant digits when it has blown up."""
+    if v is None:
+        return "–"
+    if not np.isfinite(v):
+        return str(v)
+    return f"{v:.4f}" if abs(v) < 1000 else f"{v:.3g}"
 
 
 def format_seconds(s: float) -> str:
