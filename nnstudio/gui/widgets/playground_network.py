@@ -33,7 +33,7 @@ class NetworkDiagram(QWidget):
         self._images: list[list] = []          # per column, a QImage per node
         self._nodes: list[list[QRectF]] = []   # filled at paint time
         self._segments = np.zeros((0, 4))
-        self._segment_info: list[str] = []
+        self._segment_info: list[tuple] = []
         self.selected: tuple[int, int] | None = None
         self.paint_count = 0
 
@@ -107,7 +107,7 @@ class NetworkDiagram(QWidget):
                     p.setPen(pen)
                     p.drawLine(a, b)
                     segs.append((a.x(), a.y(), b.x(), b.y()))
-                    info.append(f"weight {w:+.3f}\nfrom {self._node_name(c, i)}\nto {self._node_name(c + 1, j)}")
+                    info.append((c, i, j, w))        # formatted only when hovered
         self._segments = np.array(segs, dtype=np.float64).reshape(-1, 4)
         self._segment_info = info
         # nodes
@@ -175,7 +175,10 @@ class NetworkDiagram(QWidget):
         t = np.clip(((px - x1) * dx + (py - y1) * dy) / np.maximum(dx * dx + dy * dy, 1e-9), 0, 1)
         dist = np.hypot(x1 + t * dx - px, y1 + t * dy - py)
         k = int(np.argmin(dist))
-        return self._segment_info[k] if dist[k] <= 5 else ""
+        if dist[k] > 5:
+            return ""
+        c, i, j, w = self._segment_info[k]
+        return f"weight {w:+.3f}\nfrom {self._node_name(c, i)}\nto {self._node_name(c + 1, j)}"
 
     def mouseMoveEvent(self, event) -> None:
         text = self.describe_at(event.position())
