@@ -58,6 +58,11 @@ HEATMAP_INTERVAL = 0.5         # seconds between weight-heatmap redraws while tr
 BREAKDOWN_INTERVAL = 1.0
 
 
+# Decoded datasets shared by every studio in the process (a second window, tests): decoding
+# MNIST and converting it to float32 takes a second; the arrays are never modified.
+_LOADED: dict = {}
+
+
 class MetricCard(QFrame):
     """A small labelled number (epoch, loss, accuracy...)."""
 
@@ -481,6 +486,12 @@ class StudioPage(QWidget):
         if self.data is not None and self.data.name == name:
             return True
         if name not in self._flat_cache:
+            from nnstudio.core.data import locate
+            folder = locate(name, self.context.data_dir)
+            shared = _LOADED.get((name, str(folder))) if folder is not None else None
+            if shared is not None:
+                self._flat_cache[name] = shared
+        if name not in self._flat_cache:
             self.setCursor(Qt.WaitCursor)
             try:
                 data, data_dir, error = obtain_dataset(name, self.context.data_dir, self, ask=ask)
@@ -496,6 +507,7 @@ class StudioPage(QWidget):
             x_train, y_train = data.flat("train")
             x_test, y_test = data.flat("test")
             self._flat_cache[name] = (data, x_train, y_train, x_test, y_test)
+            _LOADED[(name, str(data.source))] = self._flat_cache[name]
         self.data = self._flat_cache[name][0]
         d = self.data
         self.data_label.setText(f"{len(d.y_train):,} training and {len(d.y_test):,} test images, "
