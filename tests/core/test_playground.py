@@ -141,3 +141,11 @@ def test_truncated_file_is_rejected(tmp_path):
     path.write_text(json.dumps(d))
     with pytest.raises(PlaygroundFileError, match="weights do not match"):
         Playground.load(path)
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu", "leaky_relu", "sigmoid", "elu", "softplus", "gelu", "swish"])
+def test_every_hidden_activation_learns_the_circle(act):
+    pg = Playground(PlaygroundConfig(dataset="circle", features=["x1", "x2"], hidden=[8, 8], activations=[act] * 2,
+                                     lr=0.03))
+    pg.train_epochs(60)
+    assert pg.metrics().test_accuracy >= 0.9
