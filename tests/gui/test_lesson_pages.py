@@ -181,6 +181,12 @@ def test_playground_trains_and_redraws_while_playing(playground, qtbot, tmp_path
     text = p.diagram.describe_at(QPointF((x1 + x2) / 2, (y1 + y2) / 2))
     w = float(p.playground.weights()[0][0, 0])
     assert text.startswith(f"weight {w:+.3f}")
+    # clicking a neuron shows its map in the big view; clicking it again goes back to the output
+    node = p.diagram._nodes[2][3]
+    qtbot.mouseClick(p.diagram, Qt.LeftButton, Qt.NoModifier, node.center().toPoint())
+    assert p.focus_neuron == (2, 3) and "Neuron 4 of hidden layer 2" in p.output_title.text()
+    qtbot.mouseClick(p.diagram, Qt.LeftButton, Qt.NoModifier, node.center().toPoint())
+    assert p.focus_neuron is None and "Output" in p.output_title.text()
     epoch = p.playground.epoch
     qtbot.mouseClick(p.step_button, Qt.LeftButton)
     assert p.playground.epoch == pytest.approx(epoch + 1, abs=0.1)

@@ -404,10 +404,11 @@ class PlaygroundPage(QWidget):
         pg_ = self.playground
         out, hidden = pg_.maps(MAP_RESOLUTION)
         inputs = pg_.input_maps(MAP_RESOLUTION)
-        shown, title = pg_.maps(OUTPUT_RESOLUTION)[0], "Output"
+        big_out, big_hidden = pg_.maps(OUTPUT_RESOLUTION)
+        shown, title = big_out, "Output"
         if self.focus_neuron is not None:
             layer, unit = self.focus_neuron
-            maps = inputs if layer == 0 else hidden[layer - 1]
+            maps = pg_.input_maps(OUTPUT_RESOLUTION) if layer == 0 else big_hidden[layer - 1]
             if unit < maps.shape[2]:
                 m = maps[:, :, unit]
                 scale = max(float(np.abs(m).max()), 1e-6)
