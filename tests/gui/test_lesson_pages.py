@@ -71,8 +71,10 @@ def test_xor_does_not_converge_then_2_2_1_solves_it(perceptron, qtbot, tmp_path)
     for _ in range(20):
         qtbot.mouseClick(p.epoch_button, Qt.LeftButton)
     assert not p.learner.converged and p.learner.epoch == 20
-    assert "Not converged" in p.status_label.text() and "no straight line" in p.status_label.text()
+    assert "Not converged" in p.status_label.text() and "no straight line" in p.hint_label.text()
     assert p.xor_button.isVisible()
+    heights = p.mistake_bars.opts["height"]
+    assert len(heights) == 20 and min(heights) > 0        # a mistake in every single epoch
     qtbot.mouseClick(p.xor_button, Qt.LeftButton)
     assert p.xor_solution is not None
     np.testing.assert_array_equal(p.xor_solution.predict(p.learner.x), [0, 1, 1, 0])

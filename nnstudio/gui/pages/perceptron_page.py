@@ -165,6 +165,15 @@ class PerceptronPage(QWidget):
         self.status_label.setTextFormat(Qt.RichText)
         side.addWidget(self.epoch_label)
         side.addWidget(self.status_label)
+        self.mistakes_plot = pg.PlotWidget(objectName="mistakesPlot", title="Mistakes per epoch")
+        self.mistakes_plot.setBackground("w")
+        self.mistakes_plot.setMouseEnabled(False, False)
+        self.mistakes_plot.hideButtons()
+        self.mistakes_plot.setMenuEnabled(False)
+        self.mistakes_plot.setFixedHeight(130)
+        self.mistakes_plot.setLabel("bottom", "epoch")
+        self.mistake_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=(198, 40, 40))
+        self.mistakes_plot.addItem(self.mistake_bars)
         self.xor_button = QPushButton("Solve with a 2-2-1 network", objectName="solveXorButton")
         self.xor_button.clicked.connect(self.solve_xor)
         side.addWidget(self.xor_button)
@@ -193,11 +202,13 @@ class PerceptronPage(QWidget):
         self.plot.addItem(self.points)
         self.plot.addItem(self.current)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
-        self.hint_label = QLabel()
+        self.hint_label = QLabel(objectName="perceptronHint")
         self.hint_label.setWordWrap(True)
+        self.hint_label.setTextFormat(Qt.RichText)
         plot_box = QVBoxLayout()
         plot_box.addWidget(self.plot, 1)
         plot_box.addWidget(self.hint_label)
+        plot_box.addWidget(self.mistakes_plot)
         outer.addLayout(plot_box, 1)
         return box
 
@@ -222,10 +233,11 @@ class PerceptronPage(QWidget):
         mine = self.problem() == "Your points"
         self.clear_button.setVisible(mine)
         self.xor_button.setVisible(self.problem() == "XOR")
-        self.hint_label.setText("Click to add a blue point (target 1); Shift+click or right-click adds an "
+        self.hint_text = ("Click to add a blue point (target 1); Shift+click or right-click adds an "
                                 "orange point (target 0)." if mine else
                                 "Blue points should give 1, orange points 0. The shaded side is where the "
                                 "neuron says 1; the ringed point is the one just looked at.")
+        self.hint_label.setText(self.hint_text)
         self.redraw()
 
     def step(self) -> None:
@@ -330,21 +342,25 @@ class PerceptronPage(QWidget):
 
     def _update_status(self) -> None:
         lr = self.learner
+        m = lr.mistakes_per_epoch
+        self.mistake_bars.setOpts(x=np.arange(1, len(m) + 1), height=np.asarray(m, dtype=float), width=0.8)
+        self.mistakes_plot.setXRange(0.4, max(len(m), 5) + 0.6, padding=0)
+        self.mistakes_plot.setYRange(0, max(max(m, default=1), 1) + 0.5, padding=0)
         w = lr.weights
         self.epoch_label.setText(f"Epoch {lr.epoch} (point {lr.position + 1 if len(lr.x) else 0} of {len(lr.x)}), "
                                  f"{lr.updates} updates<br>weights ({w[0]:+.2f}, {w[1]:+.2f}), "
                                  f"threshold {lr.threshold:+.2f}")
         self.epoch_label.setTextFormat(Qt.RichText)
         sol = self.xor_solution
+        explanation = ""
         if sol is not None:
-            self.status_label.setText(
-                f"<b>Solved by a 2-2-1 network</b> (trained in {sol.epochs} steps). Each dashed line belongs "
-                "to one hidden neuron: it switches on on one side of its line. Together the two lines cut the "
-                "plane into three parts, and the output neuron says 1 only where the hidden neurons disagree, so "
-                "(0,1) and (1,0) land on one side and (0,0), (1,1) on the other. The shading is the network's "
-                "output; a curve, not a line, made of two lines.")
-            return
-        if lr.epoch == 0:
+            text = f"<b>Solved by a 2-2-1 network</b> (trained in {sol.epochs} steps)."
+            explanation = (
+                "Each dashed line belongs to one hidden neuron, which switches on on one side of it. Together the "
+                "two lines cut the plane into three parts, and the output neuron says 1 only where the hidden "
+                "neurons disagree: (0,1) and (1,0) land on one side, (0,0) and (1,1) on the other. The shading is "
+                "the network's output; two lines make the bend that one line could not.")
+        elif lr.epoch == 0:
             text = "Not trained yet: press Step, One epoch or Play."
         elif lr.converged:
             text = (f"<b style='color:#2e7d32'>Converged</b> after {lr.epoch} epoch{'s' if lr.epoch != 1 else ''}: "
@@ -354,10 +370,11 @@ class PerceptronPage(QWidget):
                     f"({lr.mistakes_per_epoch[-1]} mistake{'s' if lr.mistakes_per_epoch[-1] != 1 else ''} "
                     "in the last one).")
             if self.problem() == "XOR" and lr.epoch >= 3:
-                text += "<br>" + XOR_EXPLANATION
+                explanation = XOR_EXPLANATION
             elif lr.epoch >= MAX_EPOCHS and self.problem() == "Your points":
-                text += "<br>If no straight line separates blue from orange, it never will."
+                explanation = "If no straight line separates blue from orange, it never will."
         self.status_label.setText(text)
+        self.hint_label.setText(explanation or self.hint_text)
 
     def shutdown(self) -> None:
         self.set_playing(False)
