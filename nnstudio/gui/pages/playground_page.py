@@ -44,7 +44,7 @@ class PlaygroundPage(QWidget):
         self.frames = 0
         self.focus_neuron: tuple[int, int] | None = None
         self._frame_times: list[float] = []
-        self._last_redraw = 0.0
+        self._redraw_seconds = 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.tick)
@@ -361,9 +361,16 @@ class PlaygroundPage(QWidget):
         """One frame: train for a few milliseconds, then redraw."""
         if not self.running:
             return
-        ok = self.playground.train_for(TRAIN_BUDGET_S) > 0
+        # Train for what is left of the frame once the last redraw's cost is paid (at least 3 ms),
+        # so the frame rate holds up on a slow or busy machine.
+        budget = min(TRAIN_BUDGET_S, max(0.003, FRAME_MS / 1000 * 0.85 - self._redraw_seconds))
+        ok = self.playground.train_for(budget) > 0
         self.playground.record()
+        t0 = time.perf_counter()
         self.redraw()
+        self.diagram.repaint()      # paint now so its cost is measured with the redraw
+        self.heatmap.viewport().repaint()
+        self._redraw_seconds = time.perf_counter() - t0
         now = time.perf_counter()
         self._frame_times.append(now)
         if len(self._frame_times) > 30:
