@@ -209,7 +209,7 @@ class ActivationsPage(QWidget):
         zero = float(np.mean(y == 0))
         note = (f"Output mean {y.mean():+.2f}, spread {y.std():.2f}. "
                 f"{100 * flat:.0f}% of these inputs sit where the slope is below {FLAT}")
-        note += f"; {100 * zero:.0f}% come out exactly 0." if zero > 0 else "."
+        note += f"; {100 * zero:.0f}% come out exactly 0." if zero >= 0.005 else "."
         self.hist_note.setText(note + " " + self.flat_text())
         self.histogram_counts = h
 
