@@ -12,7 +12,6 @@ thread, so the window never freezes at an epoch boundary.
 """
 from __future__ import annotations
 
-import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -21,9 +20,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from nnstudio.core.layers import Dense
 from nnstudio.core.train import Trainer
-
-
-SWITCH_INTERVAL = 0.001
 
 
 @dataclass
@@ -142,11 +138,6 @@ class TrainingWorker(QObject):
         self._thread = threading.Thread(target=self._run, args=(trainer, epochs), name="nnstudio-training",
                                         daemon=True)
         self._active = True
-        # While the trainer's thread holds the GIL, the UI thread waits up to the switch
-        # interval for each of its Python steps (5 ms by default); 1 ms keeps drawing and
-        # timers prompt and costs training nothing measurable.
-        if sys.getswitchinterval() > SWITCH_INTERVAL:
-            sys.setswitchinterval(SWITCH_INTERVAL)
         self._thread.start()
         self._timer.start()
 

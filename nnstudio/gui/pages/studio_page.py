@@ -528,8 +528,7 @@ class StudioPage(QWidget):
     # ================================================================ build
     def _spec_changed(self, spec: dict) -> None:
         error = self.editor.error
-        idle = not self.worker.running
-        self.train_button.setEnabled(idle and not error or self.worker.running)
+        self.train_button.setEnabled(not self.worker.running and not error)
         self.step_button.setEnabled(not error)
         self._save_settings()
 
@@ -718,7 +717,7 @@ class StudioPage(QWidget):
         self.train_button.setEnabled(not running and not self.editor.error)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("▶  Resume" if paused else "❚❚  Pause")
-        self.step_button.setEnabled(not self.editor.error and (not running or paused or True))
+        self.step_button.setEnabled(not self.editor.error)
         self.stop_button.setEnabled(running)
         self.reset_button.setEnabled(True)
         self.dataset_combo.setEnabled(not running)
@@ -893,9 +892,21 @@ class StudioPage(QWidget):
         if self.net is None:
             self.show_message("Nothing to save yet: build or train a network first.", error=True)
             return False
-        if self.worker.running:
+        resume = self.worker.running and self.trainer is not None and not self.trainer.paused
+        if resume:          # a consistent snapshot: let the batch in flight finish first
             self.worker.pause()
-            time.sleep(0.01)
+            deadline = time.perf_counter() + 2.0
+            n = -1
+            while n != len(self.history.step_loss) and time.perf_counter() < deadline:
+                n = len(self.history.step_loss)
+                time.sleep(0.02)
+        try:
+            return self._write_model(path)
+        finally:
+            if resume:
+                self.worker.resume()
+
+    def _write_model(self, path: str) -> bool:
         self.net.meta.update(dataset=self.data.name if self.data else self.net.meta.get("dataset"),
                              class_names=list(self.data.class_names) if self.data else self.net.meta.get("class_names"))
         try:
