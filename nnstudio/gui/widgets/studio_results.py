@@ -98,6 +98,7 @@ class MistakesGallery(QWidget):
         super().__init__(parent)
         self.setObjectName("mistakesGallery")
         self.title = QLabel("<b>Most confident mistakes</b> (after the first epoch)")
+        self.title.setWordWrap(True)
         grid = QGridLayout()
         grid.setSpacing(6)
         self.cells: list[tuple[QLabel, QLabel]] = []
