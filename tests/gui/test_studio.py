@@ -275,3 +275,19 @@ def test_missing_data_gives_a_pointer_not_a_traceback(qtbot, tmp_path, monkeypat
     dlg.cancel_button.click()
     assert dlg.dataset is None and dlg.result() == 0
     w.close()
+
+
+def test_theme_switch_restyles_the_plots(main_window):
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+    page = main_window.page("studioPage")
+    try:
+        main_window.set_theme("dark")
+        assert QApplication.instance().palette().color(QPalette.Window).lightness() < 128
+        assert page.loss_plot.backgroundBrush().color().lightness() < 128
+        main_window.set_theme("light")
+        assert QApplication.instance().palette().color(QPalette.Window).lightness() >= 128
+        assert page.loss_plot.backgroundBrush().color().lightness() >= 128
+        assert main_window.context.settings.value("view/theme") == "light"
+    finally:
+        main_window.set_theme("system")
