@@ -764,8 +764,9 @@ class StudioPage(QWidget):
         total = self.run_epochs * info.batches_per_epoch
         self.progress.setValue(min(done_batches, total))
         left = (total - done_batches) * self.batch_size.value() / info.samples_per_sec if info.samples_per_sec else 0
-        self.progress.setFormat(f"epoch {info.epoch} of {self.run_start_epoch + self.run_epochs} · "
-                                f"batch {info.batch}/{info.batches_per_epoch}")
+        self.progress.setFormat(f"epoch {info.epoch}/{self.run_start_epoch + self.run_epochs} · "
+                                f"batch {info.batch}/{info.batches_per_epoch} · {format_seconds(left)} left")
+        self.progress.setToolTip(f"{info.samples_per_sec:,.0f} images per second")
         self.cards["epoch"].set(f"{info.epoch - 1 + info.batch / info.batches_per_epoch:.2f}")
         ema = self.loss_chart.ema.y[self.loss_chart.ema.n - 1] if self.loss_chart.ema.n else info.loss
         self.cards["loss"].set(fmt_loss(ema))
