@@ -167,6 +167,7 @@ class StudioPage(QWidget):
         self._last_heatmap = 0.0
         self._last_chart = 0.0
         self._deferred: list = []
+        self._rate_points: list = []
         self._last_breakdown = 0.0
         self._last_step_info = None
         self._loading_settings = True       # no settings writes until the saved ones are restored
@@ -665,6 +666,7 @@ class StudioPage(QWidget):
         self.progress.setRange(0, self.run_epochs * trainer.batches_per_epoch)
         self.progress.setValue(0)
         self._run_t0 = time.perf_counter()
+        self._rate_points = []
         self._update_buttons("paused" if start_paused else "running")
         return True
 
@@ -687,6 +689,7 @@ class StudioPage(QWidget):
     def toggle_pause(self) -> None:
         if not self.worker.running or self.trainer is None:
             return
+        self._rate_points = []
         if self.trainer.paused:
             self.worker.resume()
             self._update_buttons("running")
@@ -751,6 +754,12 @@ class StudioPage(QWidget):
             self.gradient_chart.add(batch.grad_steps, batch.grad_norms,
                                     redraw=draw and self.tabs.currentWidget() is self.gradient_chart)
         self._last_step_info = batch.last
+        # speed over the last ~2 s of wall clock (the trainer's own figure counts paused time)
+        if self._rate_points and (self.trainer is None or self.trainer.paused):
+            self._rate_points.clear()
+        self._rate_points.append((now, batch.last.step))
+        while len(self._rate_points) > 2 and now - self._rate_points[0][0] > 2.0:
+            self._rate_points.pop(0)
         self.dirty_set(True)
         if draw:
             self._last_chart = now
@@ -763,14 +772,19 @@ class StudioPage(QWidget):
         done_batches = (info.epoch - 1 - self.run_start_epoch) * info.batches_per_epoch + info.batch
         total = self.run_epochs * info.batches_per_epoch
         self.progress.setValue(min(done_batches, total))
-        left = (total - done_batches) * self.batch_size.value() / info.samples_per_sec if info.samples_per_sec else 0
+        speed = info.samples_per_sec
+        if len(self._rate_points) >= 2:
+            (t0, s0), (t1, s1) = self._rate_points[0], self._rate_points[-1]
+            if t1 > t0 and s1 > s0:
+                speed = (s1 - s0) * self.batch_size.value() / (t1 - t0)
+        left = (total - done_batches) * self.batch_size.value() / speed if speed else 0
         self.progress.setFormat(f"epoch {info.epoch}/{self.run_start_epoch + self.run_epochs} · "
                                 f"batch {info.batch}/{info.batches_per_epoch} · {format_seconds(left)} left")
-        self.progress.setToolTip(f"{info.samples_per_sec:,.0f} images per second")
+        self.progress.setToolTip(f"{speed:,.0f} images per second")
         self.cards["epoch"].set(f"{info.epoch - 1 + info.batch / info.batches_per_epoch:.2f}")
         ema = self.loss_chart.ema.y[self.loss_chart.ema.n - 1] if self.loss_chart.ema.n else info.loss
         self.cards["loss"].set(fmt_loss(ema))
-        self.cards["speed"].set(f"{info.samples_per_sec:,.0f}")
+        self.cards["speed"].set(f"{speed:,.0f}")
         self.cards["eta"].set(format_seconds(left))
         self.cards["lr"].set(f"{info.lr:.4g}")
 
