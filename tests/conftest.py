@@ -1,7 +1,11 @@
 """Shared fixtures. Tests find MNIST/Fashion-MNIST through NNSTUDIO_DATA_DIR (CI: ../shared/data)."""
 import os
 
+import tempfile
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never touch the user's own digits or caches: a fresh per-run user data folder.
+os.environ["NNSTUDIO_USER_DATA_DIR"] = tempfile.mkdtemp(prefix="nnstudio-test-user-")
 
 import pytest  # noqa: E402
 

@@ -49,7 +49,10 @@ from ..widgets.training_charts import AccuracyChart, GradientChart, LossChart
 from ..widgets.weight_view import WeightView
 from ..worker import TrainingWorker
 
-DATASETS = (("MNIST digits", "mnist"), ("Fashion-MNIST clothing", "fashion-mnist"))
+DATASETS = (("MNIST digits", "mnist"), ("Fashion-MNIST clothing", "fashion-mnist"),
+            ("My digits (drawn on the Draw page)", "my-digits"))
+# Datasets that change while the app runs (the user adds digits): never cached.
+LIVE_DATASETS = {"my-digits"}
 OPTIMIZERS = (("SGD", "sgd"), ("Momentum", "momentum"), ("Adam", "adam"))
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.05, "adam": 0.001}
 LR_MIN, LR_MAX = 1e-5, 1.0
@@ -497,9 +500,11 @@ class StudioPage(QWidget):
     def load_data(self, ask: bool = True) -> bool:
         """Load the selected dataset (downloading on request). False + a message if unavailable."""
         name = self.dataset_key()
-        if self.data is not None and self.data.name == name:
+        if name in LIVE_DATASETS:
+            self._flat_cache.pop(name, None)
+        elif self.data is not None and self.data.name == name:
             return True
-        if name not in self._flat_cache:
+        if name not in self._flat_cache and name not in LIVE_DATASETS:
             from nnstudio.core.data import locate
             folder = locate(name, self.context.data_dir)
             shared = _LOADED.get((name, str(folder))) if folder is not None else None
@@ -521,7 +526,8 @@ class StudioPage(QWidget):
             x_train, y_train = data.flat("train")
             x_test, y_test = data.flat("test")
             self._flat_cache[name] = (data, x_train, y_train, x_test, y_test)
-            _LOADED[(name, str(data.source))] = self._flat_cache[name]
+            if name not in LIVE_DATASETS:
+                _LOADED[(name, str(data.source))] = self._flat_cache[name]
         self.data = self._flat_cache[name][0]
         d = self.data
         self.data_label.setText(f"{len(d.y_train):,} training and {len(d.y_test):,} test images, "
@@ -635,7 +641,7 @@ class StudioPage(QWidget):
         _, x_train, y_train, x_test, y_test = self._flat_cache[self.data.name]
         try:
             trainer = Trainer(self.net, self.optimizer, (x_train, y_train), (x_test, y_test),
-                              batch_size=self.batch_size.value(), epochs=self.epochs.value(),
+                              batch_size=min(self.batch_size.value(), len(x_train)), epochs=self.epochs.value(),
                               seed=self.seed.value(), cosine=self.cosine.isChecked(), start_paused=start_paused)
         except ValueError as exc:
             self.show_message(str(exc), error=True)

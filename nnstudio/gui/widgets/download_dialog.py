@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from nnstudio.core.data import DataError, get_info, load_dataset, locate
+from nnstudio.core.data import DATASETS, DataError, get_info, load_dataset, locate
 
 
 class DownloadDialog(QDialog):
@@ -129,6 +129,11 @@ class DownloadDialog(QDialog):
 
 def obtain_dataset(name: str, data_dir=None, parent=None, ask: bool = True):
     """The dataset if it is here; otherwise ask (dialog). Returns (Dataset | None, data_dir, error)."""
+    if name not in DATASETS:  # the user's own digits: nothing to download, just load or explain
+        try:
+            return load_dataset(name, data_dir, download=False), data_dir, ""
+        except DataError as exc:
+            return None, data_dir, str(exc)
     if locate(name, data_dir) is not None:
         try:
             return load_dataset(name, data_dir, download=False), data_dir, ""
