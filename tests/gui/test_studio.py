@@ -4,6 +4,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from nnstudio.core.network import Sequential
+from nnstudio.core.optim import DEFAULT_LR
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     for a, b in zip(saved_w, weights(page.net)):
         np.testing.assert_array_equal(a, b)
     assert page.history.to_dict() == saved_hist
-    assert page.lr.value() == pytest.approx(0.001)
+    assert page.lr.value() == pytest.approx(DEFAULT_LR["adam"])   # the saved setting, not the 0.0123 typed later
     assert page.loss_chart.point_count() == len(saved_hist["step_loss"])
     assert page.accuracy_plot.test.n == 1
     assert str(path.resolve()) in main_window.recent_files()
@@ -184,7 +185,9 @@ def test_learning_rate_change_applies_while_training(studio, qtbot):
     qtbot.waitUntil(lambda: page.trainer is not None and page.trainer.step_count > 3, timeout=10000)
     page.lr.setValue(0.002)
     page.momentum.setValue(0.5)
-    assert page.trainer.optimizer.lr == pytest.approx(0.002)
+    assert page.cosine.isChecked()            # the default: the schedule decays from the new rate
+    assert page.trainer.schedule.base_lr == pytest.approx(0.002)
+    assert 0 < page.trainer.optimizer.lr <= 0.002
     assert page.trainer.optimizer.momentum == pytest.approx(0.5)
     click(qtbot, page, "stopButton")
     qtbot.waitUntil(lambda: not page.worker.running, timeout=10000)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.network import ModelFileError, Sequential
-from nnstudio.core.optim import make_optimizer
+from nnstudio.core.optim import DEFAULT_LR, make_optimizer
 from nnstudio.core.train import History, Trainer
 
 from ..widgets.dataset_view import DatasetView
@@ -54,7 +54,6 @@ DATASETS = (("MNIST digits", "mnist"), ("Fashion-MNIST clothing", "fashion-mnist
 # Datasets that change while the app runs (the user adds digits): never cached.
 LIVE_DATASETS = {"my-digits"}
 OPTIMIZERS = (("SGD", "sgd"), ("Momentum", "momentum"), ("Adam", "adam"))
-DEFAULT_LR = {"sgd": 0.05, "momentum": 0.05, "adam": 0.001}
 LR_MIN, LR_MAX = 1e-5, 1.0
 CHART_INTERVAL = 0.2           # seconds between chart redraws while training (5 per second)
 HEATMAP_INTERVAL = 0.5         # seconds between weight-heatmap redraws while training
@@ -232,7 +231,7 @@ class StudioPage(QWidget):
         self.optimizer_combo.setToolTip("SGD: plain steps. Momentum: steps that keep their direction. "
                                         "Adam: per-weight step sizes from gradient statistics.")
         self.optimizer_combo.setAccessibleName("Optimizer")
-        self.lr = LogSlider(0.001)
+        self.lr = LogSlider(DEFAULT_LR["adam"])
         self.lr.setObjectName("learningRate")
         self.momentum = QDoubleSpinBox(objectName="momentumSpin", decimals=3, minimum=0.0, maximum=0.999,
                                        singleStep=0.01, value=0.9)
@@ -262,7 +261,7 @@ class StudioPage(QWidget):
         self.epochs.setToolTip("How many passes over the training images one click of Train makes")
         self.seed = QSpinBox(objectName="seedSpin", minimum=0, maximum=2**31 - 1, value=0)
         self.seed.setToolTip("Random seed: the same seed gives the same starting weights and batch order")
-        self.cosine = QCheckBox("Cosine decay of the learning rate", objectName="cosineCheck")
+        self.cosine = QCheckBox("Cosine decay of the learning rate", objectName="cosineCheck", checked=True)
         self.cosine.setToolTip("Lower the learning rate smoothly to zero over the run: big steps first, "
                                "fine ones at the end")
         bs_row = QHBoxLayout()
