@@ -32,7 +32,7 @@ class StepInfo:
     batches_per_epoch: int
     loss: float
     accuracy: float | None    # on this batch (classification only)
-    samples_per_sec: float    # averaged over the current epoch so far
+    samples_per_sec: float    # averaged over the current epoch so far, pauses excluded
     lr: float
 
     @property
@@ -117,6 +117,7 @@ class Trainer:
         self._paused = bool(start_paused)
         self._stop = False
         self._steps_allowed = 0
+        self._paused_seconds = 0.0
         self._snapshots: list = []
         self._snapshot_step = 0
 
@@ -157,8 +158,11 @@ class Trainer:
         with self._cond:
             if self._paused and self._steps_allowed == 0 and not self._stop:
                 self._set_state("paused")
+                waited = time.perf_counter()
                 while self._paused and self._steps_allowed == 0 and not self._stop:
                     self._cond.wait()
+                # time spent paused is not training time: keep samples/s honest
+                self._paused_seconds += time.perf_counter() - waited
             if self._stop:
                 return False
             if self._paused:
@@ -222,6 +226,7 @@ class Trainer:
             rng = np.random.default_rng((self.seed, epoch))
             order = rng.permutation(n)
             t0 = time.perf_counter()
+            self._paused_seconds = 0.0
             seen, loss_sum, correct = 0, 0.0, 0
             for b in range(self.batches_per_epoch):
                 if not self._gate():
@@ -248,11 +253,11 @@ class Trainer:
                     acc = hits / m
                 self.history.step_loss.append(loss)
                 if self.events.has_listeners("step"):
-                    elapsed = time.perf_counter() - t0
+                    elapsed = time.perf_counter() - t0 - self._paused_seconds
                     self.events.emit("step", StepInfo(self.step_count, epoch, b + 1, self.batches_per_epoch, loss,
                                                       acc, seen / elapsed if elapsed > 0 else 0.0,
                                                       self.optimizer.lr))
-            seconds = time.perf_counter() - t0
+            seconds = time.perf_counter() - t0 - self._paused_seconds
             self.network.clear_cache()
             test_loss = test_acc = None
             if self.test is not None:

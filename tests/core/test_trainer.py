@@ -116,3 +116,20 @@ def test_mnist_one_epoch_reaches_95_percent(mnist):
                       batch_size=128, epochs=1, seed=0)
     trainer.run()
     assert trainer.history.epochs[-1]["test_accuracy"] >= 0.95
+
+
+def test_time_spent_paused_does_not_count_as_training_time():
+    trainer = make_trainer(epochs=1, start_paused=True)
+    epochs = []
+    trainer.events.connect("epoch", epochs.append)
+    thread = threading.Thread(target=trainer.run)
+    start = time.perf_counter()
+    thread.start()
+    trainer.step(2)
+    time.sleep(0.6)                       # the user looks at the charts for a while
+    trainer.resume()
+    thread.join(10)
+    wall = time.perf_counter() - start
+    assert wall >= 0.6 and len(epochs) == 1
+    assert epochs[0].seconds < wall - 0.5, "the 0.6 s pause must not be counted"
+    assert epochs[0].samples_per_sec > len(trainer.x) / (wall - 0.5)
