@@ -25,6 +25,7 @@ class AppContext(QObject):
 
     model_changed = Signal(object)      # Sequential | None
     status = Signal(str)                # a message for the status bar
+    drawing_changed = Signal(object)    # the Draw page's current 784-value input, or None
 
     def __init__(self, settings: QSettings, data_dir: str | None = None, parent=None):
         super().__init__(parent)
@@ -32,6 +33,14 @@ class AppContext(QObject):
         self.data_dir = data_dir or os.environ.get("NNSTUDIO_DATA_DIR") or settings.value("data/dir", None)
         self.model: Sequential | None = None
         self.model_dataset: str | None = None
+        self.drawing = None
+        self.drawing_guess: int | None = None
+
+    def set_drawing(self, inputs, guess: int | None = None) -> None:
+        """The Draw page's current drawing as the network sees it (784 values), so other pages can use it."""
+        self.drawing = None if inputs is None else inputs.copy()
+        self.drawing_guess = guess
+        self.drawing_changed.emit(self.drawing)
 
     def set_model(self, model: Sequential | None, dataset: str | None = None) -> None:
         self.model = model

@@ -321,9 +321,15 @@ class BackpropPage(QWidget):
             shortcut.activated.connect(slot)
         self.setFocusPolicy(Qt.StrongFocus)
         context.model_changed.connect(self._model_changed)
+        context.drawing_changed.connect(self._drawing_changed)
 
         self._update_studio_item()
         self._network_changed()
+
+    def _drawing_changed(self, _drawing) -> None:
+        # Drawing happens on the Draw page, so this page is hidden: reload quietly for next time.
+        if self.source_combo.currentData() == "drawing" and not self.isVisible():
+            self._source_changed()
 
     # -- choosing the network and the sample ---------------------------------------------
     def _network_key(self) -> str:
@@ -423,6 +429,8 @@ class BackpropPage(QWidget):
                 self.source_combo.addItem("Training set", "train")
                 self.source_combo.addItem("Test set", "test")
                 self.source_combo.addItem("Test-set mistakes", "mistakes")
+            if self.net.input_size == 784:
+                self.source_combo.addItem("My drawing (Draw page)", "drawing")
             self.source_combo.addItem("Random input", "random")
         self.source_combo.setCurrentIndex(0)
         if self.source_combo.findData("mistakes") >= 0 and self._is_trained():
@@ -451,6 +459,8 @@ class BackpropPage(QWidget):
             n = len(ds.y_train if source == "train" else ds.y_test)
         elif source == "mistakes":
             n = max(1, len(self._mistake_indices()))
+        elif source == "drawing":
+            n = self.net.output_size          # the spin box is the label the drawing should have
         self.sample_spin.blockSignals(True)
         self.sample_spin.setRange(0, max(0, n - 1))
         self.sample_spin.setValue(min(self.sample_spin.value(), n - 1))
@@ -503,6 +513,17 @@ class BackpropPage(QWidget):
             y = int(labels[real])
             what = {"train": "Training", "test": "Test", "mistakes": "Misclassified test"}[source]
             self._sample_text = f"{what} image #{real}, label {names[y] if names else y}"
+        elif source == "drawing":
+            drawing = self.context.drawing
+            x = drawing if drawing is not None else np.zeros(self.net.input_size)
+            y = idx
+            if drawing is None:
+                self._sample_text = "No drawing yet: draw a digit on the Draw page (a blank input is used)"
+            else:
+                guess = self.context.drawing_guess
+                self._sample_text = (f"Your drawing from the Draw page, target {names[y] if names else y}"
+                                     + (f" (the Draw page's model read it as {guess})" if guess is not None else "")
+                                     + "; set the number to the digit you meant")
         else:
             rng = np.random.default_rng(idx)
             size = self.net.input_size

@@ -452,6 +452,7 @@ class DrawPage(QWidget):
     def _show_reading(self, reading) -> None:
         self.reading = reading
         blank = reading is None or reading.blank
+        self.context.set_drawing(None if blank else reading.inputs, None if blank else reading.top_class)
         if blank:
             empty = "draw a digit" if not self.entry.is_fashion else "draw a digit (or a garment)"
             self.prediction_label.setText(empty if self.entry.net is not None else "no model")
