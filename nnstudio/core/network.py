@@ -6,7 +6,11 @@ parameters in ``parameters()`` order; ``__meta__`` holds UTF-8 JSON bytes:
     {"format": "nnstudio-model", "version": 1,
      "architecture": [layer configs], "input_size": 784,
      "dataset": "mnist", "class_names": [...],
-     "hyperparameters": {...}, "history": {...}}
+     "hyperparameters": {...}, "history": {...},
+     "optimizer_state": {"kind": "Adam", "steps": 2345, "buffers": 4}}   (optional)
+
+Optional arrays ``o0``, ``o1``, ... hold the optimizer's state buffers (Momentum's
+velocity, Adam's m and v), so training can continue exactly where it stopped.
 """
 from __future__ import annotations
 
@@ -36,6 +40,8 @@ class Sequential:
         self.input_size = input_size
         # Free-form metadata carried through save/load (dataset, class names, ...).
         self.meta: dict = {}
+        # The optimizer state found in a loaded file ({"kind", "steps", "buffers"}), or None.
+        self.optimizer_state: dict | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -186,13 +192,20 @@ class Sequential:
 
     # -- save / load ------------------------------------------------------------
     def save(self, path: str | os.PathLike, hyperparameters: dict | None = None,
-             history: dict | None = None) -> None:
-        """Write weights and metadata to ``path`` (atomically: a crash never leaves half a file)."""
+             history: dict | None = None, optimizer=None) -> None:
+        """Write weights and metadata to ``path`` (atomically: a crash never leaves half a file).
+
+        With ``optimizer``, its state buffers are saved too (see :func:`restore_optimizer`).
+        """
         meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **self.config(),
                 **{k: v for k, v in self.meta.items() if k not in ("hyperparameters", "history")},
                 "hyperparameters": hyperparameters if hyperparameters is not None else self.meta.get("hyperparameters", {}),
                 "history": history if history is not None else self.meta.get("history", {})}
         arrays = {f"p{i}": p.data for i, p in enumerate(self.parameters())}
+        if optimizer is not None:
+            buffers = optimizer.state_buffers()
+            meta["optimizer_state"] = {"kind": optimizer.kind, "steps": optimizer.steps, "buffers": len(buffers)}
+            arrays.update({f"o{i}": b for i, b in enumerate(buffers)})
         arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
@@ -233,6 +246,13 @@ class Sequential:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{name}: architecture is invalid ({exc})") from None
         params = net.parameters()
+        opt_meta = meta.get("optimizer_state")
+        opt_buffers = []
+        if isinstance(opt_meta, dict):
+            n_buf = opt_meta.get("buffers")
+            opt_buffers = [files.pop(f"o{i}", None) for i in range(n_buf if isinstance(n_buf, int) else 0)]
+            if any(b is None for b in opt_buffers):
+                raise ModelFileError(f"{name}: optimizer state is incomplete")
         if len(files) != len(params):
             raise ModelFileError(f"{name}: expected {len(params)} weight arrays, found {len(files)}")
         for i, p in enumerate(params):
@@ -247,8 +267,25 @@ class Sequential:
         for i, p in enumerate(params):
             p.data[...] = files[f"p{i}"]
         net.meta = {k: v for k, v in meta.items()
-                    if k not in ("format", "version", "architecture", "input_size")}
+                    if k not in ("format", "version", "architecture", "input_size", "optimizer_state")}
+        if opt_buffers:
+            net.optimizer_state = {"kind": opt_meta.get("kind"), "steps": int(opt_meta.get("steps", 0)),
+                                   "buffers": opt_buffers}
         return net
+
+
+def restore_optimizer(net: Sequential, optimizer) -> bool:
+    """Give ``optimizer`` the state saved with ``net`` if it is the same kind and shape. True if restored."""
+    state = net.optimizer_state
+    if not state or state.get("kind") != optimizer.kind:
+        return False
+    buffers = optimizer.state_buffers()
+    if len(buffers) != len(state["buffers"]) or any(a.shape != b.shape for a, b in zip(buffers, state["buffers"])):
+        return False
+    for dst, src in zip(buffers, state["buffers"]):
+        dst[...] = src
+    optimizer.steps = state["steps"]
+    return True
 
 
 # The course calls it a Network; both names work.

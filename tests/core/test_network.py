@@ -108,3 +108,34 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
         Sequential.mlp([6, 4, 2], seed=9).save(path)
     assert path.read_bytes() == before
     assert zipfile.is_zipfile(path)
+
+
+def test_optimizer_state_round_trip_lets_training_continue_exactly(tmp_path):
+    from nnstudio.core.network import restore_optimizer
+    from nnstudio.core.optim import SGD, Adam
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 32)
+    from nnstudio.core.losses import SoftmaxCrossEntropy
+
+    def steps(net, opt, n):
+        loss = SoftmaxCrossEntropy()
+        for _ in range(n):
+            loss.forward(net.forward(x), y)
+            net.backward(loss.backward())
+            opt.step()
+
+    net = Sequential.mlp([6, 5, 3], seed=1)
+    opt = Adam(net.parameters(), lr=0.01)
+    steps(net, opt, 3)
+    net.save(tmp_path / "m.npz", optimizer=opt)
+    steps(net, opt, 2)                           # the uninterrupted run
+
+    loaded = Sequential.load(tmp_path / "m.npz")
+    opt2 = Adam(loaded.parameters(), lr=0.01)
+    assert restore_optimizer(loaded, opt2) and opt2.steps == 3
+    steps(loaded, opt2, 2)                       # continued after save/load
+    for a, b in zip(net.parameters(), loaded.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert not restore_optimizer(loaded, SGD(loaded.parameters(), lr=0.1))   # other kind: left alone
+    assert "optimizer_state" not in loaded.meta

@@ -107,6 +107,8 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     assert not page.dirty
     saved_w = weights(page.net)
     saved_hist = page.history.to_dict()
+    saved_adam = [b.copy() for b in page.optimizer.state_buffers()]
+    saved_steps = page.optimizer.steps
     page.lr.setValue(0.0123)
     page.new_model()
     assert page.net.sizes() == [784, 128, 10]
@@ -117,6 +119,9 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     for a, b in zip(saved_w, weights(page.net)):
         np.testing.assert_array_equal(a, b)
     assert page.history.to_dict() == saved_hist
+    assert page.optimizer.steps == saved_steps > 0          # Adam continues where it stopped
+    for a, b in zip(saved_adam, page.optimizer.state_buffers()):
+        np.testing.assert_array_equal(a, b)
     assert page.lr.value() == pytest.approx(DEFAULT_LR["adam"])   # the saved setting, not the 0.0123 typed later
     assert page.loss_chart.point_count() == len(saved_hist["step_loss"])
     assert page.accuracy_plot.test.n == 1

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.network import ModelFileError, Sequential
+from nnstudio.core.network import ModelFileError, Sequential, restore_optimizer
 from nnstudio.core.optim import DEFAULT_LR, make_optimizer
 from nnstudio.core.train import History, Trainer
 
@@ -603,6 +603,7 @@ class StudioPage(QWidget):
         self.net = net
         self.optimizer = make_optimizer(self.optimizer_combo.currentData(), net.parameters(),
                                         **self.optimizer_kwargs())
+        restore_optimizer(net, self.optimizer)   # an opened model continues with its Adam/Momentum state
         self.trainer = None
         self.history = history
         bpe = math.ceil(len(self._flat_cache[self.data.name][2]) / self.batch_size.value()) if self.data else 1
@@ -661,10 +662,10 @@ class StudioPage(QWidget):
         self.loss_chart.diverged_line.hide()
         hyper = self.hyperparameters()
         autosave_path = self.autosave_path()
-        net, history = self.net, self.history
+        net, history, optimizer = self.net, self.history, self.optimizer
 
         def autosave(_trainer) -> None:        # runs on the training thread after each epoch
-            net.save(autosave_path, hyperparameters=hyper, history=history.to_dict())
+            net.save(autosave_path, hyperparameters=hyper, history=history.to_dict(), optimizer=optimizer)
 
         self.worker.start(trainer, epochs=self.run_epochs, analysis_data=(x_test, y_test, self.data.class_names),
                           autosave=autosave)
@@ -943,7 +944,8 @@ class StudioPage(QWidget):
         self.net.meta.update(dataset=self.data.name if self.data else self.net.meta.get("dataset"),
                              class_names=list(self.data.class_names) if self.data else self.net.meta.get("class_names"))
         try:
-            self.net.save(path, hyperparameters=self.hyperparameters(), history=self.history.to_dict())
+            self.net.save(path, hyperparameters=self.hyperparameters(), history=self.history.to_dict(),
+                          optimizer=self.optimizer)
         except OSError as exc:
             self.show_message(f"Could not save {path}: {exc.strerror or exc}", error=True)
             return False
