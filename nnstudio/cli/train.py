@@ -7,12 +7,11 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from nnstudio.core.data import load_dataset
 from nnstudio.core.network import Sequential
 from nnstudio.core.optim import DEFAULT_LR, make_optimizer
-from nnstudio.core.train import evaluate
+from nnstudio.core.metrics import classification_report
 
 from . import CLIError, ProgressBar
 
@@ -177,7 +176,7 @@ def run_evaluate(args) -> int:
     x, y = data.flat("test")
     if net.input_size != x.shape[1] or net.output_size != data.num_classes:
         raise CLIError(f"model {net.sizes()} does not fit {name} ({x.shape[1]} inputs, {data.num_classes} classes)")
-    report = confusion_report(net, x, y, data.class_names)
+    report = classification_report(net, x, y, data.class_names).to_dict()
     report.update(model=args.model, dataset=name)
     if args.json:
         print(json.dumps(report))
@@ -186,17 +185,6 @@ def run_evaluate(args) -> int:
         for cls, acc in zip(data.class_names, report["per_class_accuracy"]):
             print(f"  {cls:12s} {acc:.2%}")
     return 0
-
-
-def confusion_report(net: Sequential, x: np.ndarray, y: np.ndarray, class_names) -> dict:
-    """Accuracy, per-class accuracy and confusion matrix (rows: true class, columns: predicted)."""
-    loss, acc = evaluate(net, x, y)
-    pred = net.predict(x).argmax(axis=1)
-    k = len(class_names)
-    cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
-    per_class = (np.diag(cm) / np.maximum(cm.sum(axis=1), 1)).tolist()
-    return {"accuracy": acc, "loss": loss, "per_class_accuracy": per_class,
-            "confusion_matrix": cm.tolist(), "class_names": list(class_names)}
 
 
 def run_predict(args) -> int:

@@ -13,12 +13,12 @@ thread, so the window never freezes at an epoch boundary.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from nnstudio.core.layers import Dense
+from nnstudio.core.metrics import ClassificationReport, classification_report, gradient_rms
 from nnstudio.core.train import Trainer
 
 
@@ -32,40 +32,8 @@ class StepBatch:
     grad_norms: np.ndarray       # (len(grad_steps), number of Dense layers): RMS of dL/dW
 
 
-@dataclass
-class EpochAnalysis:
-    """What the test set says after an epoch (computed on the training thread)."""
-    confusion: np.ndarray                       # (k, k), rows = true class, columns = predicted
-    class_names: list
-    mistakes: list = field(default_factory=list)  # [(test index, true, predicted, confidence)]
-
-
-def epoch_analysis(network, x: np.ndarray, y: np.ndarray, class_names, n_mistakes: int = 24) -> EpochAnalysis:
-    """Confusion matrix and the most confident mistakes, from ONE pass over the test set.
-
-    (Same confusion matrix as ``nnstudio.cli.train.confusion_report``, without its
-    second evaluation pass: this runs after every epoch.)
-    """
-    from nnstudio.core.layers import softmax
-    k = len(class_names)
-    probs = softmax(network.predict(x).astype(np.float64))
-    pred = probs.argmax(axis=1)
-    cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
-    wrong = np.flatnonzero(pred != y)
-    conf = probs[wrong, pred[wrong]]
-    top = wrong[np.argsort(-conf)[:n_mistakes]]
-    mistakes = [(int(i), int(y[i]), int(pred[i]), float(probs[i, pred[i]])) for i in top]
-    return EpochAnalysis(cm, list(class_names), mistakes)
-
-
-def gradient_rms(network) -> np.ndarray:
-    """Root-mean-square of each Dense layer's weight gradient (vanishing/exploding at a glance)."""
-    out = []
-    for layer in network.layers:
-        if isinstance(layer, Dense):
-            g = layer.W.grad
-            out.append(float(np.sqrt(np.vdot(g, g) / g.size)))
-    return np.asarray(out, dtype=np.float64)
+# The after-epoch analysis is core's ClassificationReport (confusion, mistakes, accuracy).
+EpochAnalysis = ClassificationReport
 
 
 class TrainingWorker(QObject):
@@ -211,7 +179,7 @@ class TrainingWorker(QObject):
         analysis = None
         if self._analysis_data is not None:
             x, y, names = self._analysis_data
-            analysis = epoch_analysis(self.trainer.network, x, y, names)
+            analysis = classification_report(self.trainer.network, x, y, names)
         if self._autosave is not None:
             try:
                 self._autosave(self.trainer)

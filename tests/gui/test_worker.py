@@ -2,13 +2,13 @@
 import numpy as np
 import pytest
 
-from nnstudio.cli.train import confusion_report
+from nnstudio.core.metrics import classification_report
 from nnstudio.core.network import Sequential
 from nnstudio.core.optim import make_optimizer
 from nnstudio.core.train import Trainer
 from nnstudio.gui.widgets.memory_view import model_memory_breakdown
 from nnstudio.gui.widgets.training_charts import debiased_ema
-from nnstudio.gui.worker import TrainingWorker, epoch_analysis
+from nnstudio.gui.worker import TrainingWorker
 
 
 def blobs(n=3000, seed=0):
@@ -60,8 +60,8 @@ def test_worker_delivers_every_step_in_few_throttled_signals(qtbot):
     # an epoch analysis per epoch whose confusion matrix is the CLI's
     assert [info.epoch for info, _ in rec.epochs] == [1, 2, 3]
     cm = rec.epochs[-1][1].confusion
-    report = confusion_report(trainer.network, x_test, y_test, ["a", "b", "c"])
-    np.testing.assert_array_equal(cm, report["confusion_matrix"])
+    report = classification_report(trainer.network, x_test, y_test, ["a", "b", "c"])
+    np.testing.assert_array_equal(cm, report.confusion)
     assert cm.sum() == len(y_test)
 
 
@@ -124,7 +124,7 @@ def test_epoch_analysis_mistakes_are_wrong_and_sorted_by_confidence():
     x, y = trainer.test
     y = y.copy()
     y[:40] = (y[:40] + 1) % 3          # plant mistakes
-    a = epoch_analysis(trainer.network, x, y, ["a", "b", "c"], n_mistakes=10)
+    a = classification_report(trainer.network, x, y, ["a", "b", "c"], n_mistakes=10)
     assert 0 < len(a.mistakes) <= 10
     confs = [m[3] for m in a.mistakes]
     assert confs == sorted(confs, reverse=True)
