@@ -208,6 +208,8 @@ class PlaygroundPage(QWidget):
         self.loss_plot.setLabel("bottom", "epoch")
         self.loss_plot.setLabel("left", "loss")
         self.loss_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.loss_plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.loss_plot.getPlotItem().getViewBox().setLimits(xMin=0)   # no negative epochs before training
         self.loss_plot.addLegend(offset=(-10, 10))
         self.train_curve = self.loss_plot.plot(pen=pg.mkPen((40, 40, 40), width=2), name="train")
         self.test_curve = self.loss_plot.plot(pen=pg.mkPen((8, 119, 189), width=2, style=Qt.DashLine), name="test")
