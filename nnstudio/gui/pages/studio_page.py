@@ -65,6 +65,11 @@ BREAKDOWN_INTERVAL = 1.0
 _LOADED: dict = {}
 
 
+def fmt_rate(samples_per_sec: float) -> str:
+    """Samples/s short enough for a metric card: 121,957 -> '122k'."""
+    return f"{samples_per_sec / 1000:,.0f}k" if samples_per_sec >= 10000 else f"{samples_per_sec:,.0f}"
+
+
 class MetricCard(QFrame):
     """A small labelled number (epoch, loss, accuracy...)."""
 
@@ -282,7 +287,7 @@ class StudioPage(QWidget):
         lv.addWidget(opt_box)
         tips = QLabel(
             "<b>Things to try</b><ul style='margin-left:-20px'>"
-            "<li>Momentum with learning rate 1.0 instead of 0.05: a jumpy loss and a worse test "
+            "<li>Momentum with learning rate 1.0 instead of 0.1: a jumpy loss and a worse test "
             "accuracy.</li>"
             "<li>Preset <i>Deep sigmoid</i>, Gradients tab: the first layers barely learn.</li>"
             "<li>Batch size 8 vs 512: a noisy line or a smooth one, and a different speed.</li>"
@@ -725,7 +730,7 @@ class StudioPage(QWidget):
     def _lr_changed(self, lr: float) -> None:
         if self.worker.running:
             self.worker.set_learning_rate(lr)
-            self.cards["lr"].set(f"{lr:.4g}")
+            self.cards["lr"].set(f"{lr:.3g}")
         self._save_settings()
 
     def _momentum_changed(self, m: float) -> None:
@@ -790,9 +795,9 @@ class StudioPage(QWidget):
         self.cards["epoch"].set(f"{info.epoch - 1 + info.batch / info.batches_per_epoch:.2f}")
         ema = self.loss_chart.ema.y[self.loss_chart.ema.n - 1] if self.loss_chart.ema.n else info.loss
         self.cards["loss"].set(fmt_loss(ema))
-        self.cards["speed"].set(f"{speed:,.0f}")
+        self.cards["speed"].set(fmt_rate(speed))
         self.cards["eta"].set(format_seconds(left))
-        self.cards["lr"].set(f"{info.lr:.4g}")
+        self.cards["lr"].set(f"{info.lr:.3g}")
 
     def _refresh_visible(self, force: bool = False) -> None:
         """Heatmaps and the memory breakdown: redraw a few times a second, only when shown."""
@@ -898,8 +903,8 @@ class StudioPage(QWidget):
                 self.cards["test_loss"].set(fmt_loss(e["test_loss"]))
             if e.get("test_accuracy") is not None:
                 self.cards["test_acc"].set(f"{e['test_accuracy']:.2%}")
-            self.cards["speed"].set(f"{e['samples_per_sec']:,.0f}")
-        self.cards["lr"].set(f"{self.lr.value():.4g}")
+            self.cards["speed"].set(fmt_rate(e["samples_per_sec"]))
+        self.cards["lr"].set(f"{self.lr.value():.3g}")
 
     # ================================================================ files
     def dirty_set(self, dirty: bool) -> None:
