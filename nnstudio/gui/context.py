@@ -6,13 +6,22 @@ through its signals, so pages never import each other.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from nnstudio.core.network import Sequential
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+def _resources_dir() -> Path:
+    """``resources/`` beside the package in a checkout (editable install), else where a wheel put it."""
+    here = Path(__file__).resolve().parents[2] / "resources"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "nnstudio" / "resources"
+
+
+RESOURCES = _resources_dir()
 
 
 class AppContext(QObject):
