@@ -152,8 +152,9 @@ def add_train_options(p) -> None:
     g.add_argument("--precision", choices=("fp32", "mixed"), default="fp32",
                    help="mixed: fp16 activations and weight copy, fp32 master weights, dynamic loss scaling")
     g.add_argument("--memory-budget", default=None, metavar="BYTES",
-                   help="pick the largest batch size whose training step (model, optimizer, activations, "
-                        "temporaries; not the dataset) fits, e.g. 2GB, 512MiB, '16 GB laptop'")
+                   help="keep the training step (model, optimizer, activations, temporaries; not the dataset) "
+                        "within this budget, lowering --batch-size if it would not fit, e.g. 2GB, 512MiB, "
+                        "'16 GB laptop'")
 
 
 def make_trainer(args, net, opt, train, test, **kwargs) -> Trainer:
@@ -167,11 +168,15 @@ def make_trainer(args, net, opt, train, test, **kwargs) -> Trainer:
         budget, described = _budget(budget_text)
         strategy = make_strategy(kind, net, segments=segments or 1)
         try:
-            res = find_max_batch_size(strategy, opt, *train, budget, max_batch=len(train[0]))
+            # The budget caps the batch the user asked for: a batch of the whole training set would
+            # fit a big budget but train badly (one step an epoch).
+            wanted = min(int(args.batch_size), len(train[0]))
+            res = find_max_batch_size(strategy, opt, *train, budget, max_batch=wanted)
         except BudgetTooSmall as exc:
             raise CLIError(str(exc)) from None
-        cap = " (the whole training set)" if res.capped else ""
-        print(f"memory budget {described}: batch size {res.batch_size}{cap}, measured step peak "
+        how = (f"the requested {wanted} fits" if res.capped
+               else f"the requested {wanted} does not fit; using the largest batch that does")
+        print(f"memory budget {described}: batch size {res.batch_size} ({how}), measured step peak "
               f"{format_bytes(res.peak)} ({res.seconds:.1f} s search)", file=sys.stderr)
         args.batch_size = res.batch_size
         kwargs["batch_size"] = res.batch_size

@@ -52,16 +52,23 @@ def test_memory_bad_input_is_one_clear_line(args, message, capsys):
 
 def test_train_with_checkpointing_and_a_memory_budget(mnist, tmp_path, capsys):
     out = tmp_path / "m.npz"
+    # the requested batch of 20,000 does not fit 12 MB: the budget lowers it
     code = main(["train", "--layers", "64,64", "--epochs", "1", "--checkpoint-segments", "2",
-                 "--memory-budget", "12MB", "--out", str(out), "--json"])
+                 "--batch-size", "20000", "--memory-budget", "12MB", "--out", str(out), "--json"])
     assert code == 0
     captured = capsys.readouterr()
     result = json.loads(captured.out.strip().splitlines()[-1])
-    assert "memory budget" in captured.err
+    assert "memory budget" in captured.err and "does not fit" in captured.err
     batch = result["hyperparameters"]["batch_size"]
-    assert 500 < batch < 60000                  # chosen by the search, not the default 128
+    assert 500 < batch < 20000                  # chosen by the search
     assert result["test_accuracy"] > 0.8
     assert Sequential.load(out).meta["hyperparameters"]["batch_size"] == batch
+    # a batch that fits is kept as asked
+    assert main(["train", "--layers", "64", "--epochs", "1", "--batch-size", "256", "--memory-budget", "1GB",
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.strip().splitlines()[-1])["hyperparameters"]["batch_size"] == 256
+    assert "the requested 256 fits" in captured.err
 
 
 def test_train_mixed_precision_reports_the_scaler(mnist):
