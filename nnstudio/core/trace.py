@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .layers import Dense, Dropout, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
-from .losses import MSE, Loss, SoftmaxCrossEntropy, make_loss
+from .losses import Loss, SoftmaxCrossEntropy, make_loss
 from .network import Sequential
 from .optim import Adam, Momentum, Optimizer, make_optimizer
 

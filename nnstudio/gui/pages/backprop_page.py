@@ -735,7 +735,7 @@ class BackpropPage(QWidget):
         return self.selected[0]
 
     def _show(self) -> None:
-        t, s = self.trace, self.current_step()
+        s = self.current_step()
         self.step_label.setText(f"Step {self.step + 1} of {self.n_steps} · {PHASE_WORDS[s.phase]} — {s.title}")
         self.prev_button.setEnabled(self.step > 0)
         self.next_button.setEnabled(self.step < self.n_steps - 1)
@@ -952,7 +952,6 @@ class BackpropPage(QWidget):
                 f"<p>The backward pass starts here: ∂L/∂a = 2·(a − target)/n = {_esc(_vec(t.grad_output))}.</p>")
 
     def _backward_html(self, rec, b: int, tiny: bool) -> str:
-        t = self.trace
         if rec.kind == "Dense":
             d = rec
             parts = [f"<p>Layer {b + 1} received ∂L/∂z = {_esc(_vec(d.grad_y))}. From it the engine gets:</p><ul>"
