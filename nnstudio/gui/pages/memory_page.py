@@ -291,6 +291,7 @@ class MemoryPage(QWidget):
         self.progress = QProgressBar(objectName="memoryProgress", minimum=0, maximum=1000, value=0)
         self.progress.setTextVisible(False)
         self.progress.setMaximumWidth(260)
+        self.progress.setVisible(False)   # an empty bar before any run only looks like a broken field
         self.status = QLabel("Press “Run the three” to measure.", objectName="memoryStatus")
         status.addWidget(self.progress)
         status.addWidget(self.status, 1)
@@ -506,6 +507,8 @@ class MemoryPage(QWidget):
 
     # -- results (UI thread) ----------------------------------------------------------------
     def _set_busy(self, busy: bool) -> None:
+        if busy:
+            self.progress.setVisible(True)
         self.run_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.network_box.setEnabled(not busy)
