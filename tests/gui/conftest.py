@@ -12,3 +12,20 @@ def main_window(qtbot, tmp_path):
     qtbot.waitExposed(window)
     yield window
     window.close()
+
+
+@pytest.fixture
+def make_page(qtbot, tmp_path):
+    """Build one page on its own (no main window), shown at ``size``, with throwaway settings."""
+    from PySide6.QtCore import QSettings
+
+    from nnstudio.gui.context import AppContext
+
+    def make(page_class, size=(1280, 800)):
+        page = page_class(AppContext(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)))
+        qtbot.addWidget(page)
+        page.resize(*size)
+        page.show()
+        qtbot.waitExposed(page)
+        return page
+    return make

@@ -1,25 +1,18 @@
 """The backprop page: step through a full training step on a tiny and on a 784-128-10 network."""
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from nnstudio.core.layers import Dense, ReLU
 from nnstudio.core.network import Sequential
 from nnstudio.core.trace import fmt, tiny_problem, trace_step
-from nnstudio.gui.context import AppContext
 from nnstudio.gui.pages.backprop_page import BackpropPage
 
 
 @pytest.fixture
-def page(qtbot, tmp_path):
-    context = AppContext(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    page = BackpropPage(context)
-    qtbot.addWidget(page)
-    page.resize(1280, 760)
-    page.show()
-    qtbot.waitExposed(page)
-    return page
+def page(make_page):
+    return make_page(BackpropPage, (1280, 760))
 
 
 def choose(combo, key):

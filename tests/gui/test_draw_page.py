@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter, QPen
 from PySide6.QtTest import QTest
 
@@ -81,16 +81,10 @@ def draw_digit(page, digit, v):
 
 
 @pytest.fixture
-def page(qtbot, tmp_path, monkeypatch):
+def page(make_page, tmp_path, monkeypatch):
     monkeypatch.setenv("NNSTUDIO_USER_DATA_DIR", str(tmp_path / "user"))
-    from nnstudio.gui.context import AppContext
     from nnstudio.gui.pages.draw_page import DrawPage
-    context = AppContext(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    p = DrawPage(context)
-    qtbot.addWidget(p)
-    p.resize(1000, 720)
-    p.show()
-    qtbot.waitExposed(p)
+    p = make_page(DrawPage, (1000, 720))
     yield p
     p.shutdown()
 
