@@ -45,9 +45,9 @@ def main() -> int:
 
     import tempfile
     tmp = tempfile.mkdtemp(prefix="nnstudio-bench-")
-    os.environ["NNSTUDIO_USER_DATA_DIR"] = tmp
+    os.environ["NNSTUDIO_HOME"] = tmp
     app = QApplication.instance() or QApplication([])
-    from nnstudio.core.preprocess import read_digit
+    from nnstudio.core.imaging.mnist import read_digit
     from nnstudio.gui.context import AppContext
     from nnstudio.gui.pages.draw_page import DrawPage
     from tests.gui.test_draw_page import TEMPLATES, place, variants

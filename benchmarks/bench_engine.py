@@ -14,9 +14,8 @@ import time
 import numpy as np
 
 from nnstudio.core.data import load_dataset
-from nnstudio.core.network import Sequential
-from nnstudio.core.optim import Adam
-from nnstudio.core.train import Trainer
+from nnstudio.core.nn import Adam, Sequential
+from nnstudio.core.training import Trainer
 
 BATCH, LR, SEED = 128, 1e-3, 0
 

@@ -20,21 +20,20 @@ import time
 import numpy as np
 
 from nnstudio.core.data import load_dataset
+from nnstudio.core.fmt import format_bytes
 from nnstudio.core.memory import (
     MiB,
+    MixedPrecisionTrainer,
     PlainStep,
     find_max_batch_size,
-    format_bytes,
     gradient_difference,
     make_strategy,
     memory_curve,
     profile_step,
     time_interleaved,
 )
-from nnstudio.core.mixed_precision import MixedPrecisionTrainer
-from nnstudio.core.network import Sequential
-from nnstudio.core.optim import Adam
-from nnstudio.core.train import Trainer
+from nnstudio.core.nn import Adam, Sequential
+from nnstudio.core.training import Trainer
 
 KINDS = ("baseline", "checkpoint", "mixed")
 

@@ -29,7 +29,7 @@ def main() -> int:
     from nnstudio.gui.app import make_app
 
     app = make_app()
-    os.environ.setdefault("NNSTUDIO_USER_DATA_DIR", tempfile.mkdtemp())
+    os.environ.setdefault("NNSTUDIO_HOME", tempfile.mkdtemp())
     w = create_main_window(settings_path=tempfile.mkdtemp() + "/s.ini")
     w.ask_before_close = False
     w.resize(1280, 800)

@@ -4,10 +4,20 @@ import os
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# Tests never touch the user's own digits or caches: a fresh per-run user data folder.
-os.environ["NNSTUDIO_USER_DATA_DIR"] = tempfile.mkdtemp(prefix="nnstudio-test-user-")
+# Tests never touch the user's own digits, autosaves or caches: the per-user folder is a temporary
+# one (and each test gets a fresh one, below).
+os.environ["NNSTUDIO_HOME"] = tempfile.mkdtemp(prefix="nnstudio-test-home-")
+os.environ.pop("NNSTUDIO_USER_DATA_DIR", None)
 
 import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def nnstudio_home(tmp_path, monkeypatch):
+    """A fresh, empty per-user folder for every test."""
+    home = tmp_path / "nnstudio-home"
+    monkeypatch.setenv("NNSTUDIO_HOME", str(home))
+    return home
 
 
 def _load(name):

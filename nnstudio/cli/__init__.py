@@ -3,7 +3,9 @@
 Each command lives in its own module in this package and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` to a
 function ``(args) -> int``. Add a module to ``COMMAND_MODULES`` to add a command.
-Errors the user can fix raise :class:`CLIError`: one line on stderr, exit 2.
+What commands share (argument types, the data options, the progress bar) is in
+:mod:`nnstudio.cli.args`. Errors the user can fix raise :class:`CLIError`: one line
+on stderr, exit 2.
 """
 from __future__ import annotations
 
@@ -11,16 +13,19 @@ import argparse
 import importlib
 import sys
 
+from nnstudio import __version__
+
+from .args import CLIError
+
 COMMAND_MODULES = (
     "nnstudio.cli.train",
+    "nnstudio.cli.evaluate",
+    "nnstudio.cli.predict",
+    "nnstudio.cli.finetune",
     "nnstudio.cli.data",
     "nnstudio.cli.grad",
     "nnstudio.cli.memory",
 )
-
-
-class CLIError(Exception):
-    """A problem with the user's input or environment, reported as one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,16 +36,11 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nnstudio", description="nnstudio: train and inspect neural networks from the terminal. "
                      "Run without arguments to open the desktop app.")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action="version", version=f"nnstudio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(sub)
     return parser
-
-
-def _version() -> str:
-    from nnstudio import __version__
-    return f"nnstudio {__version__}"
 
 
 def main(argv=None) -> int:
@@ -62,27 +62,3 @@ def main(argv=None) -> int:
         # Core errors (bad model file, missing data, bad hyperparameter) carry clear messages.
         print(f"nnstudio: error: {exc}", file=sys.stderr)
         return 1
-
-
-class ProgressBar:
-    """A one-line terminal progress bar on stderr; silent when stderr is not a terminal."""
-
-    def __init__(self, total: int, label: str = "", stream=None, width: int = 30):
-        self.total, self.label, self.width = max(1, total), label, width
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty()
-
-    def update(self, done: int, suffix: str = "") -> None:
-        if not self.enabled:
-            return
-        frac = min(1.0, done / self.total)
-        fill = int(frac * self.width)
-        self.stream.write(f"\r{self.label} [{'#' * fill}{'.' * (self.width - fill)}] {done}/{self.total} {suffix}\x1b[K")
-        self.stream.flush()
-
-    def close(self, final: str = "") -> None:
-        if self.enabled:
-            self.stream.write("\r\x1b[K")
-        if final:
-            self.stream.write(final + "\n")
-        self.stream.flush()

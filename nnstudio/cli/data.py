@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 
-from nnstudio.core.data import DATASETS, locate, verify
-from nnstudio.core.data.registry import candidate_dirs, fetch
+from nnstudio.core.data import DATASETS, candidate_dirs, fetch, locate, verify
 
-from . import CLIError, ProgressBar
+from .args import CLIError, ProgressBar
 
 
 def register(sub) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import math
 
-from nnstudio.core.expr import ExprError, parse
+from nnstudio.core.autograd.expr import ExprError, parse
 
-from . import CLIError
+from .args import CLIError
 
 
 def register(sub) -> None:

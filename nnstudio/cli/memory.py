@@ -1,10 +1,13 @@
-"""``nnstudio memory compare|search`` and the memory options of ``nnstudio train``.
+"""``nnstudio memory estimate|compare|search``.
 
-``compare`` runs one training step of the same network three ways (baseline,
-gradient checkpointing, mixed precision) and prints what each measured: the
-step's peak memory, the activations kept for backward, seconds per step and
-the largest gradient difference from the baseline. ``search`` finds the
-largest batch size whose training step fits a memory budget.
+``estimate`` counts, from the shapes alone, what training a network takes (the
+same estimate the window's layer editor shows). ``compare`` runs one training
+step of the same network three ways (baseline, gradient checkpointing, mixed
+precision) and prints what each measured: the step's peak memory, the
+activations kept for backward, seconds per step and the largest gradient
+difference from the baseline. ``search`` finds the largest batch size whose
+training step fits a memory budget. (The memory options of ``nnstudio train``
+are in :mod:`nnstudio.cli.train`.)
 """
 from __future__ import annotations
 
@@ -13,20 +16,14 @@ import sys
 
 import numpy as np
 
-from nnstudio.core.memory import (
-    BudgetTooSmall,
-    compare_strategies,
-    find_max_batch_size,
-    format_bytes,
-    make_strategy,
-    parse_budget,
-)
-from nnstudio.core.network import Sequential
-from nnstudio.core.optim import make_optimizer
-from nnstudio.core.train import Trainer
+from nnstudio.core.fmt import format_bytes
+from nnstudio.core.memory import BudgetTooSmall, compare_strategies, find_max_batch_size, make_strategy, parse_budget
+from nnstudio.core.nn.network import Sequential
+from nnstudio.core.nn.optim import make_optimizer
+from nnstudio.core.nn.spec import MLPSpec
+from nnstudio.core.training.trainer import Trainer
 
-from . import CLIError
-from .train import parse_layers, positive
+from .args import CLIError, limited, parse_layers
 
 KINDS = ("baseline", "checkpoint", "mixed")
 
@@ -36,11 +33,19 @@ def register(sub) -> None:
     actions = m.add_subparsers(dest="memory_action", metavar="ACTION", parser_class=type(m))
     m.set_defaults(func=lambda args: _no_action())
 
+    e = actions.add_parser("estimate", help="what training a network takes, counted from its shapes (no run)")
+    _network_args(e, default_layers="128")
+    e.add_argument("--activation", default="relu", help="one, or one per hidden layer")
+    e.add_argument("--dropout", default="0", help="one rate, or one per hidden layer")
+    e.add_argument("--batch-size", type=limited("batch_size"), default=128)
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=run_estimate)
+
     c = actions.add_parser("compare", help="one training step three ways: baseline, checkpointing, mixed precision")
     _network_args(c, default_layers="1024,1024,1024,1024")
-    c.add_argument("--batch-size", type=positive(int), default=512)
-    c.add_argument("--segments", type=positive(int), default=4, help="checkpoint segments (default 4)")
-    c.add_argument("--steps", type=positive(int), default=3, help="timed steps per way (median is reported)")
+    c.add_argument("--batch-size", type=limited("batch_size"), default=512)
+    c.add_argument("--segments", type=limited("segments"), default=4, help="checkpoint segments (default 4)")
+    c.add_argument("--steps", type=limited("epochs"), default=3, help="timed steps per way (median is reported)")
     c.add_argument("--json", action="store_true", help="print one JSON object")
     c.set_defaults(func=run_compare)
 
@@ -48,20 +53,22 @@ def register(sub) -> None:
     _network_args(s, default_layers="128")
     s.add_argument("--budget", required=True, help="e.g. 256MB, 2GiB or '16 GB laptop'")
     s.add_argument("--strategy", choices=(*KINDS, "mixed+checkpoint", "all"), default="all")
-    s.add_argument("--segments", type=positive(int), default=4)
-    s.add_argument("--max-batch", type=positive(int), default=60000, help="largest batch to consider (default 60000)")
+    s.add_argument("--segments", type=limited("segments"), default=4)
+    s.add_argument("--max-batch", type=limited("batch_size"), default=60000,
+                   help="largest batch to consider (default 60000)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run_search)
 
 
 def _no_action():
-    raise CLIError("choose an action: 'nnstudio memory compare' or 'nnstudio memory search'")
+    raise CLIError("choose an action: 'nnstudio memory estimate', 'nnstudio memory compare' "
+                   "or 'nnstudio memory search'")
 
 
 def _network_args(p, default_layers: str) -> None:
     p.add_argument("--layers", default=default_layers, help=f"hidden layer sizes (default {default_layers})")
-    p.add_argument("--inputs", type=positive(int), default=784)
-    p.add_argument("--classes", type=positive(int), default=10)
+    p.add_argument("--inputs", type=limited("units"), default=784)
+    p.add_argument("--classes", type=limited("units"), default=10)
     p.add_argument("--optimizer", default="adam", choices=("sgd", "momentum", "adam"))
     p.add_argument("--seed", type=int, default=0)
 
@@ -79,6 +86,29 @@ def _data(args, rows: int):
     """Random inputs of the network's shape: memory and time do not depend on the values."""
     rng = np.random.default_rng(args.seed)
     return rng.random((rows, args.inputs), dtype=np.float32), rng.integers(0, args.classes, rows)
+
+
+def run_estimate(args) -> int:
+    try:
+        spec = MLPSpec(args.inputs, parse_layers(args.layers), args.classes,
+                       [a.strip() for a in args.activation.split(",")],
+                       [float(d) for d in str(args.dropout).split(",")])
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    problems = spec.problems()
+    if problems:
+        raise CLIError(problems[0])
+    est = spec.estimate_bytes(args.batch_size, args.optimizer, snapshots=Trainer.SNAPSHOTS)
+    if args.json:
+        print(json.dumps({"architecture": spec.sizes, "batch_size": args.batch_size, "optimizer": args.optimizer,
+                          **est.as_dict()}))
+        return 0
+    print(f"network {spec.describe()} ({est.count:,} parameters), batch {args.batch_size}, {args.optimizer}")
+    for _, label, n in est.rows():
+        if n:
+            print(f"  {label:32s}{format_bytes(n):>12s}")
+    print(f"  {'total (without the dataset)':32s}{format_bytes(est.total):>12s}")
+    return 0
 
 
 def run_compare(args) -> int:
@@ -140,58 +170,3 @@ def _budget(text: str) -> tuple[int, str]:
         return parse_budget(text)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-
-
-# -- the options of `nnstudio train` -----------------------------------------------
-def add_train_options(p) -> None:
-    """--checkpoint-segments, --precision and --memory-budget for ``nnstudio train``."""
-    g = p.add_argument_group("memory")
-    g.add_argument("--checkpoint-segments", type=positive(int), default=None, metavar="K",
-                   help="gradient checkpointing: keep activations only at K segment boundaries, recompute the rest "
-                        "(combines with --precision mixed)")
-    g.add_argument("--precision", choices=("fp32", "mixed"), default="fp32",
-                   help="mixed: fp16 activations and weight copy, fp32 master weights, dynamic loss scaling")
-    g.add_argument("--memory-budget", default=None, metavar="BYTES",
-                   help="keep the training step (model, optimizer, activations, temporaries; not the dataset) "
-                        "within this budget, lowering --batch-size if it would not fit, e.g. 2GB, 512MiB, "
-                        "'16 GB laptop'")
-
-
-def make_trainer(args, net, opt, train, test, **kwargs) -> Trainer:
-    """The Trainer for ``nnstudio train``'s memory options (plain Trainer without them)."""
-    segments = getattr(args, "checkpoint_segments", None)
-    mixed = getattr(args, "precision", "fp32") == "mixed"
-    budget_text = getattr(args, "memory_budget", None)
-    kind = ("mixed+checkpoint" if segments and mixed else "checkpoint" if segments else "mixed" if mixed
-            else "baseline")
-    if budget_text:
-        budget, described = _budget(budget_text)
-        strategy = make_strategy(kind, net, segments=segments or 1)
-        try:
-            # The budget caps the batch the user asked for: a batch of the whole training set would
-            # fit a big budget but train badly (one step an epoch).
-            wanted = min(int(args.batch_size), len(train[0]))
-            res = find_max_batch_size(strategy, opt, *train, budget, max_batch=wanted)
-        except BudgetTooSmall as exc:
-            raise CLIError(str(exc)) from None
-        how = (f"the requested {wanted} fits" if res.capped
-               else f"the requested {wanted} does not fit; using the largest batch that does")
-        print(f"memory budget {described}: batch size {res.batch_size} ({how}), measured step peak "
-              f"{format_bytes(res.peak)} ({res.seconds:.1f} s search)", file=sys.stderr)
-        args.batch_size = res.batch_size
-        kwargs["batch_size"] = res.batch_size
-    if segments and not mixed:
-        from nnstudio.core.checkpoint import CheckpointedTrainer
-        return CheckpointedTrainer(net, opt, train, test, segments=segments, **kwargs)
-    if mixed:
-        from nnstudio.core.mixed_precision import MixedPrecisionTrainer
-        trainer = MixedPrecisionTrainer(net, opt, train, test, segments=segments or 1, **kwargs)
-
-        def report(state):
-            if state in ("finished", "stopped") and not getattr(args, "json", False):
-                s = trainer.scaler
-                print(f"mixed precision: {s.skipped_steps} of {s.steps} steps skipped for inf/NaN gradients, "
-                      f"final loss scale {s.scale:g}", file=sys.stderr)
-        trainer.events.connect("state", report)
-        return trainer
-    return Trainer(net, opt, train, test, **kwargs)

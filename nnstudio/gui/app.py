@@ -1,18 +1,17 @@
-"""Application start-up: QApplication, theme, the main window and the event loop."""
+"""Application start-up: the QApplication, the main window and the event loop."""
 from __future__ import annotations
 
 import sys
 
-THEMES = ("system", "light", "dark")
-ACCENT = "#2e7dd7"
+from PySide6.QtWidgets import QApplication
+
+from .main_window import MainWindow
+from .theme import configure_pyqtgraph
 
 
-def make_app(argv=None):
+def make_app(argv=None) -> QApplication:
     """Return the running QApplication, creating it (and pyqtgraph's options) if needed."""
-    from PySide6.QtWidgets import QApplication
-
-    import nnstudio.gui  # noqa: F401  (sets pyqtgraph options)
-
+    configure_pyqtgraph()
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(argv if argv is not None else sys.argv[:1]))
@@ -22,81 +21,8 @@ def make_app(argv=None):
     return app
 
 
-def system_is_dark(app) -> bool:
-    from PySide6.QtCore import Qt
-    try:
-        return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
-    except AttributeError:      # Qt < 6.5: judge by the default palette
-        from PySide6.QtGui import QPalette
-        return app.palette().color(QPalette.Window).lightness() < 128
-
-
-def dark_palette():
-    from PySide6.QtGui import QColor, QPalette
-    p = QPalette()
-    window, base, alt, text = QColor(32, 35, 41), QColor(24, 26, 31), QColor(40, 44, 52), QColor(222, 226, 232)
-    for group in (QPalette.Active, QPalette.Inactive):
-        p.setColor(group, QPalette.Window, window)
-        p.setColor(group, QPalette.WindowText, text)
-        p.setColor(group, QPalette.Base, base)
-        p.setColor(group, QPalette.AlternateBase, alt)
-        p.setColor(group, QPalette.ToolTipBase, alt)
-        p.setColor(group, QPalette.ToolTipText, text)
-        p.setColor(group, QPalette.Text, text)
-        p.setColor(group, QPalette.Button, alt)
-        p.setColor(group, QPalette.ButtonText, text)
-        p.setColor(group, QPalette.BrightText, QColor(255, 90, 90))
-        p.setColor(group, QPalette.Link, QColor(110, 170, 240))
-        p.setColor(group, QPalette.Highlight, QColor(ACCENT))
-        p.setColor(group, QPalette.HighlightedText, QColor(255, 255, 255))
-        p.setColor(group, QPalette.PlaceholderText, QColor(140, 146, 156))
-        p.setColor(group, QPalette.Mid, QColor(70, 76, 88))
-        p.setColor(group, QPalette.Light, QColor(60, 64, 74))
-        p.setColor(group, QPalette.Dark, QColor(20, 22, 26))
-    dim = QColor(120, 124, 132)
-    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
-        p.setColor(QPalette.Disabled, role, dim)
-    p.setColor(QPalette.Disabled, QPalette.Window, window)
-    p.setColor(QPalette.Disabled, QPalette.Base, window)
-    p.setColor(QPalette.Disabled, QPalette.Button, QColor(36, 39, 46))
-    return p
-
-
-def apply_theme(app, mode: str = "system") -> str:
-    """Fusion style with a light or dark palette; ``mode`` 'system' follows the desktop. Returns the
-    palette actually used ('light' or 'dark')."""
-    from PySide6.QtGui import QPalette
-    app.setStyle("Fusion")
-    dark = system_is_dark(app) if mode not in ("light", "dark") else mode == "dark"
-    app.setPalette(dark_palette() if dark else app.style().standardPalette())
-    pal = app.palette()
-    mid = pal.color(QPalette.Mid).name()
-    hint = pal.color(QPalette.PlaceholderText).name()
-    base = pal.color(QPalette.Base).name()
-    app.setStyleSheet(f"""
-QGroupBox {{ font-weight: 600; border: 1px solid {mid}; border-radius: 6px; margin-top: 12px; padding: 6px 4px 4px 4px; }}
-QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; }}
-QPushButton {{ padding: 4px 10px; }}
-QPushButton[accent="true"] {{ background: {ACCENT}; color: white; border: 1px solid #2468b4; border-radius: 4px;
-                             font-weight: 600; padding: 4px 14px; }}
-QPushButton[accent="true"]:hover {{ background: #3a8ae6; }}
-QPushButton[accent="true"]:disabled {{ background: {mid}; color: {hint}; border-color: {mid}; }}
-QLabel[role="hint"] {{ color: {hint}; }}
-QLabel[role="caption"] {{ color: {hint}; font-size: 8pt; }}
-QLabel[role="metric"] {{ font-size: 13pt; font-weight: 600; }}
-QFrame#metricCard {{ background: {base}; border: 1px solid {mid}; border-radius: 6px; }}
-QListWidget#navigation {{ font-size: 10.5pt; border: none; background: {base}; }}
-QListWidget#navigation::item {{ padding: 7px 10px; }}
-QListWidget#navigation::item:selected {{ background: {ACCENT}; color: white; border-radius: 4px; }}
-QProgressBar {{ border: 1px solid {mid}; border-radius: 4px; text-align: center; }}
-QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
-""")
-    return "dark" if dark else "light"
-
-
 def run(argv=None) -> int:
     app = make_app(argv)
-    from . import create_main_window
-    window = create_main_window()
+    window = MainWindow()
     window.show()
     return app.exec()

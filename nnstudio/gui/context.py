@@ -6,22 +6,10 @@ through its signals, so pages never import each other.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from nnstudio.core.network import Sequential
-
-def _resources_dir() -> Path:
-    """``resources/`` beside the package in a checkout (editable install), else where a wheel put it."""
-    here = Path(__file__).resolve().parents[2] / "resources"
-    if here.is_dir():
-        return here
-    return Path(sys.prefix) / "share" / "nnstudio" / "resources"
-
-
-RESOURCES = _resources_dir()
+from nnstudio.core.nn import Sequential
 
 
 class AppContext(QObject):
@@ -58,8 +46,3 @@ class AppContext(QObject):
 
     def show_status(self, text: str) -> None:
         self.status.emit(text)
-
-
-def pretrained_model_path(dataset: str = "mnist") -> Path:
-    """The model shipped in ``resources/models`` for ``dataset``."""
-    return RESOURCES / "models" / f"{dataset}-784-128-10.npz"

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
-from .app import THEMES, apply_theme
+from .theme import THEMES, apply_theme
 from .context import AppContext
 from .pages import PAGES
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nnstudio.cli import main
-from nnstudio.core.network import Sequential
+from nnstudio.core.nn import load_model
 
 
 def run_cli(*args):
@@ -26,9 +26,11 @@ def test_train_json_then_evaluate(mnist, tmp_path, capsys):
     assert result["test_accuracy"] > 0.94
     assert len(result["epoch_seconds"]) == 2 and all(s > 0 for s in result["epoch_seconds"])
     assert result["architecture"] == [784, 64, 10]
-    net = Sequential.load(out)
+    net = load_model(out)
     assert net.meta["dataset"] == "mnist" and len(net.meta["history"]["epochs"]) == 2
-    assert net.meta["hyperparameters"]["optimizer"] == "Adam"
+    hyper = net.meta["hyperparameters"]
+    assert hyper["optimizer"] == "adam" and hyper["lr"] == 0.003 and hyper["schedule"] == "cosine"
+    assert net.optimizer_state["kind"] == "Adam"      # the CLI saves the optimizer state like the window
 
     assert main(["evaluate", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -42,9 +44,11 @@ def test_train_json_then_evaluate(mnist, tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["train", "--layers", "12,abc"], "comma-separated"),
     (["train", "--layers", "0"], "out of range"),
-    (["train", "--lr", "-1"], "positive"),
-    (["train", "--lr", "nan"], "positive"),
-    (["train", "--epochs", "0"], "positive"),
+    (["train", "--lr", "-1"], "out of range"),
+    (["train", "--lr", "1e9"], "learning rate 1,000,000,000 is out of range: it must be in [1e-06, 10]"),
+    (["train", "--lr", "nan"], "finite"),
+    (["train", "--epochs", "0"], "out of range"),
+    (["train", "--dropout", "0.99"], "dropout rate 0.99 is out of range"),
     (["train", "--optimizer", "rmsprop"], "invalid choice"),
     (["train", "--dataset", "cifar", "--no-download"], "unknown dataset"),
     (["evaluate", "no-such-model.npz"], "no such model file"),

@@ -7,7 +7,9 @@ import sys
 import pytest
 
 from nnstudio.cli import main
-from nnstudio.core.network import Sequential
+from nnstudio.core.nn import load_model
+from nnstudio.core.nn.spec import MLPSpec
+from nnstudio.core.training import Trainer
 
 
 def test_memory_compare_json(capsys):
@@ -62,7 +64,7 @@ def test_train_with_checkpointing_and_a_memory_budget(mnist, tmp_path, capsys):
     batch = result["hyperparameters"]["batch_size"]
     assert 500 < batch < 20000                  # chosen by the search
     assert result["test_accuracy"] > 0.8
-    assert Sequential.load(out).meta["hyperparameters"]["batch_size"] == batch
+    assert load_model(out).meta["hyperparameters"]["batch_size"] == batch
     # a batch that fits is kept as asked
     assert main(["train", "--layers", "64", "--epochs", "1", "--batch-size", "256", "--memory-budget", "1GB",
                  "--json"]) == 0
@@ -88,3 +90,12 @@ def test_train_combines_checkpointing_with_mixed_precision(mnist, capsys):
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["test_accuracy"] > 0.9
+
+
+def test_the_cli_prints_the_same_estimate(capsys):
+    spec = MLPSpec(784, [300, 100], 10, ["relu", "tanh"], [0.2, 0.0])
+    est = spec.estimate_bytes(256, "momentum", snapshots=Trainer.SNAPSHOTS)
+    assert main(["memory", "estimate", "--layers", "300,100", "--activation", "relu,tanh", "--dropout", "0.2,0",
+                 "--batch-size", "256", "--optimizer", "momentum", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["total"] == est.total and out["activations"] == est.activations

@@ -4,9 +4,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from nnstudio.core.layers import Dense, ReLU
-from nnstudio.core.network import Sequential
-from nnstudio.core.trace import fmt, tiny_problem, trace_step
+from nnstudio.core.nn import Dense, ReLU
+from nnstudio.core.nn import Sequential
+from nnstudio.core.lessons.backprop import fmt, tiny_problem, trace_step
 from nnstudio.gui.pages.backprop_page import BackpropPage
 
 

@@ -1,10 +1,11 @@
 """Build & Train, driven like a user would: the editor, the buttons, real MNIST."""
+import dataclasses
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from nnstudio.core.network import Sequential
-from nnstudio.core.optim import DEFAULT_LR
+from nnstudio.core.nn import DEFAULT_LR, load_model
 
 
 @pytest.fixture
@@ -83,8 +84,10 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     assert img.shape[2] == 4 and img.shape[0] >= 28 * 16
     assert page.memory_view.updates > mem0
     b = page.memory_view.breakdown
-    assert b["parameters"] == sum(p.data.nbytes for p in page.net.parameters())
-    assert b["optimizer"] == 2 * b["parameters"]                      # Adam: m and v
+    assert b.parameters == sum(p.data.nbytes for p in page.net.parameters())
+    assert b.optimizer_state == 3 * b.parameters                      # Adam: m, v and its update's scratch
+    assert b.snapshots == 2 * 3 * b.parameters                         # the divergence guard's two copies
+    assert b.dataset == page.arrays.nbytes
     assert page.results.confusion.matrix.sum() == 10000
     assert page.results.gallery.shown > 0
     assert page.gradient_chart.point_count() > 10
@@ -126,7 +129,7 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     assert page.loss_chart.point_count() == len(saved_hist["step_loss"])
     assert page.accuracy_plot.test.n == 1
     assert str(path.resolve()) in main_window.recent_files()
-    again = Sequential.load(path)
+    again = load_model(path)
     assert again.meta["hyperparameters"]["layers"] == [256, 128]
 
 
@@ -135,14 +138,16 @@ def test_bad_values_are_refused_with_a_message(studio, qtbot, tmp_path):
     editor = page.editor
     before = weights(page.net)
     editor.rows()[0].units.setValue(0)
-    assert "0 units" in editor.message.text() and editor.message.isVisible()
+    assert "layer size 0 is out of range" in editor.message.text() and editor.message.isVisible()
     assert not page.train_button.isEnabled()
     page.train()                                          # e.g. the F5 shortcut
-    assert "0 units" in page.message()
+    assert "layer size 0 is out of range" in page.message()
     assert not page.worker.running
     editor.rows()[0].units.setValue(1_000_000)
+    assert "layer size 1,000,000 is out of range" in editor.message.text()
+    editor.rows()[0].units.setValue(60_000)
     qtbot.mouseClick(editor.add_button, Qt.LeftButton)
-    editor.rows()[1].units.setValue(1_000_000)
+    editor.rows()[1].units.setValue(60_000)
     assert "memory" in editor.message.text()
     assert not page.train_button.isEnabled()
     editor.set_spec({"hidden": [{"units": 128, "activation": "relu", "dropout": 0.0}], "init": "he"})
@@ -219,9 +224,10 @@ def test_settings_and_architecture_persist(tmp_path, qtbot, mnist):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_divergence_is_shown_and_the_weights_kept(studio, qtbot):
     page = studio
-    data, x_train, y_train, x_test, y_test = page._flat_cache["mnist"]
+    arrays = page.arrays
     # absurd inputs make the very first update overflow: the loss becomes NaN
-    page._flat_cache["mnist"] = (data, x_train[:2048] * np.float32(1e15), y_train[:2048], x_test, y_test)
+    page.arrays = dataclasses.replace(arrays, x_train=arrays.x_train[:2048] * np.float32(1e15),
+                                      y_train=arrays.y_train[:2048])
     page.optimizer_combo.setCurrentIndex(page.optimizer_combo.findData("sgd"))
     page.lr.setValue(1.0)
     try:
@@ -229,7 +235,7 @@ def test_divergence_is_shown_and_the_weights_kept(studio, qtbot):
         click(qtbot, page, "trainButton")
         qtbot.waitUntil(lambda: not page.worker.running, timeout=20000)
     finally:
-        page._flat_cache["mnist"] = (data, x_train, y_train, x_test, y_test)
+        page.arrays = arrays
     assert page.trainer.state == "diverged"
     assert "diverged" in page.message() and "learning rate" in page.message()
     assert page.loss_chart.diverged_line.isVisible()
@@ -246,7 +252,7 @@ def test_autosave_after_an_epoch_can_be_recovered(studio, qtbot, main_window):
     qtbot.waitUntil(lambda: not page.worker.running, timeout=60000)
     path = page.autosave_path()
     assert path.exists()
-    saved = Sequential.load(path)
+    saved = load_model(path)
     assert saved.sizes() == [784, 16, 10]
     assert len(saved.meta["history"]["epochs"]) == 1
     page.new_model()

@@ -11,7 +11,7 @@ def select_dataset(page, key):
 
 
 def test_my_digits_missing_then_trainable(main_window, mnist, qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("NNSTUDIO_USER_DATA_DIR", str(tmp_path / "user"))
+    monkeypatch.setenv("NNSTUDIO_HOME", str(tmp_path / "user"))
     page = main_window.page("studioPage")
     main_window.show_page("studioPage")
     qtbot.waitUntil(lambda: page.net is not None, timeout=20000)

@@ -2,9 +2,8 @@
 
 File format
 -----------
-One NumPy ``.npz`` file (no pickle), by default ``<user data dir>/my-digits.npz``
-(``~/.local/share/nnstudio`` on Linux, ``%APPDATA%\\nnstudio`` on Windows,
-``~/Library/Application Support/nnstudio`` on macOS, or ``$NNSTUDIO_USER_DATA_DIR``):
+One NumPy ``.npz`` file (no pickle), by default ``my-digits.npz`` in the per-user
+folder (:func:`nnstudio.core.paths.user_home`; ``$NNSTUDIO_HOME`` overrides it):
 
 ============  ==========================  =====================================================
 key           dtype, shape                meaning
@@ -30,20 +29,20 @@ from __future__ import annotations
 import io
 import json
 import os
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from nnstudio.core import paths
+
+from .dataset import DataError, Dataset
 from .idx import write_idx
-from .registry import Dataset
 
 FILE_NAME = "my-digits.npz"
 FORMAT_NAME = "nnstudio-my-digits"
 FORMAT_VERSION = 1
-ENV_VAR = "NNSTUDIO_USER_DATA_DIR"
 CLASS_NAMES = tuple(str(i) for i in range(10))
 
 
@@ -51,19 +50,8 @@ class MyDigitsError(ValueError):
     """The my-digits file is damaged, or a request (label, image) is invalid; the message says which."""
 
 
-def user_data_dir() -> Path:
-    """The platform's per-user data folder for nnstudio (``$NNSTUDIO_USER_DATA_DIR`` overrides it)."""
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / "nnstudio"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "nnstudio"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "nnstudio"
-
-
 def default_path() -> Path:
-    return user_data_dir() / FILE_NAME
+    return paths.user_home() / FILE_NAME
 
 
 def _as_image(image) -> np.ndarray:
@@ -225,7 +213,6 @@ def load_my_digits(path: str | os.PathLike | None = None) -> Dataset:
 
     Raises :class:`~nnstudio.core.data.DataError` when there are none yet or the file is damaged.
     """
-    from .registry import DataError
     store = MyDigits(path)
     if store.damaged:
         raise DataError(f"{store.error}. Set it aside on the Draw page (My digits, Browse) or move it away.")

@@ -4,7 +4,8 @@ Resolution order for a dataset's files:
 
 1. an explicit ``data_dir`` argument (CLI ``--data-dir``) or ``NNSTUDIO_DATA_DIR``,
    holding ``mnist/`` and ``fashion-mnist/`` subfolders (the ``../shared/data`` layout);
-2. the user cache (``~/.cache/nnstudio/datasets`` on Linux);
+2. the user cache (``~/.cache/nnstudio/datasets`` on Linux; ``$NNSTUDIO_HOME/cache/datasets``
+   when that is set);
 3. Debian's ``/usr/share/datasets/<name>/`` (``apt-get install dataset-fashion-mnist``);
 4. a download from the public mirrors into the user cache, verified by SHA-256
    of the decompressed payloads.
@@ -14,24 +15,21 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
+from nnstudio.core import paths
 
+from .dataset import DataError, Dataset
 from .idx import IDXError, read_idx
+from .mydigits import load_my_digits
 
 ENV_VAR = "NNSTUDIO_DATA_DIR"
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-class DataError(RuntimeError):
-    """Data could not be found, read or downloaded; the message says what to do."""
 
 
 class DownloadCancelled(DataError):
@@ -66,47 +64,9 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
-@dataclass
-class Dataset:
-    """Images as uint8 (N, 28, 28) and integer labels, split into train and test."""
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: tuple[str, ...]
-    source: str = ""
-
-    def flat(self, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-        """Float32 (N, 784) inputs scaled to [0, 1] and int64 labels: what the networks eat."""
-        x, y = (self.x_train, self.y_train) if split == "train" else (self.x_test, self.y_test)
-        return to_inputs(x), y.astype(np.int64)
-
-    @property
-    def input_size(self) -> int:
-        return int(np.prod(self.x_train.shape[1:]))
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-
-def to_inputs(images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, H, W) -> float32 (N, H*W) in [0, 1]: the one normalisation used everywhere."""
-    x = images.reshape(len(images), -1).astype(np.float32)
-    x *= np.float32(1.0 / 255.0)
-    return x
-
-
 def user_cache_dir() -> Path:
-    """The platform's per-user cache directory for nnstudio."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "nnstudio" / "Cache"
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches" / "nnstudio"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nnstudio"
-    return base / "datasets"
+    """Where downloaded datasets are kept (the platform's per-user cache, or under ``NNSTUDIO_HOME``)."""
+    return paths.user_cache_dir() / "datasets"
 
 
 def candidate_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
@@ -143,6 +103,14 @@ def get_info(name: str) -> DatasetInfo:
     return DATASETS[key]
 
 
+def class_names(dataset: str | None, count: int) -> list[str]:
+    """The names of ``count`` classes of ``dataset`` ('0'..'9' for MNIST or anything unknown)."""
+    info = DATASETS.get((dataset or "").lower().replace("_", "-"))
+    if info is not None and len(info.class_names) == count:
+        return list(info.class_names)
+    return [str(i) for i in range(count)]
+
+
 def load_dataset(name: str, data_dir=None, download: bool = True,
                  progress: Callable[[str, int, int], bool | None] | None = None) -> Dataset:
     """Load a registered dataset, downloading it into the user cache if it is nowhere else.
@@ -151,7 +119,6 @@ def load_dataset(name: str, data_dir=None, download: bool = True,
     returning False cancels it (:class:`DownloadCancelled`).
     """
     if name.lower().replace("_", "-") == "my-digits":   # the user's own digits, saved from the Draw page
-        from .mydigits import load_my_digits
         return load_my_digits()
     info = get_info(name)
     folder = locate(info.name, data_dir)

@@ -1,7 +1,7 @@
 """Activation functions: each one with its derivative, what it does to a batch, and to gradients in a deep net.
 
 The functions, derivatives, flat ranges and the deep-stack gradient norms all
-come from :mod:`nnstudio.core.activations`.
+come from :mod:`nnstudio.core.lessons.activations`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
                                QSlider, QVBoxLayout, QWidget)
 
-from nnstudio.core import activations as acts
+from nnstudio.core.lessons import activations as acts
+from nnstudio.core.nn.functional import ACTIVATIONS
 
 X_RANGE = (-6.0, 6.0)
 FLAT = 0.05                 # |f'(x)| below this counts as "the gradient vanishes here"
@@ -37,7 +38,7 @@ class ActivationsPage(QWidget):
         self.xs = np.linspace(*X_RANGE, 601)
 
         self.list = QListWidget(objectName="activationList")
-        for a in acts.ACTIVATIONS.values():
+        for a in ACTIVATIONS.values():
             self.list.addItem(a.label)
         self.list.setMaximumWidth(170)
         self.list.currentRowChanged.connect(self.select)
@@ -88,7 +89,7 @@ class ActivationsPage(QWidget):
         self.grad_plot.setLabel("left", "\u2016dLoss/dW\u2016")
         self.grad_plot.setXRange(0.5, DEPTH + 0.5, padding=0)
         self.other_curves = {}
-        for a in acts.ACTIVATIONS.values():
+        for a in ACTIVATIONS.values():
             self.other_curves[a.name] = self.grad_plot.plot(pen=pg.mkPen((190, 190, 190), width=1))
         self.grad_curve_main = self.grad_plot.plot(pen=pg.mkPen((198, 40, 40), width=3), symbol="o",
                                                    symbolBrush=(198, 40, 40), symbolSize=7)
@@ -142,12 +143,12 @@ class ActivationsPage(QWidget):
 
     @property
     def name(self) -> str:
-        return list(acts.ACTIVATIONS)[max(0, self.list.currentRow())]
+        return list(ACTIVATIONS)[max(0, self.list.currentRow())]
 
     def select(self, row: int) -> None:
         if row < 0:
             return
-        a = acts.ACTIVATIONS[self.name]
+        a = ACTIVATIONS[self.name]
         self.info_label.setText(f"<b>{a.label}</b>: f(x) = {a.formula}<br>{a.note}")
         fx, dfx = a.fn(self.xs), a.grad(self.xs)
         self.fn_curve.setData(self.xs, fx)
@@ -186,7 +187,7 @@ class ActivationsPage(QWidget):
         self.show_readout(x)
 
     def show_readout(self, x: float) -> str:
-        a = acts.ACTIVATIONS[self.name]
+        a = ACTIVATIONS[self.name]
         fx, dfx = float(a.fn(np.array([x]))[0]), float(a.grad(np.array([x]))[0])
         self.cursor.setPos(x)
         self.cursor_dots.setData([x, x], [fx, dfx], brush=[pg.mkBrush(8, 119, 189), pg.mkBrush(245, 147, 34)])
@@ -204,7 +205,7 @@ class ActivationsPage(QWidget):
             centers = (edges[:-1] + edges[1:]) / 2
             bars.setOpts(x=centers, height=counts, width=float(edges[1] - edges[0]) * 0.95)
         y = h["output"]
-        a = acts.ACTIVATIONS[self.name]
+        a = ACTIVATIONS[self.name]
         flat = float(np.mean(np.abs(a.grad(x)) < FLAT))
         zero = float(np.mean(y == 0))
         note = (f"Output mean {y.mean():+.2f}, spread {y.std():.2f}. "
@@ -234,5 +235,5 @@ class ActivationsPage(QWidget):
             verdict = "the gradient explodes on the way down."
         else:
             verdict = "the gradient reaches the first layer in good shape."
-        self.grad_note.setText(f"Red: {acts.ACTIVATIONS[self.name].label}; grey: the other seven (log scale). "
+        self.grad_note.setText(f"Red: {ACTIVATIONS[self.name].label}; grey: the other seven (log scale). "
                                f"Layer 1 gets {ratio:.2g}\u00d7 the gradient of layer {DEPTH}: {verdict}")

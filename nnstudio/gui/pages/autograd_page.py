@@ -1,6 +1,6 @@
 """Autograd: type a formula, see f and f', its computation graph, and the chain rule step by step.
 
-Everything computed here comes from :mod:`nnstudio.core.expr` (the safe parser,
+Everything computed here comes from :mod:`nnstudio.core.autograd.expr` (the safe parser,
 symbolic derivative, chain-rule steps) and :mod:`nnstudio.core.autograd` (the
 engine); the page only lays it out.
 """
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.expr import ExprError, parse
+from nnstudio.core.autograd.expr import ExprError, parse
 
 from ..widgets.graph_view import GraphView
 

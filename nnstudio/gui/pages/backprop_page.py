@@ -1,6 +1,6 @@
 """Step through backpropagation: one sample, one forward/backward/update, one operation at a time.
 
-Every number shown comes from a :class:`~nnstudio.core.trace.Trace` recorded by
+Every number shown comes from a :class:`~nnstudio.core.lessons.backprop.Trace` recorded by
 the core from the real engine; this page only chooses what to show.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox
                                QPushButton, QSizePolicy, QSpinBox, QSplitter, QStackedWidget, QTextBrowser,
                                QVBoxLayout, QWidget)
 
-from nnstudio.core.network import Sequential
-from nnstudio.core.trace import (BackpropTracer, Trace, TraceError, check_traceable, default_loss, find_mistakes,
+from nnstudio.core.nn import Sequential, load_model
+from nnstudio.core.lessons.backprop import (BackpropTracer, Trace, TraceError, check_traceable, default_loss, find_mistakes,
                                  fmt, tiny_problem)
 from nnstudio.gui.widgets.network_diagram import DiagramState, NetworkDiagram
 
@@ -391,11 +391,11 @@ class BackpropPage(QWidget):
         self.reset()
 
     def _mnist_network(self) -> Sequential:
-        from nnstudio.gui.context import pretrained_model_path
+        from nnstudio.resources import pretrained_model_path
         path = pretrained_model_path("mnist")
         if path.exists():
             try:
-                net = Sequential.load(path)
+                net = load_model(path)
                 self.network_combo.setItemText(3, "MNIST · 784-128-10 (trained)")
                 return net
             except Exception:   # a broken shipped file: fall back to a fresh network

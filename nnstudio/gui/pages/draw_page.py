@@ -1,6 +1,6 @@
 """The Draw page: draw a digit (or open a picture of one) and watch the network read it.
 
-All the work is in :mod:`nnstudio.core.preprocess` (the MNIST recipe and the
+All the work is in :mod:`nnstudio.core.imaging.mnist` (the MNIST recipe and the
 forward pass with hidden activations) and :mod:`nnstudio.core.data.mydigits`;
 this page only collects pen strokes and shows the results. Prediction runs on
 the UI thread because it is tiny (one 28x28 image through a small MLP, well
@@ -11,23 +11,13 @@ from __future__ import annotations
 
 import html
 import math
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QIcon,
-    QImage,
-    QKeySequence,
-    QPainter,
-    QPixmap,
-    QShortcut,
-)
+from PySide6.QtGui import QFont, QIcon, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -49,17 +39,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.data.mydigits import MyDigits, MyDigitsError, fine_tuning_set
-from nnstudio.core.network import ModelFileError, Sequential
-from nnstudio.core.preprocess import (
-    SIZE,
-    ink_on_black,
-    load_image_file,
-    read_digit,
-    resize,
-)
-from nnstudio.gui.context import pretrained_model_path
+from nnstudio.core.data import DataError, MyDigits, MyDigitsError, class_names, training_arrays
+from nnstudio.core.imaging import SIZE, load_image_file, read_image, resize
+from nnstudio.core.nn import ModelFileError, Sequential, load_model
+from nnstudio.core.training import fine_tune
+from nnstudio.gui.jobs import Job
 from nnstudio.gui.widgets.digit_canvas import RESOLUTION, DigitCanvas
+from nnstudio.resources import pretrained_model_path
 
 THROTTLE_MS = 30
 SHIPPED = (("mnist", "Shipped MNIST model"), ("fashion-mnist", "Shipped Fashion-MNIST model"))
@@ -84,14 +70,6 @@ def _grid_shape(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def _snapshot(net: Sequential) -> Sequential:
-    """A private copy of a network, so reading it here never touches the layers the studio is training."""
-    copy = Sequential.from_config(net.config())
-    copy.set_weights(net.get_weights())
-    copy.meta = dict(net.meta)
-    return copy
-
-
 def _fingerprint(net: Sequential) -> float:
     """A number that changes when any weight changes (to notice that the studio's model has trained)."""
     return float(sum(float(np.abs(p.data).sum()) for p in net.parameters()))
@@ -111,10 +89,7 @@ class _ModelEntry:
         names = self.net.meta.get("class_names") if self.net is not None else None
         if names and len(names) == self.net.output_size:
             return [str(n) for n in names]
-        if self.dataset == "fashion-mnist":
-            from nnstudio.core.data import get_info
-            return list(get_info("fashion-mnist").class_names)
-        return [str(i) for i in range(10)]
+        return class_names(self.dataset, self.net.output_size if self.net is not None else 10)
 
     @property
     def is_fashion(self) -> bool:
@@ -126,7 +101,6 @@ class DrawPage(QWidget):
 
     title = "Draw"
     prediction_updated = Signal()      # after the labels, bars and images show a new reading
-    _fine_tune_done = Signal(object, str)
 
     def __init__(self, context, parent=None):
         super().__init__(parent)
@@ -137,17 +111,20 @@ class DrawPage(QWidget):
         self._last_prediction = -1.0
         self._lut = _viridis_lut()
         self._entries: dict[str, _ModelEntry] = {}
-        self._fine_tune_thread: threading.Thread | None = None
+        self.picture: np.ndarray | None = None   # the opened picture, while the canvas shows it untouched
+        self.fine_tune_job = Job(self, name="nnstudio-fine-tune")
+        self.fine_tune_job.progress.connect(lambda text: self.my_digits_status.setText(text))
+        self.fine_tune_job.finished.connect(self._on_fine_tuned)
+        self.fine_tune_job.failed.connect(self._on_fine_tune_failed)
         self.my_digits = MyDigits()
 
         self.canvas = DigitCanvas()
         self._timer = QTimer(self, singleShot=True, timerType=Qt.PreciseTimer)
         self._timer.timeout.connect(self.predict_now)
-        self.canvas.changed.connect(self._schedule_prediction)
+        self.canvas.changed.connect(self._canvas_changed)
         self.canvas.stroke_finished.connect(self._predict_soon)
 
         self._build_ui()
-        self._fine_tune_done.connect(self._on_fine_tuned)
 
         for key, title in SHIPPED:
             self._entries[key] = self._load_shipped(key, title)
@@ -315,7 +292,7 @@ class DrawPage(QWidget):
     def _load_shipped(self, key: str, title: str) -> _ModelEntry:
         path = pretrained_model_path(key)
         try:
-            net = Sequential.load(path)
+            net = load_model(path)
         except (ModelFileError, OSError) as exc:
             return _ModelEntry(key, title, None, f"{path.name} could not be loaded: {exc}")
         return _ModelEntry(key, title, net)
@@ -337,7 +314,7 @@ class DrawPage(QWidget):
                                 f"The studio's model takes {sizes[0] if sizes else '?'} inputs and gives "
                                 f"{model.output_size} outputs; drawing needs 784 inputs and 10 classes.")
         else:
-            net = _snapshot(model)
+            net = model.copy()      # a private copy: reading it here never touches what the studio trains
             if not net.meta.get("dataset") and self.context.model_dataset:
                 net.meta["dataset"] = self.context.model_dataset
             entry = _ModelEntry("studio", f"Studio model ({'-'.join(map(str, sizes))}"
@@ -421,6 +398,10 @@ class DrawPage(QWidget):
         self.canvas.pen_width = float(value)
         self.pen_value.setText(f"{value} px")
 
+    def _canvas_changed(self) -> None:
+        self.picture = None          # drawn on, cleared or undone: read the canvas from now on
+        self._schedule_prediction()
+
     def _schedule_prediction(self) -> None:
         """Predict at most every THROTTLE_MS while the pen moves; never inside the mouse handler."""
         if self._timer.isActive():
@@ -438,9 +419,10 @@ class DrawPage(QWidget):
         self._last_prediction = time.perf_counter()
         entry = self.entry
         reading = None
-        if entry.net is not None and not self.canvas.is_empty():
-            box, center = (28, "box") if entry.is_fashion else (20, "mass")
-            reading = read_digit(entry.net, self.canvas.to_array(), box=box, center=center)
+        if entry.net is not None and self.picture is not None:
+            reading = read_image(entry.net, self.picture)          # exactly what `nnstudio predict` reads
+        elif entry.net is not None and not self.canvas.is_empty():
+            reading = read_image(entry.net, self.canvas.to_array())
         self._show_reading(reading)
         self.prediction_updated.emit()
 
@@ -506,9 +488,13 @@ class DrawPage(QWidget):
             self.open_image(path)
 
     def open_image(self, path: str) -> bool:
-        """Put a picture of a digit on the canvas (inverted and levelled if needed) and read it."""
+        """Put a picture of a digit on the canvas (inverted and levelled if needed) and read it.
+
+        The reading comes from the picture itself, through the same loader and recipe as
+        ``nnstudio predict``, until the user draws on it.
+        """
         try:
-            ink = self._read_image(path)
+            ink = load_image_file(path)
         except ValueError as exc:
             self._show_message(f"Cannot open this image: {exc}", error=True)
             self.context.show_status(f"Cannot open image: {exc}")
@@ -516,38 +502,16 @@ class DrawPage(QWidget):
             return False
         self.last_error = None
         self._show_message("")
+        shown = ink
         h, w = ink.shape
-        if max(h, w) > RESOLUTION:       # area-filter big photos down (thin pen lines stay visible)
+        if max(h, w) > RESOLUTION:       # area-filter big photos down for the canvas (thin lines stay visible)
             s = RESOLUTION / max(h, w)
-            ink = np.clip(resize(ink, max(1, round(h * s)), max(1, round(w * s))), 0, 1)
-        self.canvas.set_picture(ink)
+            shown = np.clip(resize(ink, max(1, round(h * s)), max(1, round(w * s))), 0, 1)
+        self.canvas.set_picture(shown)
+        self.picture = ink
         self.predict_now()
         self.context.show_status(f"Opened {Path(path).name}")
         return True
-
-    @staticmethod
-    def _read_image(path: str) -> np.ndarray:
-        p = Path(path)
-        if not p.is_file():
-            raise ValueError(f"no such file: {path}")
-        if p.suffix.lower() in (".npy", ".pgm"):
-            return load_image_file(p)
-        img = QImage(str(p))
-        if img.isNull():
-            raise ValueError(f"{p.name} is not an image this app can read (try PNG or JPEG)")
-        if img.hasAlphaChannel():       # transparent background: composite on white, as a viewer shows it
-            flat = QImage(img.size(), QImage.Format_RGB32)
-            flat.fill(QColor("white"))
-            painter = QPainter(flat)
-            painter.drawImage(0, 0, img)
-            painter.end()
-            img = flat
-        if max(img.width(), img.height()) > 1200:   # a phone photo: Qt's smooth downscale averages areas
-            img = img.scaled(1200, 1200, Qt.KeepAspectRatio, Qt.SmoothTransformation)
-        gray = img.convertToFormat(QImage.Format_Grayscale8)
-        bpl = gray.bytesPerLine()
-        raw = np.frombuffer(gray.constBits(), np.uint8, count=bpl * gray.height()).reshape(gray.height(), bpl)
-        return ink_on_black(raw[:, :gray.width()].copy())
 
     # ================================================================ my digits
     def _refresh_my_digits(self) -> None:
@@ -564,7 +528,7 @@ class DrawPage(QWidget):
             self.my_digits_status.setText(f"{len(store)} saved ({per}) in {store.path}")
         has = len(store) > 0
         self.evaluate_digits_button.setEnabled(has)
-        self.fine_tune_button.setEnabled(has and self._fine_tune_thread is None)
+        self.fine_tune_button.setEnabled(has and not self.fine_tune_job.busy)
 
     def add_to_my_digits(self) -> None:
         if self.reading is None or self.reading.blank:
@@ -599,54 +563,46 @@ class DrawPage(QWidget):
         return text
 
     def fine_tune(self) -> None:
-        """Train a copy of the selected model on your digits (plus some MNIST) on a background thread."""
+        """Train a copy of the selected model on your digits (plus some MNIST) in the background
+        (:func:`nnstudio.core.training.fine_tune`, as ``nnstudio fine-tune`` does)."""
         entry = self.entry
-        if entry.net is None or entry.is_fashion or len(self.my_digits) == 0 or self._fine_tune_thread:
+        if entry.net is None or entry.is_fashion or len(self.my_digits) == 0 or self.fine_tune_job.busy:
             return
-        net = _snapshot(entry.net)
-        data_dir = self.context.data_dir
-        store = self.my_digits
-
-        def work():
-            from nnstudio.core.data import DataError, load_dataset
-            from nnstudio.core.optim import make_optimizer
-            from nnstudio.core.train import Trainer
-            try:
-                try:
-                    replay = load_dataset("mnist", data_dir, download=False).flat("train")
-                    note = "mixed with 5,000 MNIST digits"
-                except DataError:
-                    replay, note = None, "MNIST not found, so on your digits alone"
-                train = fine_tuning_set(store, replay=replay, repeats=20, replay_count=5000)
-                opt = make_optimizer("adam", net.parameters(), lr=5e-4)
-                Trainer(net, opt, train, batch_size=64, epochs=3, seed=0).run()
-                net.meta["dataset"] = "mnist"
-                self._fine_tune_done.emit(net, note)
-            except Exception as exc:  # noqa: BLE001 - reported in the window, never lost on a thread
-                self._fine_tune_done.emit(None, f"{type(exc).__name__}: {exc}")
-
-        self._fine_tune_thread = threading.Thread(target=work, name="draw-fine-tune", daemon=True)
+        self._fine_tune_base = entry.title
         self.fine_tune_button.setEnabled(False)
         self.my_digits_status.setText("Fine-tuning a copy of the model on your digits…")
-        self._fine_tune_thread.start()
+        self.fine_tune_job.start(_fine_tune_job, entry.net.copy(), self.my_digits, self.context.data_dir)
 
-    def _on_fine_tuned(self, net, note: str) -> None:
-        self._fine_tune_thread = None
-        if net is None:
-            self.my_digits_status.setText(f"<span style='color:#d9534f'>Fine-tuning failed: {html.escape(note)}</span>")
-            self._refresh_my_digits()
-            return
-        base = self.entry.title
-        self._entries["fine-tuned"] = _ModelEntry("fine-tuned", f"Fine-tuned on my digits (from {base})", net)
+    def _on_fine_tuned(self, result) -> None:
+        net = result.network
+        self._entries["fine-tuned"] = _ModelEntry("fine-tuned", f"Fine-tuned on my digits (from {self._fine_tune_base})",
+                                                  net)
         self._refresh_model_combo(select="fine-tuned")
         self._refresh_my_digits()
-        self.my_digits_status.setText(f"Fine-tuned 3 epochs on your digits, {note}. "
-                                      + self.evaluate_my_digits())
+        self.my_digits_status.setText(f"Fine-tuned {result.note}. " + self.evaluate_my_digits())
+
+    def _on_fine_tune_failed(self, message: str) -> None:
+        self._refresh_my_digits()
+        self.my_digits_status.setText(f"<span style='color:#d9534f'>Fine-tuning failed: {html.escape(message)}</span>")
 
     def shutdown(self) -> None:
         self._timer.stop()
-        if self._fine_tune_thread is not None:
-            self._fine_tune_thread.join(timeout=10)
+        self.fine_tune_job.shutdown()
+
+
+def _fine_tune_job(ctx, net, digits, data_dir):
+    """Runs on the job's thread: MNIST to mix in (if it is here), then the core recipe."""
+    try:
+        replay = training_arrays("mnist", data_dir).train
+    except DataError:
+        replay = None
+    def on_trainer(trainer):
+        ctx.on_cancel(trainer.stop)
+
+        def epoch(info):
+            ctx.progress(f"Fine-tuning a copy of the model on your digits… epoch {info.epoch} of {trainer.epochs} done")
+        trainer.events.connect("epoch", epoch)
+    return fine_tune(net, digits, replay=replay, on_trainer=on_trainer)
 
 
 def _bold(label: QLabel, on: bool) -> None:

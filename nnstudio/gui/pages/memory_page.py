@@ -34,19 +34,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.fmt import format_bytes
 from nnstudio.core.memory import (
     CATEGORIES,
     BudgetTooSmall,
     MiB,
     find_max_batch_size,
-    format_bytes,
     lab_run,
     make_strategy,
     memory_curve,
     time_interleaved,
 )
-from nnstudio.core.network import Sequential
-from nnstudio.core.optim import Adam
+from nnstudio.core.nn import Adam, Sequential
 
 from ..widgets.training_charts import style_plot
 

@@ -1,6 +1,6 @@
 """The perceptron lesson: one neuron deciding about the beach, then learning logic gates with its rule.
 
-All the arithmetic is in :mod:`nnstudio.core.perceptron`; this page sets the
+All the arithmetic is in :mod:`nnstudio.core.lessons.perceptron`; this page sets the
 inputs, steps the learner and draws the points and the decision line.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
                                QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget)
 
-from nnstudio.core.perceptron import (PerceptronLearner, decide, gate_data, line_points, train_xor_network,
+from nnstudio.core.lessons.perceptron import (PerceptronLearner, decide, gate_data, line_points, train_xor_network,
                                       weighted_sum)
 from nnstudio.gui.widgets.playground_colors import NEGATIVE, POSITIVE, to_rgba
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QVBoxLayout, QWidget)
 
 from nnstudio.core.data import toy
-from nnstudio.core.playground import Playground, PlaygroundFileError
+from nnstudio.core.lessons.playground import Playground, PlaygroundFileError
 from nnstudio.gui.widgets.playground_heatmap import OutputHeatmap
 from nnstudio.gui.widgets.playground_layers import ACTIVATION_LABELS, CompactLayerEditor
 from nnstudio.gui.widgets.playground_network import NetworkDiagram

@@ -1,23 +1,23 @@
 """Build & Train: design a network, train it on MNIST or Fashion-MNIST, watch it learn.
 
-The page is a view: the network, optimizer and trainer are core objects; the
-:class:`~nnstudio.gui.worker.TrainingWorker` runs the trainer on its own thread
-and hands this page throttled updates, which it only draws.
+The page is a view: the run's settings are a core
+:class:`~nnstudio.core.training.config.RunConfig` (the same object the CLI builds
+from its flags), and the network, optimizer and trainer are core objects. The
+:class:`~nnstudio.gui.jobs.TrainingWorker` runs the trainer on its own thread and
+hands this page throttled updates, which it only draws.
 """
 from __future__ import annotations
 
 import json
-import math
+import re
 import time
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -28,125 +28,36 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QSlider,
-    QSpinBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from nnstudio.core.network import ModelFileError, Sequential, restore_optimizer
-from nnstudio.core.optim import DEFAULT_LR, make_optimizer
-from nnstudio.core.train import History, Trainer
+from nnstudio.core import paths
+from nnstudio.core.data import arrays_for, cached_arrays
+from nnstudio.core.fmt import format_loss, format_rate, format_seconds
+from nnstudio.core.memory import training_footprint
+from nnstudio.core.nn import DEFAULT_LR, ModelFileError, Sequential, load_model, restore_optimizer, save_model
+from nnstudio.core.training import History, RunConfig, Trainer
 
+from ..widgets.controls import LimitedDoubleSpinBox, LimitedSpinBox, LogSlider, MetricCard
 from ..widgets.dataset_view import DatasetView
 from ..widgets.download_dialog import obtain_dataset
 from ..widgets.layer_editor import DEFAULT_SPEC, LayerEditor, spec_from_network
-from ..widgets.memory_view import MemoryView, model_memory_breakdown
+from ..widgets.memory_view import MemoryView
 from ..widgets.studio_results import ResultsView
 from ..widgets.training_charts import AccuracyChart, GradientChart, LossChart
 from ..widgets.weight_view import WeightView
-from ..worker import TrainingWorker
+from ..jobs import TrainingWorker
 
 DATASETS = (("MNIST digits", "mnist"), ("Fashion-MNIST clothing", "fashion-mnist"),
             ("My digits (drawn on the Draw page)", "my-digits"))
-# Datasets that change while the app runs (the user adds digits): never cached.
-LIVE_DATASETS = {"my-digits"}
 OPTIMIZERS = (("SGD", "sgd"), ("Momentum", "momentum"), ("Adam", "adam"))
-LR_MIN, LR_MAX = 1e-5, 1.0
 CHART_INTERVAL = 0.2           # seconds between chart redraws while training (5 per second)
 HEATMAP_INTERVAL = 0.5         # seconds between weight-heatmap redraws while training
 BREAKDOWN_INTERVAL = 1.0
-
-
-# Decoded datasets shared by every studio in the process (a second window, tests): decoding
-# MNIST and converting it to float32 takes a second; the arrays are never modified.
-_LOADED: dict = {}
-
-
-def fmt_rate(samples_per_sec: float) -> str:
-    """Samples/s short enough for a metric card: 121,957 -> '122k'."""
-    return f"{samples_per_sec / 1000:,.0f}k" if samples_per_sec >= 10000 else f"{samples_per_sec:,.0f}"
-
-
-class MetricCard(QFrame):
-    """A small labelled number (epoch, loss, accuracy...)."""
-
-    def __init__(self, caption: str, tooltip: str = ""):
-        super().__init__()
-        self.setObjectName("metricCard")
-        self.setFrameShape(QFrame.StyledPanel)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(8, 3, 8, 3)
-        lay.setSpacing(0)
-        self.caption = QLabel(caption)
-        self.caption.setProperty("role", "caption")
-        self.value = QLabel("–")
-        self.value.setProperty("role", "metric")
-        self.value.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long number never widens the window
-        lay.addWidget(self.caption)
-        lay.addWidget(self.value)
-        self.setToolTip(tooltip)
-
-    def set(self, text: str) -> None:
-        self.value.setText(text)
-
-
-class LogSlider(QWidget):
-    """A learning-rate control: a log-scale slider next to an exact spin box."""
-
-    valueChanged = Signal(float)
-
-    def __init__(self, value: float, lo: float = LR_MIN, hi: float = LR_MAX, parent=None):
-        super().__init__(parent)
-        self.lo, self.hi = lo, hi
-        self.slider = QSlider(Qt.Horizontal, objectName="lrSlider")
-        self.slider.setRange(0, 200)
-        self.spin = QDoubleSpinBox(objectName="lrSpin")
-        self.spin.setDecimals(5)
-        self.spin.setRange(lo, hi)
-        self.spin.setSingleStep(0.0001)
-        self.spin.setKeyboardTracking(False)
-        self.spin.setToolTip("Learning rate: how big a step each update takes (slider is logarithmic)")
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.slider, 1)
-        lay.addWidget(self.spin)
-        self._sync = False
-        self.slider.valueChanged.connect(self._from_slider)
-        self.spin.valueChanged.connect(self._from_spin)
-        self.setValue(value)
-
-    def _to_pos(self, v: float) -> int:
-        return int(round(200 * (math.log10(v) - math.log10(self.lo)) / (math.log10(self.hi) - math.log10(self.lo))))
-
-    def _from_slider(self, pos: int) -> None:
-        if self._sync:
-            return
-        v = 10 ** (math.log10(self.lo) + pos / 200 * (math.log10(self.hi) - math.log10(self.lo)))
-        digits = max(0, -int(math.floor(math.log10(v))) + 1)
-        self._sync = True
-        self.spin.setValue(round(v, digits))
-        self._sync = False
-        self.valueChanged.emit(self.spin.value())
-
-    def _from_spin(self, v: float) -> None:
-        if self._sync:
-            return
-        self._sync = True
-        self.slider.setValue(self._to_pos(max(v, self.lo)))
-        self._sync = False
-        self.valueChanged.emit(v)
-
-    def value(self) -> float:
-        return self.spin.value()
-
-    def setValue(self, v: float) -> None:
-        self.spin.setValue(float(v))
-        self._sync = True
-        self.slider.setValue(self._to_pos(max(float(v), self.lo)))
-        self._sync = False
+LEGACY_AUTOSAVE = "nnstudio-autosave.npz"   # beside the settings file, where the first version kept it
 
 
 class StudioPage(QWidget):
@@ -161,7 +72,7 @@ class StudioPage(QWidget):
         self.setObjectName("studioPage")
         self.context = context
         self.data = None                  # Dataset
-        self._flat_cache: dict = {}       # name -> (x_train, y_train, x_test, y_test)
+        self.arrays = None                # its TrainingArrays (float32 inputs), shared through the core's cache
         self.net: Sequential | None = None
         self.optimizer = None
         self.trainer: Trainer | None = None
@@ -178,6 +89,7 @@ class StudioPage(QWidget):
         self._last_breakdown = 0.0
         self._last_step_info = None
         self._loading_settings = True       # no settings writes until the saved ones are restored
+        self.state = "idle"
 
         self.worker = TrainingWorker(self)
         self.worker.steps.connect(self._on_steps)
@@ -238,9 +150,8 @@ class StudioPage(QWidget):
         self.optimizer_combo.setAccessibleName("Optimizer")
         self.lr = LogSlider(DEFAULT_LR["adam"])
         self.lr.setObjectName("learningRate")
-        self.momentum = QDoubleSpinBox(objectName="momentumSpin", decimals=3, minimum=0.0, maximum=0.999,
-                                       singleStep=0.01, value=0.9)
-        self.momentum.setToolTip("How much of the previous step's direction is kept (changes apply while training)")
+        self.momentum = LimitedDoubleSpinBox("momentum", 0.9, "How much of the previous step's direction is kept "
+                                             "(changes apply while training)", objectName="momentumSpin")
         self.nesterov = QCheckBox("Nesterov", objectName="nesterovCheck")
         mom_row = QHBoxLayout()
         mom_row.addWidget(self.momentum, 1)
@@ -248,8 +159,8 @@ class StudioPage(QWidget):
         self.mom_widget = QWidget()
         self.mom_widget.setLayout(mom_row)
         mom_row.setContentsMargins(0, 0, 0, 0)
-        self.beta1 = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=0.999, singleStep=0.01, value=0.9)
-        self.beta2 = QDoubleSpinBox(decimals=4, minimum=0.0, maximum=0.9999, singleStep=0.001, value=0.999)
+        self.beta1 = LimitedDoubleSpinBox("beta1", 0.9, "Adam's decay rate for the gradient mean", step=0.01)
+        self.beta2 = LimitedDoubleSpinBox("beta2", 0.999, "Adam's decay rate for the squared gradient", step=0.001)
         beta_row = QHBoxLayout()
         beta_row.setContentsMargins(0, 0, 0, 0)
         beta_row.addWidget(self.beta1)
@@ -257,15 +168,16 @@ class StudioPage(QWidget):
         self.beta_widget = QWidget()
         self.beta_widget.setLayout(beta_row)
         self.beta_widget.setToolTip("Adam's decay rates for the gradient mean (β1) and its square (β2)")
-        self.weight_decay = QDoubleSpinBox(objectName="weightDecaySpin", decimals=5, minimum=0.0, maximum=0.1,
-                                           singleStep=0.0001, value=0.0)
-        self.weight_decay.setToolTip("Pulls every weight a little towards zero at each step (L2 / AdamW)")
-        self.batch_size = QSpinBox(objectName="batchSizeSpin", minimum=1, maximum=60000, value=128)
-        self.batch_size.setToolTip("Images per update. Smaller: noisier, more updates per epoch.")
-        self.epochs = QSpinBox(objectName="epochsSpin", minimum=1, maximum=1000, value=5)
-        self.epochs.setToolTip("How many passes over the training images one click of Train makes")
-        self.seed = QSpinBox(objectName="seedSpin", minimum=0, maximum=2**31 - 1, value=0)
-        self.seed.setToolTip("Random seed: the same seed gives the same starting weights and batch order")
+        self.weight_decay = LimitedDoubleSpinBox("weight_decay", 0.0, "Pulls every weight a little towards zero "
+                                                 "at each step (L2 / AdamW)", step=0.0001,
+                                                 objectName="weightDecaySpin")
+        self.batch_size = LimitedSpinBox("batch_size", 128, "Images per update. Smaller: noisier, more updates "
+                                         "per epoch. (A batch larger than the dataset uses the whole dataset.)",
+                                         objectName="batchSizeSpin")
+        self.epochs = LimitedSpinBox("epochs", 5, "How many passes over the training images one click of "
+                                     "Train makes", objectName="epochsSpin")
+        self.seed = LimitedSpinBox("seed", 0, "Random seed: the same seed gives the same starting weights and "
+                                   "batch order", objectName="seedSpin")
         self.cosine = QCheckBox("Cosine decay of the learning rate", objectName="cosineCheck", checked=True)
         self.cosine.setToolTip("Lower the learning rate smoothly to zero over the run: big steps first, "
                                "fine ones at the end")
@@ -305,6 +217,8 @@ class StudioPage(QWidget):
             w.toggled.connect(lambda _: self._save_settings())
         for w in (self.beta1, self.beta2, self.weight_decay, self.epochs, self.seed):
             w.valueChanged.connect(lambda _: self._save_settings())
+        for w in self._limited_controls():
+            w.problem_changed.connect(lambda _: self._limits_changed())
 
         scroll = QScrollArea(objectName="buildScroll")
         scroll.setWidget(left)
@@ -438,51 +352,88 @@ class StudioPage(QWidget):
                              self.reset_action]
 
     # ================================================================ settings
-    def _settings_dict(self) -> dict:
-        return {"dataset": self.dataset_combo.currentData(), "spec": self.editor.spec(),
-                "optimizer": self.optimizer_combo.currentData(), "lr": self.lr.value(),
-                "momentum": self.momentum.value(), "nesterov": self.nesterov.isChecked(),
-                "beta1": self.beta1.value(), "beta2": self.beta2.value(),
-                "weight_decay": self.weight_decay.value(), "batch_size": self.batch_size.value(),
-                "epochs": self.epochs.value(), "seed": self.seed.value(), "cosine": self.cosine.isChecked(),
-                "smoothing": self.loss_chart.smoothing}
+    def _limited_controls(self) -> list:
+        return [self.lr, self.momentum, self.beta1, self.beta2, self.weight_decay, self.batch_size, self.epochs,
+                self.seed]
 
-    def _apply_settings_dict(self, s: dict) -> None:
+    def limit_problems(self) -> list[str]:
+        """Settings outside the limits table (the ones that apply to the chosen optimizer), one sentence each."""
+        key = self.optimizer_combo.currentData()
+        skip = set() if key == "momentum" else {id(self.momentum)}
+        if key != "adam":
+            skip |= {id(self.beta1), id(self.beta2)}
+        return [w.problem for w in self._limited_controls() if w.problem and id(w) not in skip]
+
+    def _limits_changed(self) -> None:
+        problems = self.limit_problems()
+        if problems:
+            self.show_message("<b>Cannot train with these settings:</b> " + "; ".join(problems) + ".", error=True)
+        elif self.banner.isVisible() and "Cannot train with these settings" in self.banner.text():
+            self.hide_message()
+        self._update_buttons(self.state)
+
+    def run_config(self) -> RunConfig:
+        """The run the controls describe: the same object ``nnstudio train`` builds from its flags."""
+        spec = self.editor.spec()
+        hidden = spec["hidden"]
+        return RunConfig(dataset=self.dataset_combo.currentData(), hidden=[h["units"] for h in hidden],
+                         activation=[h["activation"] for h in hidden] or ["relu"],
+                         dropout=[h["dropout"] for h in hidden] or [0.0], init=spec["init"],
+                         optimizer=self.optimizer_combo.currentData(), lr=self.lr.value(),
+                         momentum=self.momentum.value(), nesterov=self.nesterov.isChecked(),
+                         betas=(self.beta1.value(), self.beta2.value()), weight_decay=self.weight_decay.value(),
+                         batch_size=self.batch_size.value(), epochs=self.epochs.value(), seed=self.seed.value(),
+                         schedule="cosine" if self.cosine.isChecked() else "constant")
+
+    def apply_run_config(self, cfg: RunConfig, spec: dict | None = None) -> None:
+        """Show ``cfg`` in the controls (``spec``: the editor's layer rows, if known more exactly)."""
         self._loading_settings = True
         try:
-            if "dataset" in s:
-                i = self.dataset_combo.findData(s["dataset"])
-                if i >= 0:
-                    self.dataset_combo.blockSignals(True)
-                    self.dataset_combo.setCurrentIndex(i)
-                    self.dataset_combo.blockSignals(False)
-            if isinstance(s.get("spec"), dict):
-                self.editor.set_spec(s["spec"])
-            if "optimizer" in s:
-                i = self.optimizer_combo.findData(str(s["optimizer"]).lower())
-                if i >= 0:
-                    self.optimizer_combo.setCurrentIndex(i)
-            for key, widget in (("lr", self.lr), ("momentum", self.momentum), ("beta1", self.beta1),
-                                ("beta2", self.beta2), ("weight_decay", self.weight_decay),
-                                ("batch_size", self.batch_size), ("epochs", self.epochs), ("seed", self.seed)):
-                if key in s and s[key] is not None:
-                    widget.setValue(type(widget.value())(s[key]))
-            if "nesterov" in s:
-                self.nesterov.setChecked(bool(s["nesterov"]))
-            if "cosine" in s:
-                self.cosine.setChecked(bool(s["cosine"]))
-            if "smoothing" in s:
-                self.loss_chart.set_smoothing(float(s["smoothing"]))
+            i = self.dataset_combo.findData(cfg.dataset)
+            if i >= 0:
+                self.dataset_combo.blockSignals(True)
+                self.dataset_combo.setCurrentIndex(i)
+                self.dataset_combo.blockSignals(False)
+            self.editor.set_spec(spec if spec is not None else cfg.spec(784, 10).to_editor())
+            i = self.optimizer_combo.findData(cfg.optimizer)
+            if i >= 0:
+                self.optimizer_combo.setCurrentIndex(i)
+            self.lr.setValue(cfg.base_lr)
+            self.momentum.setValue(cfg.momentum)
+            self.nesterov.setChecked(cfg.nesterov)
+            self.beta1.setValue(cfg.betas[0])
+            self.beta2.setValue(cfg.betas[1])
+            self.weight_decay.setValue(cfg.weight_decay)
+            self.batch_size.setValue(cfg.batch_size)
+            self.epochs.setValue(cfg.epochs)
+            self.seed.setValue(cfg.seed)
+            self.cosine.setChecked(cfg.cosine)
         finally:
             self._loading_settings = False
+
+    def _settings_dict(self) -> dict:
+        return {"dataset": self.dataset_combo.currentData(), "spec": self.editor.spec(),
+                "config": self.run_config().to_hyperparameters(), "smoothing": self.loss_chart.smoothing}
+
+    def _apply_settings_dict(self, s: dict) -> None:
+        if isinstance(s.get("config"), dict):
+            cfg = RunConfig.from_hyperparameters(s["config"], s.get("dataset"))
+        else:   # the first version's flat settings
+            legacy = dict(s)
+            if "beta1" in legacy and "beta2" in legacy:
+                legacy["betas"] = [legacy["beta1"], legacy["beta2"]]
+            cfg = RunConfig.from_hyperparameters(legacy, s.get("dataset"))
+        self.apply_run_config(cfg, s["spec"] if isinstance(s.get("spec"), dict) else None)
+        if "smoothing" in s:
+            self.loss_chart.set_smoothing(float(s["smoothing"]))
 
     def _restore_settings(self) -> None:
         raw = self.context.settings.value("studio/settings")
         if raw:
             try:
                 self._apply_settings_dict(json.loads(raw))
-            except (ValueError, TypeError):
-                pass
+            except (ValueError, TypeError, KeyError):
+                pass   # settings from an unknown version: start from the defaults
         self._loading_settings = False
         self.loss_chart.smoothing_changed.connect(lambda _: self._save_settings())
 
@@ -504,17 +455,11 @@ class StudioPage(QWidget):
     def load_data(self, ask: bool = True) -> bool:
         """Load the selected dataset (downloading on request). False + a message if unavailable."""
         name = self.dataset_key()
-        if name in LIVE_DATASETS:
-            self._flat_cache.pop(name, None)
-        elif self.data is not None and self.data.name == name:
+        live = name == "my-digits"          # the user adds digits while the app runs: reload every time
+        if not live and self.data is not None and self.data.name == name:
             return True
-        if name not in self._flat_cache and name not in LIVE_DATASETS:
-            from nnstudio.core.data import locate
-            folder = locate(name, self.context.data_dir)
-            shared = _LOADED.get((name, str(folder))) if folder is not None else None
-            if shared is not None:
-                self._flat_cache[name] = shared
-        if name not in self._flat_cache:
+        arrays = None if live else cached_arrays(name, self.context.data_dir)
+        if arrays is None:
             self.setCursor(Qt.WaitCursor)
             try:
                 data, data_dir, error = obtain_dataset(name, self.context.data_dir, self, ask=ask)
@@ -527,16 +472,13 @@ class StudioPage(QWidget):
             if data_dir and data_dir != self.context.data_dir:
                 self.context.data_dir = data_dir
                 self.context.settings.setValue("data/dir", data_dir)
-            x_train, y_train = data.flat("train")
-            x_test, y_test = data.flat("test")
-            self._flat_cache[name] = (data, x_train, y_train, x_test, y_test)
-            if name not in LIVE_DATASETS:
-                _LOADED[(name, str(data.source))] = self._flat_cache[name]
-        self.data = self._flat_cache[name][0]
-        d = self.data
+            arrays = arrays_for(data)
+        self.arrays = arrays
+        self.data = d = arrays.dataset
         self.data_label.setText(f"{len(d.y_train):,} training and {len(d.y_test):,} test images, "
                                 f"{d.input_size} pixels, {d.num_classes} classes")
         self.editor.set_io(d.input_size, d.num_classes)
+        self._training_context_changed()
         self.dataset_view.set_dataset(d)
         self.hide_message()
         return True
@@ -557,8 +499,8 @@ class StudioPage(QWidget):
         self._save_settings()
 
     def _training_context_changed(self) -> None:
-        buffers = {"sgd": 0, "momentum": 1, "adam": 2}[self.optimizer_combo.currentData()]
-        self.editor.set_training_context(self.batch_size.value(), buffers)
+        self.editor.set_training_context(self.batch_size.value(), self.optimizer_combo.currentData(),
+                                         self.arrays.nbytes if self.arrays is not None else 0)
         self._save_settings()
 
     def _optimizer_selected(self, _index: int, keep_lr: bool = False) -> None:
@@ -574,15 +516,6 @@ class StudioPage(QWidget):
 
     def _current_key(self):
         return (json.dumps(self.editor.spec(), sort_keys=True), self.seed.value(), self.dataset_key())
-
-    def optimizer_kwargs(self) -> dict:
-        key = self.optimizer_combo.currentData()
-        kw = {"lr": self.lr.value(), "weight_decay": self.weight_decay.value()}
-        if key == "momentum":
-            kw.update(momentum=self.momentum.value(), nesterov=self.nesterov.isChecked())
-        elif key == "adam":
-            kw.update(betas=(self.beta1.value(), self.beta2.value()))
-        return kw
 
     def build_network(self) -> bool:
         """A fresh network from the editor and seed (same seed -> same initial weights)."""
@@ -606,13 +539,12 @@ class StudioPage(QWidget):
 
     def _install_network(self, net: Sequential, history: History) -> None:
         self.net = net
-        self.optimizer = make_optimizer(self.optimizer_combo.currentData(), net.parameters(),
-                                        **self.optimizer_kwargs())
+        self.optimizer = self.run_config().make_optimizer(net.parameters())
         restore_optimizer(net, self.optimizer)   # an opened model continues with its Adam/Momentum state
         self.trainer = None
         self.history = history
-        bpe = math.ceil(len(self._flat_cache[self.data.name][2]) / self.batch_size.value()) if self.data else 1
-        bpe = int(history_bpe(history, bpe))
+        n_train = len(self.arrays.y_train) if self.arrays is not None else 1
+        bpe = int(history_bpe(history, -(-n_train // max(1, self.batch_size.value()))))
         self.loss_chart.set_history(history.step_loss, history.epochs, bpe)
         self.accuracy_plot.set_history(history.epochs)
         self.gradient_chart.reset(len(net.dense_layers()), bpe)
@@ -628,35 +560,34 @@ class StudioPage(QWidget):
     # ================================================================ training control
     def _prepare_run(self, start_paused: bool) -> bool:
         """Make sure data, network, optimizer and a trainer exist for a run from the current settings."""
+        problems = self.limit_problems()
+        if problems:
+            self.show_message("<b>Cannot train with these settings:</b> " + "; ".join(problems) + ".", error=True)
+            return False
         if self.editor.error:
             self.show_message(self.editor.error, error=True)
             return False
         if not self.load_data(ask=True):
             return False
         if self.net is None or self.built_key != self._current_key():
-            if self.net is not None and self.history.step_loss:
-                pass  # the architecture/seed/dataset changed: train the new design from scratch
+            # the architecture, seed or dataset changed: train the new design from scratch
             if not self.build_network():
                 return False
-        key = self.optimizer_combo.currentData()
-        if self.optimizer is None or self.optimizer.kind.lower() != key:
-            self.optimizer = make_optimizer(key, self.net.parameters(), **self.optimizer_kwargs())
+        cfg = self.run_config()
+        if self.optimizer is None or self.optimizer.kind.lower() != cfg.optimizer:
+            self.optimizer = cfg.make_optimizer(self.net.parameters())
         else:
-            self._apply_hyperparameters(self.optimizer)
-        _, x_train, y_train, x_test, y_test = self._flat_cache[self.data.name]
+            self._apply_hyperparameters(self.optimizer, cfg)
+        arrays = self.arrays
         try:
-            trainer = Trainer(self.net, self.optimizer, (x_train, y_train), (x_test, y_test),
-                              batch_size=min(self.batch_size.value(), len(x_train)), epochs=self.epochs.value(),
-                              seed=self.seed.value(), cosine=self.cosine.isChecked(), start_paused=start_paused)
+            # the history continues the run: epoch and step numbering go on from it
+            trainer = cfg.make_trainer(self.net, self.optimizer, arrays.train, arrays.test, history=self.history,
+                                       start_paused=start_paused)
         except ValueError as exc:
             self.show_message(str(exc), error=True)
             return False
-        # continue the run: same history, epoch and step numbering
-        trainer.history = self.history
-        trainer.epoch = len(self.history.epochs)
-        trainer.step_count = len(self.history.step_loss)
         self.trainer = trainer
-        self.run_epochs = self.epochs.value()
+        self.run_epochs = cfg.epochs
         self.run_start_epoch = trainer.epoch
         self.loss_chart.set_batches_per_epoch(trainer.batches_per_epoch)
         self.loss_chart.set_x_extent(trainer.epoch + self.run_epochs)
@@ -666,14 +597,15 @@ class StudioPage(QWidget):
         self.hide_message()
         self.loss_chart.diverged_line.hide()
         hyper = self.hyperparameters()
-        autosave_path = self.autosave_path()
+        autosave_path = paths.autosave_path()
         net, history, optimizer = self.net, self.history, self.optimizer
 
         def autosave(_trainer) -> None:        # runs on the training thread after each epoch
-            net.save(autosave_path, hyperparameters=hyper, history=history.to_dict(), optimizer=optimizer)
+            autosave_path.parent.mkdir(parents=True, exist_ok=True)
+            save_model(net, autosave_path, hyperparameters=hyper, history=history.to_dict(), optimizer=optimizer)
 
-        self.worker.start(trainer, epochs=self.run_epochs, analysis_data=(x_test, y_test, self.data.class_names),
-                          autosave=autosave)
+        self.worker.start(trainer, epochs=self.run_epochs,
+                          analysis_data=(arrays.x_test, arrays.y_test, self.data.class_names), autosave=autosave)
         self.progress.setRange(0, self.run_epochs * trainer.batches_per_epoch)
         self.progress.setValue(0)
         self._run_t0 = time.perf_counter()
@@ -681,14 +613,16 @@ class StudioPage(QWidget):
         self._update_buttons("paused" if start_paused else "running")
         return True
 
-    def _apply_hyperparameters(self, opt) -> None:
-        opt.lr = self.lr.value()
-        opt.weight_decay = self.weight_decay.value()
-        if hasattr(opt, "momentum"):
-            opt.momentum = self.momentum.value()
-            opt.nesterov = self.nesterov.isChecked()
+    @staticmethod
+    def _apply_hyperparameters(opt, cfg: RunConfig) -> None:
+        """Carry changed settings over to the optimizer that keeps its state (momentum, Adam's moments)."""
+        opt.lr = cfg.base_lr
+        opt.weight_decay = cfg.weight_decay
+        if getattr(opt, "velocity", None) is not None:
+            opt.momentum = cfg.momentum
+            opt.nesterov = cfg.nesterov
         if hasattr(opt, "betas"):
-            opt.betas = (self.beta1.value(), self.beta2.value())
+            opt.betas = cfg.betas
 
     def train(self) -> None:
         if self.worker.running:
@@ -728,23 +662,24 @@ class StudioPage(QWidget):
         self._update_buttons("idle")
 
     def _lr_changed(self, lr: float) -> None:
-        if self.worker.running:
+        if self.worker.running and not self.lr.problem:
             self.worker.set_learning_rate(lr)
             self.cards["lr"].set(f"{lr:.3g}")
         self._save_settings()
 
     def _momentum_changed(self, m: float) -> None:
-        if self.worker.running:
+        if self.worker.running and not self.momentum.problem:
             self.worker.set_momentum(m)
         self._save_settings()
 
     def _update_buttons(self, state: str) -> None:
         running = self.worker.running
         paused = running and self.trainer is not None and self.trainer.paused
-        self.train_button.setEnabled(not running and not self.editor.error)
+        blocked = bool(self.editor.error) or bool(self.limit_problems())
+        self.train_button.setEnabled(not running and not blocked)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("▶  Resume" if paused else "❚❚  Pause")
-        self.step_button.setEnabled(not self.editor.error)
+        self.step_button.setEnabled(not blocked)
         self.stop_button.setEnabled(running)
         self.reset_button.setEnabled(True)
         self.dataset_combo.setEnabled(not running)
@@ -794,8 +729,8 @@ class StudioPage(QWidget):
         self.progress.setToolTip(f"{speed:,.0f} images per second")
         self.cards["epoch"].set(f"{info.epoch - 1 + info.batch / info.batches_per_epoch:.2f}")
         ema = self.loss_chart.ema.y[self.loss_chart.ema.n - 1] if self.loss_chart.ema.n else info.loss
-        self.cards["loss"].set(fmt_loss(ema))
-        self.cards["speed"].set(fmt_rate(speed))
+        self.cards["loss"].set(format_loss(ema))
+        self.cards["speed"].set(format_rate(speed))
         self.cards["eta"].set(format_seconds(left))
         self.cards["lr"].set(f"{info.lr:.3g}")
 
@@ -813,7 +748,10 @@ class StudioPage(QWidget):
         if self.net is None:
             return
         self._last_breakdown = time.perf_counter()
-        self.memory_view.set_breakdown(model_memory_breakdown(self.net, self.optimizer, self.batch_size.value()))
+        estimate, measured = training_footprint(self.net, self.optimizer, max(1, self.batch_size.value()),
+                                                snapshots=Trainer.SNAPSHOTS,
+                                                dataset_bytes=self.arrays.nbytes if self.arrays is not None else 0)
+        self.memory_view.set_breakdown(estimate, measured)
 
     def _tick_memory(self) -> None:
         self.memory_view.sample_rss()
@@ -822,7 +760,7 @@ class StudioPage(QWidget):
         self.loss_chart.add_test_point(info.epoch, info.test_loss)
         self.loss_chart.redraw()
         self._show_step_info(self._last_step_info)
-        self.cards["test_loss"].set(fmt_loss(info.test_loss))
+        self.cards["test_loss"].set(format_loss(info.test_loss))
         self.cards["test_acc"].set(f"{info.test_accuracy:.2%}" if info.test_accuracy is not None else "–")
         self.dirty_set(True)
         # The rest in separate event-loop turns, so timers and input get in between.
@@ -898,12 +836,12 @@ class StudioPage(QWidget):
         if self.history.epochs:
             e = self.history.epochs[-1]
             self.cards["epoch"].set(str(e["epoch"]))
-            self.cards["loss"].set(fmt_loss(e["train_loss"]))
+            self.cards["loss"].set(format_loss(e["train_loss"]))
             if e.get("test_loss") is not None:
-                self.cards["test_loss"].set(fmt_loss(e["test_loss"]))
+                self.cards["test_loss"].set(format_loss(e["test_loss"]))
             if e.get("test_accuracy") is not None:
                 self.cards["test_acc"].set(f"{e['test_accuracy']:.2%}")
-            self.cards["speed"].set(fmt_rate(e["samples_per_sec"]))
+            self.cards["speed"].set(format_rate(e["samples_per_sec"]))
         self.cards["lr"].set(f"{self.lr.value():.3g}")
 
     # ================================================================ files
@@ -913,32 +851,24 @@ class StudioPage(QWidget):
             self.dirty_changed.emit(dirty)
 
     def hyperparameters(self) -> dict:
-        spec = self.editor.spec()
-        opt_key = self.optimizer_combo.currentData()
-        return {"optimizer": opt_key, **self.optimizer_kwargs(), "batch_size": self.batch_size.value(),
-                "epochs": self.epochs.value(), "seed": self.seed.value(), "cosine": self.cosine.isChecked(),
-                "layers": [h["units"] for h in spec["hidden"]],
-                "activation": [h["activation"] for h in spec["hidden"]], "init": spec["init"],
-                "dropout": [h["dropout"] for h in spec["hidden"]], "smoothing": self.loss_chart.smoothing}
+        """What a model file records: the run config's hyperparameters (the base learning rate and the
+        schedule, as the CLI writes them) and the chart's smoothing."""
+        return {**self.run_config().to_hyperparameters(), "smoothing": self.loss_chart.smoothing}
 
     def autosave_path(self) -> Path:
-        base = Path(self.context.settings.fileName()).parent
-        if not base.exists():
-            base.mkdir(parents=True, exist_ok=True)
-        return base / "nnstudio-autosave.npz"
+        """The autosaved run in the per-user folder (or where the first version kept it, if only that exists)."""
+        path = paths.autosave_path()
+        legacy = Path(self.context.settings.fileName()).parent / LEGACY_AUTOSAVE
+        return legacy if not path.exists() and legacy.exists() else path
 
     def save_model(self, path: str) -> bool:
         if self.net is None:
             self.show_message("Nothing to save yet: build or train a network first.", error=True)
             return False
-        resume = self.worker.running and self.trainer is not None and not self.trainer.paused
-        if resume:          # a consistent snapshot: let the batch in flight finish first
-            self.worker.pause()
-            deadline = time.perf_counter() + 2.0
-            n = -1
-            while n != len(self.history.step_loss) and time.perf_counter() < deadline:
-                n = len(self.history.step_loss)
-                time.sleep(0.02)
+        trainer = self.trainer
+        resume = self.worker.running and trainer is not None and not trainer.paused
+        if resume:          # a consistent snapshot: the batch in flight finishes first
+            trainer.pause(wait=True)
         try:
             return self._write_model(path)
         finally:
@@ -949,8 +879,8 @@ class StudioPage(QWidget):
         self.net.meta.update(dataset=self.data.name if self.data else self.net.meta.get("dataset"),
                              class_names=list(self.data.class_names) if self.data else self.net.meta.get("class_names"))
         try:
-            self.net.save(path, hyperparameters=self.hyperparameters(), history=self.history.to_dict(),
-                          optimizer=self.optimizer)
+            save_model(self.net, path, hyperparameters=self.hyperparameters(), history=self.history.to_dict(),
+                       optimizer=self.optimizer)
         except OSError as exc:
             self.show_message(f"Could not save {path}: {exc.strerror or exc}", error=True)
             return False
@@ -963,7 +893,7 @@ class StudioPage(QWidget):
     def open_model(self, path: str) -> bool:
         """Load a model with its settings and history; on a bad file say why and change nothing."""
         try:
-            net = Sequential.load(path)
+            net = load_model(path)
         except ModelFileError as exc:
             self.show_message(f"Could not open the model: {exc}", error=True)
             return False
@@ -975,22 +905,12 @@ class StudioPage(QWidget):
         if self.worker.running:
             self.worker.stop(wait=10.0)
         hyper = dict(net.meta.get("hyperparameters") or {})
-        self._loading_settings = True
-        try:
-            i = self.dataset_combo.findData(dataset)
-            self.dataset_combo.blockSignals(True)
-            self.dataset_combo.setCurrentIndex(i)
-            self.dataset_combo.blockSignals(False)
-            if self.data is None or self.data.name != dataset:
-                self.data = None
-        finally:
-            self._loading_settings = False
-        settings = {k: hyper[k] for k in ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "batch_size",
-                                          "epochs", "seed", "cosine", "smoothing") if k in hyper}
-        if "betas" in hyper:
-            settings["beta1"], settings["beta2"] = hyper["betas"]
-        settings["spec"] = spec_from_network(net)
-        self._apply_settings_dict(settings)
+        cfg = RunConfig.from_hyperparameters(hyper, dataset, net)
+        if self.data is None or self.data.name != dataset:
+            self.data = None
+        self.apply_run_config(cfg, spec_from_network(net))
+        if isinstance(hyper.get("smoothing"), (int, float)):
+            self.loss_chart.set_smoothing(float(hyper["smoothing"]))
         if not self.load_data(ask=True):
             return False
         if net.input_size != self.data.input_size or net.output_size != self.data.num_classes:
@@ -1038,23 +958,5 @@ def history_bpe(history: History, default: int) -> int:
     return max(1, default)
 
 
-def fmt_loss(v) -> str:
-    """A loss for a metric card: 4 decimals, or 3 significant digits when it has blown up."""
-    if v is None:
-        return "–"
-    if not np.isfinite(v):
-        return str(v)
-    return f"{v:.4f}" if abs(v) < 1000 else f"{v:.3g}"
-
-
-def format_seconds(s: float) -> str:
-    if not s or not np.isfinite(s):
-        return "–"
-    s = int(round(s))
-    return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s} s"
-
-
 def strip_tags(text: str) -> str:
-    import re
     return re.sub(r"<[^>]+>", "", text)
-

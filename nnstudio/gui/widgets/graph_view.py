@@ -8,7 +8,7 @@ chooses which gradients are revealed, which node is highlighted, and which
 edges carry a label (the local derivative on the current step).
 
 The widget only draws: values and gradients come from a
-:class:`nnstudio.core.expr.Graph`.
+:class:`nnstudio.core.autograd.expr.Graph`.
 """
 from __future__ import annotations
 

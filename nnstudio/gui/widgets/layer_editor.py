@@ -4,28 +4,28 @@ The editor holds a plain architecture *spec*::
 
     {"hidden": [{"units": 128, "activation": "relu", "dropout": 0.0}, ...], "init": "he"}
 
-and builds a :class:`~nnstudio.core.network.Sequential` from it with
-``Sequential.mlp``. Input and output sizes come from the dataset.
+which is :meth:`nnstudio.core.nn.spec.MLPSpec.to_editor`'s form: the core's
+:class:`~nnstudio.core.nn.spec.MLPSpec` validates it, builds the network and
+estimates its memory (the same estimate ``nnstudio memory estimate`` prints).
+Input and output sizes come from the dataset.
 """
 from __future__ import annotations
 
+import psutil
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QLabel,
-    QSpinBox,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from nnstudio.core.fmt import format_bytes
+from nnstudio.core.limits import LIMITS
+from nnstudio.core.nn.spec import MemoryEstimate, MLPSpec
+from nnstudio.core.training.trainer import Trainer
+
+from .controls import LimitedDoubleSpinBox, LimitedSpinBox
 
 ACTIVATIONS = (("ReLU", "relu"), ("LeakyReLU", "leaky_relu"), ("Sigmoid", "sigmoid"), ("Tanh", "tanh"),
                ("Linear", "linear"))
 INITS = (("He (for ReLU)", "he"), ("Xavier (sigmoid/tanh)", "xavier"), ("Small normal (0.01)", "normal"))
-MAX_UNITS = 1_000_000           # the spin box limit; memory decides what is really allowed
-MAX_HIDDEN = 8
+MAX_HIDDEN = int(LIMITS["hidden_layers"].hi)
 
 
 def _preset(*units, act="relu", dropout=0.0):
@@ -45,44 +45,12 @@ PRESETS = (
 DEFAULT_SPEC = PRESETS[0][1]
 
 
-def spec_sizes(spec: dict, n_in: int, n_out: int) -> list[int]:
-    return [n_in, *[int(h["units"]) for h in spec["hidden"]], n_out]
-
-
-def estimate_bytes(spec: dict, n_in: int, n_out: int, batch_size: int = 128, optimizer_buffers: int = 2,
-                   itemsize: int = 4) -> dict:
-    """Bytes a network built from ``spec`` will need: parameters, gradients, optimizer state and
-    the arrays kept for backward at ``batch_size`` (what each layer's ``cached_arrays`` holds)."""
-    sizes = spec_sizes(spec, n_in, n_out)
-    params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    acts = 0
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        acts += a * itemsize            # Dense keeps its input
-        if i < len(sizes) - 2:
-            act = spec["hidden"][i].get("activation", "relu")
-            # ReLU keeps a boolean mask, the others a float array; linear keeps nothing
-            acts += b if act == "relu" else (0 if act == "linear" else b * itemsize)
-            if spec["hidden"][i].get("dropout", 0) > 0:
-                acts += b * itemsize    # dropout keeps its mask
-    return {"parameters": params * itemsize, "gradients": params * itemsize,
-            "optimizer": params * itemsize * optimizer_buffers, "activations": acts * batch_size,
-            "count": params}
-
-
 def available_memory() -> int:
+    """Memory the OS says is free now (what a new network may take at most half of)."""
     try:
-        import psutil
         return int(psutil.virtual_memory().available)
-    except Exception:  # noqa: BLE001
+    except (OSError, AttributeError):
         return 4 << 30
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 class _LayerRow(QWidget):
@@ -98,23 +66,18 @@ class _LayerRow(QWidget):
         lay.setSpacing(4)
         self.index_label = QLabel()
         self.index_label.setMinimumWidth(18)
-        self.units = QSpinBox(objectName="unitsSpin")
-        self.units.setRange(0, MAX_UNITS)
-        self.units.setValue(int(layer["units"]))
+        self.units = LimitedSpinBox("units", int(layer["units"]), "Neurons in this hidden layer",
+                                    objectName="unitsSpin")
         self.units.setAccessibleName("Units")
-        self.units.setToolTip("Neurons in this hidden layer")
         self.units.setKeyboardTracking(False)
         self.activation = QComboBox(objectName="activationCombo")
         for text, key in ACTIVATIONS:
             self.activation.addItem(text, key)
         self.activation.setCurrentIndex(max(0, self.activation.findData(layer.get("activation", "relu"))))
         self.activation.setToolTip("Non-linearity applied after this layer")
-        self.dropout = QDoubleSpinBox(objectName="dropoutSpin")
-        self.dropout.setRange(0.0, 0.9)
-        self.dropout.setSingleStep(0.05)
-        self.dropout.setDecimals(2)
-        self.dropout.setValue(float(layer.get("dropout", 0.0)))
-        self.dropout.setToolTip("Dropout: fraction of this layer's outputs zeroed at random while training")
+        self.dropout = LimitedDoubleSpinBox("dropout", float(layer.get("dropout", 0.0)),
+                                            "Dropout: fraction of this layer's outputs zeroed at random while "
+                                            "training", step=0.05, objectName="dropoutSpin")
         self.up = QToolButton(text="▲", toolTip="Move this layer up", autoRaise=True)
         self.down = QToolButton(text="▼", toolTip="Move this layer down", autoRaise=True)
         self.delete = QToolButton(text="✕", toolTip="Remove this layer", autoRaise=True, objectName="removeLayer")
@@ -138,7 +101,9 @@ class _LayerRow(QWidget):
                 "dropout": round(self.dropout.value(), 4)}
 
     def set_error(self, error: bool) -> None:
-        self.units.setStyleSheet("QSpinBox { border: 2px solid #d9534f; border-radius: 3px; }" if error else "")
+        """Mark the units box (a memory problem; out-of-range values mark themselves)."""
+        if not self.units.problem:
+            self.units.setStyleSheet("QSpinBox { border: 2px solid #d9534f; border-radius: 3px; }" if error else "")
 
 
 class LayerEditor(QWidget):
@@ -156,7 +121,9 @@ class LayerEditor(QWidget):
         self.setAccessibleName("Layer stack")
         self.n_in, self.n_out = 784, 10
         self.batch_size = 128
-        self.optimizer_buffers = 2
+        self.optimizer = "adam"
+        self.dataset_bytes = 0
+        self.estimate: MemoryEstimate | None = None
         self.error = ""
         self._rows: list[_LayerRow] = []
         self._updating = False
@@ -230,26 +197,30 @@ class LayerEditor(QWidget):
             self._updating = False
         self._changed()
 
+    def mlp_spec(self) -> MLPSpec:
+        return MLPSpec.from_editor(self.spec(), self.n_in, self.n_out)
+
     def sizes(self) -> list[int]:
-        return spec_sizes(self.spec(), self.n_in, self.n_out)
+        return self.mlp_spec().sizes
 
     def set_io(self, n_in: int, n_out: int) -> None:
         self.n_in, self.n_out = int(n_in), int(n_out)
         self._changed()
 
-    def set_training_context(self, batch_size: int, optimizer_buffers: int) -> None:
-        """Batch size and optimizer state count feed the memory estimate."""
-        self.batch_size, self.optimizer_buffers = int(batch_size), int(optimizer_buffers)
+    def set_training_context(self, batch_size: int, optimizer: str, dataset_bytes: int = 0) -> None:
+        """Batch size, optimizer and the dataset's size feed the memory estimate."""
+        self.batch_size, self.optimizer, self.dataset_bytes = max(1, int(batch_size)), optimizer, int(dataset_bytes)
         self._changed()
 
     def build(self, seed: int):
         """A fresh network from the spec (same seed -> same initial weights). Raises ValueError if invalid."""
-        from nnstudio.core.network import Sequential
         if self.error:
             raise ValueError(self.error)
-        spec = self.spec()
-        return Sequential.mlp(self.sizes(), [h["activation"] for h in spec["hidden"]], init=spec["init"],
-                              dropout=[h["dropout"] for h in spec["hidden"]], seed=seed)
+        return self.mlp_spec().build(seed)
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """What training this network takes (the trainer's snapshots included, the dataset not)."""
+        return self.mlp_spec().estimate_bytes(self.batch_size, self.optimizer, snapshots=Trainer.SNAPSHOTS)
 
     # -- rows ------------------------------------------------------------------------
     def add_layer(self, layer: dict | None = None, notify: bool = True) -> None:
@@ -300,16 +271,16 @@ class LayerEditor(QWidget):
     # -- validation and summary ---------------------------------------------------
     def validate(self) -> str:
         """'' if the spec can be built and trained here, else a message for the user."""
-        for i, row in enumerate(self._rows):
-            if row.units.value() < 1:
-                return f"Hidden layer {i + 1} has 0 units: a layer needs at least 1 neuron."
-        est = estimate_bytes(self.spec(), self.n_in, self.n_out, self.batch_size, self.optimizer_buffers)
-        total = est["parameters"] + est["gradients"] + est["optimizer"] + est["activations"]
+        problems = self.mlp_spec().problems()
+        if problems:
+            return problems[0][0].upper() + problems[0][1:] + "."
+        est = self.memory_estimate()
+        total = est.total + self.dataset_bytes
         avail = available_memory()
         if total > avail // 2:
-            return (f"This network would need about {human_bytes(total)} (weights, gradients, optimizer state "
-                    f"and activations), more than half of the {human_bytes(avail)} of free memory. "
-                    "Use fewer units.")
+            return (f"This network would need about {format_bytes(total)} to train (weights, gradients, optimizer "
+                    f"state, activations, the trainer's snapshots and the dataset), more than half of the "
+                    f"{format_bytes(avail)} of free memory. Use fewer units.")
         return ""
 
     def _show_error(self, text: str) -> None:
@@ -323,7 +294,7 @@ class LayerEditor(QWidget):
             row.index_label.setText(f"{i + 1}")
             row.up.setEnabled(i > 0)
             row.down.setEnabled(i < len(self._rows) - 1)
-            row.set_error(row.units.value() < 1)
+            row.set_error(False)
         self.add_button.setEnabled(len(self._rows) < MAX_HIDDEN)
         self.error = self.validate()
         if self.error:
@@ -335,31 +306,19 @@ class LayerEditor(QWidget):
         self.input_label.setText(f"Input: {self.n_in} pixels (from the dataset)")
         self.output_label.setText(f"Output: {self.n_out} classes, softmax")
         spec = self.spec()
-        est = estimate_bytes(spec, self.n_in, self.n_out, self.batch_size, self.optimizer_buffers)
-        arrow = " → ".join(str(s) for s in spec_sizes(spec, self.n_in, self.n_out))
-        total = est["parameters"] + est["gradients"] + est["optimizer"] + est["activations"]
-        self.summary.setText(f"<b>{arrow}</b><br>{est['count']:,} parameters · "
-                             f"{human_bytes(est['parameters'])} weights · ≈{human_bytes(total)} to train")
+        mlp = self.mlp_spec()
+        est = self.estimate = self.memory_estimate()
+        self.summary.setText(f"<b>{mlp.describe()}</b><br>{est.count:,} parameters · "
+                             f"{format_bytes(est.parameters)} weights · ≈{format_bytes(est.total)} to train")
+        self.summary.setToolTip("<table>" + "".join(
+            f"<tr><td>{label}</td><td align='right'>&nbsp;{format_bytes(n)}</td></tr>"
+            for key, label, n in est.rows() if key != "dataset")
+            + f"<tr><td>plus the dataset in memory</td><td align='right'>&nbsp;{format_bytes(self.dataset_bytes)}"
+            f"</td></tr></table>at batch size {self.batch_size} with {self.optimizer}; "
+            "the same estimate as <code>nnstudio memory estimate</code>")
         self.spec_changed.emit(spec)
 
 
 def spec_from_network(net) -> dict:
     """Recover the editor spec from a built network (for Open)."""
-    from nnstudio.core.layers import Dense, Dropout
-    hidden, init = [], "he"
-    dense = [layer for layer in net.layers if isinstance(layer, Dense)]
-    if dense:
-        init = dense[0].init
-    current = None
-    for layer in net.layers:
-        if isinstance(layer, Dense):
-            if current is not None:
-                hidden.append(current)
-            current = {"units": layer.out_features, "activation": "linear", "dropout": 0.0}
-        elif isinstance(layer, Dropout) and current is not None:
-            current["dropout"] = layer.p
-        elif current is not None:
-            current["activation"] = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "Sigmoid": "sigmoid",
-                                     "Tanh": "tanh", "Linear": "linear"}.get(layer.kind, "linear")
-    return {"hidden": hidden, "init": init}
-
+    return MLPSpec.from_network(net).to_editor()

@@ -1,4 +1,9 @@
-"""Memory: the process's resident memory over time, and the model's own bytes by kind."""
+"""Memory: the process's resident memory over time, and what training the model holds, by kind.
+
+The numbers come from :func:`nnstudio.core.memory.training_footprint`: the
+network's own arrays counted live, the rest as the core's estimate counts them
+(the same categories ``nnstudio memory estimate`` prints).
+"""
 from __future__ import annotations
 
 import time
@@ -8,54 +13,20 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from .layer_editor import human_bytes
+from nnstudio.core.fmt import format_bytes
+from nnstudio.core.nn.spec import MemoryEstimate
+
 from .training_charts import GrowingSeries, style_plot
 
-KINDS = (("parameters", "Weights and biases", (30, 110, 235), "weights"),
-         ("gradients", "Gradients", (240, 150, 30), "gradients"),
-         ("optimizer", "Optimizer state", (60, 170, 90), "optimizer"),
-         ("activations", "Activations kept for backward", (200, 60, 80), "activations"))
-
-
-def model_memory_breakdown(net, optimizer=None, batch_size: int = 128) -> dict:
-    """Bytes held by ``net`` by kind, summed from the arrays themselves.
-
-    Parameters and gradients from ``p.data``/``p.grad``, optimizer state from
-    ``optimizer.state_buffers()``, activations from each layer's ``cached_arrays()``
-    (scaled to ``batch_size`` rows). When no forward pass is cached (before training,
-    between epochs) the activations are computed from the layer shapes instead, and
-    ``activations_measured`` is False.
-
-    The measured numbers come from ``nnstudio.core.memory.account``; only the
-    shape rule for an empty cache lives here.
-    """
-    from nnstudio.core.memory import account
-    params = net.parameters()
-    report = account(net, optimizer)
-    out = {"parameters": report.parameters, "gradients": report.gradients, "optimizer": report.optimizer_state}
-    cached = [a for layer in net.layers for a in layer.cached_arrays() if a is not None]
-    if cached and cached[0].ndim >= 1 and cached[0].shape[0] > 0:
-        rows = cached[0].shape[0]
-        out["activations"] = int(report.activations * batch_size / rows)
-        out["activations_measured"] = True
-    else:
-        itemsize = params[0].data.itemsize if params else 4
-        size, total = net.input_size or 0, 0
-        for layer in net.layers:
-            new = layer.output_size(size)
-            if layer.kind == "Dense":
-                total += size * itemsize              # its input
-            elif layer.kind == "ReLU":
-                total += new                          # a boolean mask: one byte per value
-            elif layer.kind == "Dropout":
-                total += new * itemsize if getattr(layer, "p", 0) > 0 else 0
-            elif layer.kind != "Linear":
-                total += new * itemsize               # its input or output
-            size = new
-        out["activations"] = total * batch_size
-        out["activations_measured"] = False
-    out["total"] = out["parameters"] + out["gradients"] + out["optimizer"] + out["activations"]
-    return out
+# (MemoryEstimate field, colour, short axis label), in the estimate's order
+KINDS = (("parameters", (30, 110, 235), "weights"),
+         ("gradients", (240, 150, 30), "gradients"),
+         ("optimizer_state", (60, 170, 90), "optimizer"),
+         ("activations", (200, 60, 80), "activations"),
+         ("workspace", (150, 100, 210), "temporaries"),
+         ("snapshots", (40, 170, 190), "snapshots"),
+         ("dataset", (150, 150, 150), "dataset"))
+LABELS = dict(MemoryEstimate.LABELS)
 
 
 def process_rss() -> int:
@@ -75,7 +46,7 @@ class MemoryView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("memoryPlot")
         self.plot.setAccessibleName("Process memory chart")
-        style_plot(self.plot, "Process memory (RSS)", left="MB", bottom="seconds", grid=False)
+        style_plot(self.plot, "Process memory (RSS)", left="MiB", bottom="seconds", grid=False)
         self.rss_item = self.plot.plot([], [], pen=pg.mkPen((30, 110, 235), width=2), fillLevel=0,
                                        brush=(30, 110, 235, 40))
         self.series = GrowingSeries(2048)
@@ -85,19 +56,21 @@ class MemoryView(QWidget):
         self.bars = pg.PlotWidget()
 
         self.bars.setObjectName("memoryBreakdown")
-        style_plot(self.bars, "The model's memory", bottom="KB")
+        style_plot(self.bars, "What training this model holds", bottom="MiB")
         self.bars.setMouseEnabled(x=False, y=False)
         self.bars.getPlotItem().hideButtons()
-        self.bar_item = pg.BarGraphItem(x0=np.zeros(4), y=np.arange(4), height=0.6, width=np.zeros(4),
-                                        brushes=[pg.mkBrush(c) for _, _, c, _ in KINDS], pens=[None] * 4)
+        n = len(KINDS)
+        self.bar_item = pg.BarGraphItem(x0=np.zeros(n), y=np.arange(n), height=0.6, width=np.zeros(n),
+                                        brushes=[pg.mkBrush(c) for _, c, _ in KINDS], pens=[None] * n)
         self.bars.addItem(self.bar_item)
-        self.bars.getAxis("left").setTicks([[(i, short) for i, (_, _, _, short) in enumerate(KINDS)]])
+        self.bars.getAxis("left").setTicks([[(i, short) for i, (_, _, short) in enumerate(KINDS)]])
         self.bars.getPlotItem().invertY(True)
         self.bars.getPlotItem().showGrid(x=True, y=False, alpha=0.15)
         self.table = QLabel(objectName="memoryTable")
         self.table.setTextFormat(Qt.RichText)
         self.table.setWordWrap(True)
-        self.breakdown: dict = {}
+        self.breakdown: MemoryEstimate | None = None
+        self.activations_measured = False
         self.updates = 0
 
         right = QVBoxLayout()
@@ -126,16 +99,19 @@ class MemoryView(QWidget):
         self._draw_rss()
         super().showEvent(event)
 
-    def set_breakdown(self, breakdown: dict) -> None:
-        self.breakdown = dict(breakdown)
-        kb = np.array([breakdown.get(k, 0) for k, _, _, _ in KINDS], dtype=np.float64) / 1024
-        self.bar_item.setOpts(width=kb)
-        self.bars.setXRange(0, max(float(kb.max()), 1.0) * 1.05, padding=0)
-        act_note = "" if breakdown.get("activations_measured") else " (from layer shapes: no batch cached now)"
-        rows = "".join(f"<tr><td><span style='color:rgb{c}'>■</span> {name}</td>"
-                       f"<td align='right'>&nbsp;{human_bytes(breakdown.get(k, 0))}</td></tr>"
-                       for k, name, c, _ in KINDS)
+    def set_breakdown(self, estimate: MemoryEstimate, activations_measured: bool = False) -> None:
+        self.breakdown = estimate
+        self.activations_measured = activations_measured
+        mib = np.array([getattr(estimate, k) for k, _, _ in KINDS], dtype=np.float64) / 2 ** 20
+        self.bar_item.setOpts(width=mib)
+        self.bars.setXRange(0, max(float(mib.max()), 0.01) * 1.05, padding=0)
+        act_note = ("activations measured on the batch in flight" if activations_measured
+                    else "activations counted from the layer shapes (no batch cached now)")
+        rows = "".join(f"<tr><td><span style='color:rgb{c}'>■</span> {LABELS[k]}</td>"
+                       f"<td align='right'>&nbsp;{format_bytes(getattr(estimate, k))}</td></tr>"
+                       for k, c, _ in KINDS)
         self.table.setText(f"<table>{rows}<tr><td><b>Total</b></td><td align='right'><b>&nbsp;"
-                           f"{human_bytes(breakdown.get('total', 0))}</b></td></tr></table>"
-                           f"<small>Summed from the arrays themselves{act_note}.</small>")
+                           f"{format_bytes(estimate.total)}</b></td></tr></table>"
+                           f"<small>Weights, gradients and optimizer state summed from the arrays themselves; "
+                           f"{act_note}.</small>")
         self.updates += 1

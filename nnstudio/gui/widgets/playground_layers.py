@@ -5,7 +5,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QToolButton, QVBoxLayout,
                                QWidget)
 
-from nnstudio.core.playground import HIDDEN_ACTIVATIONS, MAX_LAYERS, MAX_NEURONS
+from nnstudio.core.lessons.playground import HIDDEN_ACTIVATIONS, MAX_LAYERS, MAX_NEURONS
 
 ACTIVATION_LABELS = {"tanh": "Tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
                      "elu": "ELU", "softplus": "Softplus", "gelu": "GELU", "swish": "Swish", "linear": "Linear"}

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
-from nnstudio.core.layers import Dense
+from nnstudio.core.nn import Dense
 
 MAX_TILES = 400
 

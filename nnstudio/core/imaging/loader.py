@@ -1,0 +1,195 @@
+"""Reading a picture of a digit from a file: one loader for every surface (CLI, window, My digits).
+
+The result is always a 2-D float32 array of white ink on black in [0, 1]: photos
+and scans of dark ink on paper are inverted and levelled by :func:`ink_on_black`.
+Files are decoded by Pillow (a core dependency: the core never imports Qt, so
+QImage is not an option here, and Pillow reads every common format, reduces a
+JPEG while decoding it and guards against decompression bombs).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .mnist import SIZE, as_float_image, composite_on_paper, resample_matrix
+
+# Anything with more pixels than this is refused before it is decoded (a 16000 x 12000 photo
+# is 192 MP; Pillow's own decompression-bomb guard is in the same range).
+MAX_PIXELS = 200_000_000
+MAX_SIDE = 1200          # pictures are reduced to at most this many pixels a side while reading
+
+
+# -- photos and scans -----------------------------------------------------------------------------
+
+def is_dark_ink_on_light(img: np.ndarray) -> bool:
+    """Guess the polarity from the image border, where the paper (not the ink) usually is."""
+    h, w = img.shape
+    m = max(1, min(h, w) // 10)
+    border = np.concatenate([img[:m].ravel(), img[-m:].ravel(), img[:, :m].ravel(), img[:, -m:].ravel()])
+    return float(np.median(border)) > float(np.median(img.ravel())) * 0.5 + 0.25
+
+
+def _background(img: np.ndarray, cells: int = 8) -> np.ndarray:
+    """A smooth estimate of the background (paper brightness after inversion) under uneven light.
+
+    The image is cut into ``cells`` x ``cells`` tiles; each tile's 30th percentile
+    is its background (ink covers well under half of a tile), and the tile values
+    are interpolated back to full size.
+    """
+    h, w = img.shape
+    cy, cx = min(cells, h), min(cells, w)
+    ys = np.linspace(0, h, cy + 1).astype(int)
+    xs = np.linspace(0, w, cx + 1).astype(int)
+    tiles = np.empty((cy, cx), np.float32)
+    for i in range(cy):
+        for j in range(cx):
+            tiles[i, j] = np.percentile(img[ys[i]:ys[i + 1], xs[j]:xs[j + 1]], 30)
+    return resample_matrix(cy, h) @ tiles @ resample_matrix(cx, w).T
+
+
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold of values in [0, 1]."""
+    hist, edges = np.histogram(values, bins=64, range=(0, 1))
+    p = hist.astype(np.float64) / max(1, hist.sum())
+    omega = np.cumsum(p)
+    mu = np.cumsum(p * (edges[:-1] + edges[1:]) / 2)
+    between = (mu[-1] * omega - mu) ** 2 / np.maximum(omega * (1 - omega), 1e-12)
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def ink_on_black(img) -> np.ndarray:
+    """A photo or scan of a digit -> float32 white ink on a black background, in [0, 1].
+
+    Dark ink on light paper is inverted; the background (paper grain, shadows,
+    a gradient from a desk lamp) is estimated tile by tile, subtracted, and what
+    stays below the ink/paper threshold is set to black. Images that already are
+    light ink on black (a canvas export, an MNIST digit) pass through levelled.
+    """
+    a = as_float_image(img)
+    if is_dark_ink_on_light(a):
+        a = 1.0 - a
+    if min(a.shape) >= 16:
+        a = a - _background(a)
+    a = np.clip(a, 0, None)
+    peak = float(np.percentile(a, 99.9)) if a.size > 1000 else float(a.max())
+    if peak <= 1e-3:
+        return np.zeros_like(a, dtype=np.float32)
+    a = np.clip(a / peak, 0, 1)
+    # Noise floor: below half of Otsu's ink/paper threshold is paper.
+    floor = 0.5 * _otsu(a)
+    a = np.clip((a - floor) / (1 - floor), 0, 1)
+    return a.astype(np.float32)
+
+
+def load_image_file(path, max_side: int = MAX_SIDE) -> np.ndarray:
+    """Read a picture of a digit as a 2-D float32 array of white ink on black in [0, 1].
+
+    Reads PNG (8/16-bit, grey, RGB, palette, with or without alpha), JPEG, BMP, GIF,
+    TIFF, WebP, PGM/PPM (decoded by Pillow) and NumPy ``.npy`` arrays (2-D, or 3-D
+    RGB/RGBA). Transparent pixels count as the paper. Pictures larger than
+    ``max_side`` pixels are reduced while they are read (a JPEG is decoded at a
+    fraction of its size), so a big photo never costs more than a few times the
+    final size in memory. Photos of dark ink on paper are inverted and levelled by
+    :func:`ink_on_black`. Anything unreadable raises ValueError with one clear line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no such image file: {path}")
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if path.suffix.lower() == ".npy" or magic[:6] == b"\x93NUMPY":
+        img = _read_npy(path, max_side)
+    else:
+        img = _read_picture(path, max_side)
+    return ink_on_black(img)
+
+
+def _read_picture(path: Path, max_side: int) -> np.ndarray:
+    """Grey levels in [0, 1] of any picture Pillow reads, reduced to ``max_side``, alpha composited."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise ValueError(f"{path.name}: the picture is {w} x {h} pixels, too large to read "
+                                 f"(at most {MAX_PIXELS // 1_000_000} million)")
+            if im.format == "JPEG":
+                im.draft("L", (max_side, max_side))       # decode at 1/2, 1/4 or 1/8 of the size
+            im = ImageOps.exif_transpose(im)               # a phone photo taken sideways stands up
+            im = _reduce(im, max_side)
+            gray, alpha = _gray_and_alpha(im)
+    except ValueError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise ValueError(f"{path.name} is not a picture nnstudio can read (PNG, JPEG, BMP, GIF, TIFF, WebP, "
+                         "PGM/PPM or .npy)") from None
+    except (OSError, SyntaxError, EOFError) as exc:
+        raise ValueError(f"{path.name}: the picture is damaged or truncated ({exc})") from None
+    if alpha is not None:
+        gray = composite_on_paper(gray, alpha)
+    return gray
+
+
+def _reduce(im: Image.Image, max_side: int) -> Image.Image:
+    """At most ``max_side`` pixels a side, by area averaging (thin strokes stay grey, not gone)."""
+    w, h = im.size
+    if max(w, h) <= max_side:
+        return im
+    if im.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        im = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
+    factor = max(1, max(w, h) // max_side)
+    if factor > 1:
+        im = im.reduce(factor)                             # box average over factor x factor blocks
+    if max(im.size) > max_side:
+        s = max_side / max(im.size)
+        im = im.resize((max(1, round(im.size[0] * s)), max(1, round(im.size[1] * s))), Image.Resampling.BOX)
+    return im
+
+
+def _gray_and_alpha(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Luminance in [0, 1] (16-bit kept exact) and alpha in [0, 1] if the picture has transparency."""
+    has_alpha = "A" in im.getbands() or "transparency" in im.info
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(im, dtype=np.float64)
+        return (a / (65535.0 if a.max() > 255 else 255.0)).astype(np.float32), None
+    if im.mode == "F":
+        return as_float_image(np.asarray(im, dtype=np.float32)), None
+    if has_alpha:
+        la = np.asarray(im.convert("RGBA").convert("LA"), dtype=np.float32) / 255.0
+        return la[..., 0], la[..., 1]
+    return np.asarray(im.convert("L"), dtype=np.float32) / 255.0, None
+
+
+def _read_npy(path: Path, max_side: int) -> np.ndarray:
+    """A 2-D array (or 3-D RGB/RGBA) from a .npy file; its declared shape is checked before it is read."""
+    try:
+        arr = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{path.name}: not a readable .npy array ({exc})") from None
+    shape = arr.shape
+    if len(shape) == 3 and shape[0] == 1:
+        arr = arr[0]
+    elif len(shape) == 1 and arr.size == SIZE * SIZE:
+        arr = arr.reshape(SIZE, SIZE)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        raise ValueError(f"{path.name}: expected a 2-D image (or RGB/RGBA), got an array of shape {shape}")
+    h, w = arr.shape[:2]
+    if h * w > MAX_PIXELS:
+        raise ValueError(f"{path.name}: the array is {w} x {h}, too large to read "
+                         f"(at most {MAX_PIXELS // 1_000_000} million pixels)")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise ValueError(f"{path.name}: expected numbers, got an array of {arr.dtype}")
+    step = max(1, -(-max(h, w) // (2 * max_side)))     # thin out huge arrays while reading (then area-filter)
+    a = np.asarray(arr[::step, ::step])
+    try:
+        img = as_float_image(a.astype(np.float32) if a.dtype == np.bool_ else a)
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: {exc}") from None
+    if max(img.shape) > max_side:
+        s = max_side / max(img.shape)
+        img = np.clip(resample_matrix(img.shape[0], max(1, round(img.shape[0] * s))) @ img
+                      @ resample_matrix(img.shape[1], max(1, round(img.shape[1] * s))).T, 0, 1)
+    return img.astype(np.float32)

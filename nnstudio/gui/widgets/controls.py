@@ -1,0 +1,186 @@
+"""Small controls the pages share: spin boxes that follow the limits table, the learning-rate
+control, and the metric card.
+
+A :class:`LimitedSpinBox` / :class:`LimitedDoubleSpinBox` accepts any number typed
+into it and *says* when it is outside the range in
+:data:`nnstudio.core.limits.LIMITS` (a red frame, the reason as its tooltip, and
+``problem_changed``); nothing is clamped behind the user's back. The page then
+refuses to train until the value is fixed, with the same sentence the CLI prints.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget
+
+from nnstudio.core.limits import LIMITS
+
+_ERROR_STYLE = "border: 2px solid #d9534f; border-radius: 3px;"
+
+
+class _LimitMixin:
+    """What both limited spin boxes share: check the value against the table, show the result.
+    (Each concrete class declares ``problem_changed = Signal(str)``: Qt signals live on QObject classes.)"""
+
+    _qt_class = "QAbstractSpinBox"
+
+    def _init_limit(self, name: str, tooltip: str) -> None:
+        self.limit = LIMITS[name]
+        self._tooltip = tooltip
+        self._problem = ""
+        self.setToolTip(tooltip)
+        self.valueChanged.connect(self._check)
+
+    @property
+    def problem(self) -> str:
+        """'' if the value is within the limits, else the sentence saying why not."""
+        return self._problem
+
+    def _check(self, *_args) -> None:
+        problem = self.limit.problem(self.value())
+        if problem == self._problem:
+            return
+        self._problem = problem
+        self.setStyleSheet(f"{self._qt_class} {{ {_ERROR_STYLE} }}" if problem else "")
+        self.setToolTip(f"<b>{problem}</b><br>{self._tooltip}" if problem else self._tooltip)
+        self.problem_changed.emit(problem)
+
+
+class LimitedSpinBox(_LimitMixin, QSpinBox):
+    """A whole-number spin box for hyperparameter ``name`` (e.g. "batch_size")."""
+
+    problem_changed = Signal(str)
+    _qt_class = "QSpinBox"
+
+    def __init__(self, name: str, value: int, tooltip: str = "", parent=None, **kwargs):
+        super().__init__(parent, **kwargs)
+        limit = LIMITS[name]
+        # Wider than the limits: an out-of-range number stays as typed and is reported, not clamped.
+        self.setRange(min(0, int(limit.lo)), 2 ** 31 - 1)
+        self.setValue(int(value))
+        self._init_limit(name, tooltip)
+
+
+class LimitedDoubleSpinBox(_LimitMixin, QDoubleSpinBox):
+    """A spin box for a real-valued hyperparameter ``name`` (e.g. "lr"), shown with its significant digits."""
+
+    problem_changed = Signal(str)
+    _qt_class = "QDoubleSpinBox"
+
+    def __init__(self, name: str, value: float, tooltip: str = "", step: float = 0.01, parent=None, **kwargs):
+        super().__init__(parent, **kwargs)
+        limit = LIMITS[name]
+        self.setDecimals(9)                  # stores 1e-6 and below exactly enough; shown compactly
+        self.setRange(min(0.0, float(limit.lo)), 1e12)
+        self.setSingleStep(step)
+        self.setValue(float(value))
+        self._init_limit(name, tooltip)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.strip().replace(",", ""))
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        t = text.strip().replace(",", "")
+        try:
+            float(t)
+            return QValidator.Acceptable, text, pos
+        except ValueError:
+            partial = t in ("", "-", ".", "-.") or t.lower().endswith(("e", "e-", "e+"))
+            return (QValidator.Intermediate if partial else QValidator.Invalid), text, pos
+
+
+class LogSlider(QWidget):
+    """A learning-rate control: a log-scale slider (``lo``..``hi``) next to an exact, limited spin box.
+
+    The spin box takes any rate the limits table allows (and reports the ones it does not);
+    the slider covers the useful range and stays at its end for rates beyond it.
+    """
+
+    valueChanged = Signal(float)
+    problem_changed = Signal(str)
+
+    def __init__(self, value: float, lo: float = 1e-5, hi: float = 1.0, parent=None):
+        super().__init__(parent)
+        self.lo, self.hi = lo, hi
+        self.slider = QSlider(Qt.Horizontal, objectName="lrSlider")
+        self.slider.setRange(0, 200)
+        self.spin = LimitedDoubleSpinBox("lr", value, "Learning rate: how big a step each update takes "
+                                         "(the slider is logarithmic)", step=0.0001, objectName="lrSpin")
+        self.spin.setKeyboardTracking(False)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.spin)
+        self._sync = False
+        self.slider.valueChanged.connect(self._from_slider)
+        self.spin.valueChanged.connect(self._from_spin)
+        self.spin.problem_changed.connect(self.problem_changed)
+        self.setValue(value)
+
+    @property
+    def problem(self) -> str:
+        return self.spin.problem
+
+    def _to_pos(self, v: float) -> int:
+        v = min(max(v, self.lo), self.hi)
+        return int(round(200 * (math.log10(v) - math.log10(self.lo)) / (math.log10(self.hi) - math.log10(self.lo))))
+
+    def _from_slider(self, pos: int) -> None:
+        if self._sync:
+            return
+        v = 10 ** (math.log10(self.lo) + pos / 200 * (math.log10(self.hi) - math.log10(self.lo)))
+        digits = max(0, -int(math.floor(math.log10(v))) + 1)
+        self._sync = True
+        self.spin.setValue(round(v, digits))
+        self._sync = False
+        self.valueChanged.emit(self.spin.value())
+
+    def _from_spin(self, v: float) -> None:
+        if self._sync:
+            return
+        self._sync = True
+        if v > 0:
+            self.slider.setValue(self._to_pos(v))
+        self._sync = False
+        self.valueChanged.emit(v)
+
+    def value(self) -> float:
+        return self.spin.value()
+
+    def setValue(self, v: float) -> None:
+        self.spin.setValue(float(v))
+        self._sync = True
+        if v > 0:
+            self.slider.setValue(self._to_pos(float(v)))
+        self._sync = False
+
+
+class MetricCard(QFrame):
+    """A small labelled number (epoch, loss, accuracy...)."""
+
+    def __init__(self, caption: str, tooltip: str = ""):
+        super().__init__()
+        self.setObjectName("metricCard")
+        self.setFrameShape(QFrame.StyledPanel)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 3, 8, 3)
+        lay.setSpacing(0)
+        self.caption = QLabel(caption)
+        self.caption.setProperty("role", "caption")
+        self.value = QLabel("–")
+        self.value.setProperty("role", "metric")
+        self.value.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long number never widens the window
+        lay.addWidget(self.caption)
+        lay.addWidget(self.value)
+        self.setToolTip(tooltip)
+
+    def set(self, text: str) -> None:
+        self.value.setText(text)

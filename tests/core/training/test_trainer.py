@@ -1,0 +1,135 @@
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from nnstudio.core.nn import Sequential
+from nnstudio.core.nn import SGD, Adam
+from nnstudio.core.training import Trainer, evaluate
+
+
+def blobs(n=600, seed=0):
+    """Three separable Gaussian blobs in 4-D: a problem any MLP learns in one epoch."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    centres = np.array([[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0]], dtype=np.float32)
+    x = centres[y] + rng.standard_normal((n, 4)).astype(np.float32) * 0.5
+    return x, y
+
+
+def make_trainer(**kw):
+    x, y = blobs()
+    net = Sequential.mlp([4, 16, 3], "relu", seed=0)
+    opt = kw.pop("opt", None) or Adam(net.parameters(), lr=0.01)
+    return Trainer(net, opt, (x, y), test=blobs(200, seed=1), **{"batch_size": 32, "epochs": 3, **kw})
+
+
+def test_training_learns_and_reports_events():
+    trainer = make_trainer()
+    steps, epochs = [], []
+    trainer.events.connect("step", steps.append)
+    trainer.events.connect("epoch", epochs.append)
+    history = trainer.run()
+    assert trainer.state == "finished"
+    assert len(steps) == 3 * trainer.batches_per_epoch == len(history.step_loss)
+    assert steps[-1].batch == trainer.batches_per_epoch and steps[-1].samples_per_sec > 0
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert epochs[-1].test_accuracy > 0.95
+    assert np.mean(history.step_loss[-10:]) < np.mean(history.step_loss[:10]) / 3
+
+
+def test_same_seed_same_result_different_seed_different_order():
+    a, b, c = make_trainer(seed=3), make_trainer(seed=3), make_trainer(seed=4)
+    for t in (a, b, c):
+        t.run(1)
+    assert a.history.step_loss == b.history.step_loss
+    assert a.history.step_loss != c.history.step_loss
+
+
+def test_pause_step_resume_and_stop_from_another_thread():
+    trainer = make_trainer(epochs=50, start_paused=True)
+    seen = []
+    trainer.events.connect("step", lambda info: seen.append(info.step))
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    time.sleep(0.2)
+    assert seen == [] and trainer.state == "paused"
+    trainer.step(3)
+    deadline = time.time() + 5
+    while len(seen) < 3 and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert seen == [1, 2, 3], "exactly three single steps"
+    trainer.resume()
+    while len(seen) < 20 and time.time() < deadline:
+        time.sleep(0.01)
+    trainer.pause()
+    time.sleep(0.1)
+    count = len(seen)
+    time.sleep(0.2)
+    assert len(seen) == count, "no steps while paused"
+    trainer.stop()
+    thread.join(5)
+    assert not thread.is_alive() and trainer.state == "stopped"
+    assert trainer.epoch < 50
+
+
+def test_nan_loss_stops_and_keeps_last_good_weights():
+    trainer = make_trainer(opt=None, epochs=5)
+    net = trainer.network
+    trainer.optimizer = SGD(net.parameters(), lr=5.0)
+    trainer.snapshot_every = 5
+    messages = []
+    trainer.events.connect("diverged", messages.append)
+    # poison the data so the loss becomes NaN at a known step
+    x = trainer.x.copy()
+    trainer.x = x
+    bad_batch_rows = np.random.default_rng((trainer.seed, 1)).permutation(len(x))[12 * 32:13 * 32]
+    x[bad_batch_rows[0], 0] = np.nan
+    trainer.run()
+    assert trainer.state == "diverged"
+    assert messages and "nan" in messages[0].lower() and "smaller learning rate" in messages[0]
+    assert all(np.all(np.isfinite(p.data)) for p in net.parameters())
+    loss, acc = evaluate(net, *trainer.test)
+    assert np.isfinite(loss)
+    assert trainer.step_count == 12
+
+
+def test_bad_arguments_are_refused():
+    x, y = blobs()
+    net = Sequential.mlp([4, 3])
+    opt = SGD(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="batch size"):
+        Trainer(net, opt, (x, y), batch_size=0)
+    with pytest.raises(ValueError, match="epochs"):
+        Trainer(net, opt, (x, y), epochs=0)
+    with pytest.raises(ValueError, match="empty"):
+        Trainer(net, opt, (x[:0], y[:0]))
+
+
+@pytest.mark.slow
+def test_mnist_one_epoch_reaches_95_percent(mnist):
+    x, y = mnist.flat("train")
+    net = Sequential.mlp([784, 128, 10], "relu", seed=0)
+    trainer = Trainer(net, Adam(net.parameters(), lr=0.003), (x, y), test=mnist.flat("test"),
+                      batch_size=128, epochs=1, seed=0)
+    trainer.run()
+    assert trainer.history.epochs[-1]["test_accuracy"] >= 0.95
+
+
+def test_time_spent_paused_does_not_count_as_training_time():
+    trainer = make_trainer(epochs=1, start_paused=True)
+    epochs = []
+    trainer.events.connect("epoch", epochs.append)
+    thread = threading.Thread(target=trainer.run)
+    start = time.perf_counter()
+    thread.start()
+    trainer.step(2)
+    time.sleep(0.6)                       # the user looks at the charts for a while
+    trainer.resume()
+    thread.join(10)
+    wall = time.perf_counter() - start
+    assert wall >= 0.6 and len(epochs) == 1
+    assert epochs[0].seconds < wall - 0.5, "the 0.6 s pause must not be counted"
+    assert epochs[0].samples_per_sec > len(trainer.x) / (wall - 0.5)
