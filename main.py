@@ -1,4 +1,5 @@
 """Launch the nnstudio desktop app: ``python main.py``."""
+
 import sys
 
 from nnstudio.__main__ import main

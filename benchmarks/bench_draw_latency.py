@@ -13,6 +13,7 @@ tests/gui/test_draw_page.py) with the shipped MNIST model, and measures:
 
 Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_draw_latency.py [--digits 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,9 @@ TARGET_MS = 15.0
 
 def percentile_row(name, values_ms):
     v = np.asarray(values_ms)
-    return (f"{name:44s} {np.median(v):8.2f} {np.percentile(v, 95):8.2f} {v.max():8.2f}"
-            f"   {np.median(v) / TARGET_MS:6.2f}x")
+    return (
+        f"{name:44s} {np.median(v):8.2f} {np.percentile(v, 95):8.2f} {v.max():8.2f}   {np.median(v) / TARGET_MS:6.2f}x"
+    )
 
 
 def main() -> int:
@@ -44,6 +46,7 @@ def main() -> int:
     args = parser.parse_args()
 
     import tempfile
+
     tmp = tempfile.mkdtemp(prefix="nnstudio-bench-")
     os.environ["NNSTUDIO_HOME"] = tmp
     app = QApplication.instance() or QApplication([])
@@ -79,12 +82,12 @@ def main() -> int:
                 t = time.perf_counter()
                 QTest.mouseMove(canvas, p)
                 move_ms.append((time.perf_counter() - t) * 1000)
-                app.processEvents()          # like a real pen: the event loop runs between moves
+                app.processEvents()  # like a real pen: the event loop runs between moves
             last = s == len(strokes) - 1
             if last and i % 2 == 1:
                 # pen stops on the last point without lifting
                 app.processEvents()
-                QTest.qWait(35)              # let any pending throttled prediction pass first
+                QTest.qWait(35)  # let any pending throttled prediction pass first
                 done.clear()
                 t0 = time.perf_counter()
                 QTest.mouseMove(canvas, pts[-1])
@@ -108,16 +111,20 @@ def main() -> int:
         page.predict_now()
         page_ms.append((time.perf_counter() - t) * 1000)
 
-    print(f"Draw page latency, {args.digits} digits drawn with mouse events, shipped MNIST model, "
-          f"read correctly: {correct / args.digits:.1%}")
+    print(
+        f"Draw page latency, {args.digits} digits drawn with mouse events, shipped MNIST model, "
+        f"read correctly: {correct / args.digits:.1%}"
+    )
     print(f"{'':44s} {'median':>8s} {'p95':>8s} {'max':>8s}   {'median/target':>6s}  (ms; target {TARGET_MS:.0f} ms)")
     print(percentile_row("pen lifted -> prediction shown", release_ms))
     print(percentile_row("pen stops mid-stroke -> prediction shown", pause_ms))
     print(percentile_row("one prediction (preprocess+forward+widgets)", page_ms))
     print(percentile_row("  of which core read_digit (no Qt)", core_ms))
     print(percentile_row("one mouse move (drawing the stroke piece)", move_ms))
-    print(f"one prediction costs {np.median(page_ms) / np.median(move_ms):.1f} mouse moves; "
-          f"while the pen moves it runs at most every 30 ms")
+    print(
+        f"one prediction costs {np.median(page_ms) / np.median(move_ms):.1f} mouse moves; "
+        f"while the pen moves it runs at most every 30 ms"
+    )
     page.shutdown()
     return 0
 

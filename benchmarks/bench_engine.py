@@ -5,6 +5,7 @@ each, interleaved and repeated; prints the median seconds per epoch and the rati
 
     python benchmarks/bench_engine.py [--data-dir DIR] [--repeats 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ def plain_numpy_epoch(x, y, weights, epoch):
     t = 0
     start = time.perf_counter()
     for i in range(0, len(x), BATCH):
-        idx = order[i:i + BATCH]
+        idx = order[i : i + BATCH]
         xb, yb = x[idx], y[idx]
         n = len(idx)
         h = xb @ W1
@@ -58,7 +59,7 @@ def plain_numpy_epoch(x, y, weights, epoch):
         np.matmul(xb.T, dh, out=grads[0])
         np.sum(dh, axis=0, out=grads[1])
         t += 1
-        bc1, bc2 = 1 - b1_ ** t, 1 - b2_ ** t
+        bc1, bc2 = 1 - b1_**t, 1 - b2_**t
         scale = np.float32(LR / bc1 * np.sqrt(bc2))
         eps_hat = np.float32(eps * np.sqrt(bc2))
         for p, g, mm, vv, tt in zip(params, grads, m, v, tmp):
@@ -89,6 +90,7 @@ def nnstudio_epoch(x, y, weights, epoch):
 
 def torch_epoch(x, y, weights, epoch):
     import torch
+
     torch.set_num_threads(2)
     W1, b1, W2, b2 = weights
     model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
@@ -103,7 +105,7 @@ def torch_epoch(x, y, weights, epoch):
     order = torch.from_numpy(batch_order(len(x), epoch))
     start = time.perf_counter()
     for i in range(0, len(x), BATCH):
-        idx = order[i:i + BATCH]
+        idx = order[i : i + BATCH]
         opt.zero_grad(set_to_none=True)
         loss = lossf(model(xt[idx]), yt[idx])
         loss.backward()
@@ -122,6 +124,7 @@ def main() -> None:
     runners = {"plain numpy": plain_numpy_epoch, "nnstudio": nnstudio_epoch}
     try:
         import torch  # noqa: F401
+
         runners["pytorch eager"] = torch_epoch
     except ImportError:
         pass

@@ -6,6 +6,7 @@ the ratio shows whether any input costs more than a normal formula by orders of 
 
     python benchmarks/bench_expr.py [--repeats 200]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ CPU load hits all of them alike).
 3. Accounting (arrays) vs tracemalloc on MNIST models, all three ways.
 4. Batch-size search: time, measured steps, and the true maximum checked around the answer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,20 +51,25 @@ def deep_net(rounds: int) -> None:
         n = copy.deepcopy(net)
         s = make_strategy(kind, n, segments=4)
         profs[kind] = profile_step(s, Adam(n.parameters()), s.prepare_inputs(x), y, 512)
-    diff = gradient_difference(PlainStep(copy.deepcopy(net)), make_strategy("checkpoint", copy.deepcopy(net), segments=4),
-                               x[:512], y[:512])
+    diff = gradient_difference(
+        PlainStep(copy.deepcopy(net)), make_strategy("checkpoint", copy.deepcopy(net), segments=4), x[:512], y[:512]
+    )
     times = time_interleaved(kinds, sizes, x, y, 512, segments=4, rounds=rounds)
     b = profs["baseline"]
     print(f"   {'':17s}{'activations':>13s}{'step peak':>12s}{'s/step':>9s}")
     for kind in kinds:
         p = profs[kind]
-        print(f"   {kind:17s}{format_bytes(p.activation_peak):>13s}{format_bytes(p.measured_peak):>12s}"
-              f"{times[kind]:>9.3f}   activations ×{b.activation_peak / p.activation_peak:.2f} smaller, "
-              f"peak ×{p.measured_peak / b.measured_peak:.2f}, time ×{times[kind] / times['baseline']:.2f}")
+        print(
+            f"   {kind:17s}{format_bytes(p.activation_peak):>13s}{format_bytes(p.measured_peak):>12s}"
+            f"{times[kind]:>9.3f}   activations ×{b.activation_peak / p.activation_peak:.2f} smaller, "
+            f"peak ×{p.measured_peak / b.measured_peak:.2f}, time ×{times[kind] / times['baseline']:.2f}"
+        )
     c = profs["checkpoint"]
-    print(f"   target: activations >= 2.5x smaller -> {b.activation_peak / c.activation_peak:.2f}x; "
-          f"step <= 1.35x slower -> {times['checkpoint'] / times['baseline']:.2f}x; "
-          f"max |grad diff| checkpoint vs plain = {diff:g}")
+    print(
+        f"   target: activations >= 2.5x smaller -> {b.activation_peak / c.activation_peak:.2f}x; "
+        f"step <= 1.35x slower -> {times['checkpoint'] / times['baseline']:.2f}x; "
+        f"max |grad diff| checkpoint vs plain = {diff:g}"
+    )
 
 
 def mnist_mixed(data, epochs: int) -> None:
@@ -76,8 +82,7 @@ def mnist_mixed(data, epochs: int) -> None:
         t = cls(net, Adam(net.parameters(), lr=1e-3), (x, y), (xt, yt), batch_size=128, epochs=epochs, seed=0)
         t0 = time.perf_counter()
         hist = t.run()
-        res[name] = (hist.epochs[-1]["test_accuracy"], time.perf_counter() - t0,
-                     getattr(t, "skipped_steps", 0))
+        res[name] = (hist.epochs[-1]["test_accuracy"], time.perf_counter() - t0, getattr(t, "skipped_steps", 0))
     net = Sequential.mlp([784, 128, 10], seed=0)
     pb = profile_step(PlainStep(copy.deepcopy(net)), None, x, y, 128)
     mp = make_strategy("mixed", copy.deepcopy(net))
@@ -85,10 +90,12 @@ def mnist_mixed(data, epochs: int) -> None:
     times = time_interleaved(("baseline", "mixed"), [784, 128, 10], x[:4096], y[:4096], 128, rounds=50)
     for name, (acc, sec, skipped) in res.items():
         print(f"   {name:6s} test accuracy {acc:.2%}, {sec:.1f} s for {epochs} epochs, {skipped} skipped steps")
-    print(f"   target: accuracy within 0.5 points -> {abs(res['mixed'][0] - res['fp32'][0]) * 100:.2f} points; "
-          f"activations >= 1.9x smaller -> {pb.activation_peak / pm.activation_peak:.2f}x "
-          f"({format_bytes(pb.activation_peak)} -> {format_bytes(pm.activation_peak)}); "
-          f"speed: step ×{times['mixed'] / times['baseline']:.2f} the fp32 time")
+    print(
+        f"   target: accuracy within 0.5 points -> {abs(res['mixed'][0] - res['fp32'][0]) * 100:.2f} points; "
+        f"activations >= 1.9x smaller -> {pb.activation_peak / pm.activation_peak:.2f}x "
+        f"({format_bytes(pb.activation_peak)} -> {format_bytes(pm.activation_peak)}); "
+        f"speed: step ×{times['mixed'] / times['baseline']:.2f} the fp32 time"
+    )
 
 
 def accounting(data) -> None:
@@ -108,8 +115,11 @@ def accounting(data) -> None:
 def search(data) -> None:
     x, y = data.flat("train")
     print("4. batch-size search (max batch 60000), confirmed against measured steps around the answer")
-    for sizes, budget in (([784, 128, 10], 64 * MiB), ([784, 512, 512, 10], 128 * MiB),
-                          ([784] + [1024] * 4 + [10], 256 * MiB)):
+    for sizes, budget in (
+        ([784, 128, 10], 64 * MiB),
+        ([784, 512, 512, 10], 128 * MiB),
+        ([784] + [1024] * 4 + [10], 256 * MiB),
+    ):
         for kind in KINDS:
             net = Sequential.mlp(sizes, seed=0)
             s = make_strategy(kind, net, segments=2)
@@ -120,9 +130,11 @@ def search(data) -> None:
             if not r.capped:
                 (_, _at), (_, above) = memory_curve(s, opt, x, y, [r.batch_size, int(r.batch_size * 1.05) + 1])
                 check = f"; batch ×1.05 needs {format_bytes(above)} ({'over' if above > budget else 'FITS'})"
-            print(f"   {'-'.join(map(str, sizes)):20s} {kind:10s} budget {format_bytes(budget)}: batch "
-                  f"{r.batch_size:6d}{' (cap)' if r.capped else ''}, peak {format_bytes(r.peak)}, "
-                  f"{len(r.trials)} steps, {r.seconds:.1f} s, any trial over budget: {over}{check}")
+            print(
+                f"   {'-'.join(map(str, sizes)):20s} {kind:10s} budget {format_bytes(budget)}: batch "
+                f"{r.batch_size:6d}{' (cap)' if r.capped else ''}, peak {format_bytes(r.peak)}, "
+                f"{len(r.trials)} steps, {r.seconds:.1f} s, any trial over budget: {over}{check}"
+            )
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ busy per frame (the UI's worst-case response delay). Target: >= 20 frames/s.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_playground.py [seconds]
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,7 @@ def main(seconds: float = 5.0) -> None:
 
     def timed_tick():
         t = time.perf_counter()
-        original_tick()             # trains, redraws and paints (the page forces its paints)
+        original_tick()  # trains, redraws and paints (the page forces its paints)
         busy.append(time.perf_counter() - t)
 
     page.timer.timeout.disconnect()
@@ -63,14 +64,20 @@ def main(seconds: float = 5.0) -> None:
     fps = frames / elapsed
     busy_ms = sorted(b * 1000 for b in busy)
     print(f"network: {page.playground.config.features} -> {page.playground.config.hidden} -> 2")
-    print(f"redraw only (output + {sum(page.playground.config.hidden) + len(page.playground.config.features) + 1} "
-          f"maps + weights): {redraw_ms:.1f} ms/frame = {1000 / redraw_ms:.0f} frames/s max")
-    print(f"training + redraw: {fps:.1f} frames/s over {elapsed:.1f} s  (target >= 20: "
-          f"{'OK' if fps >= 20 else 'MISSED'}; ratio to target {fps / 20:.2f})")
+    print(
+        f"redraw only (output + {sum(page.playground.config.hidden) + len(page.playground.config.features) + 1} "
+        f"maps + weights): {redraw_ms:.1f} ms/frame = {1000 / redraw_ms:.0f} frames/s max"
+    )
+    print(
+        f"training + redraw: {fps:.1f} frames/s over {elapsed:.1f} s  (target >= 20: "
+        f"{'OK' if fps >= 20 else 'MISSED'}; ratio to target {fps / 20:.2f})"
+    )
     print(f"training speed while drawing: {steps / elapsed:,.0f} steps/s, {page.playground.epoch:.0f} epochs")
     if busy_ms:
-        print(f"UI thread busy per frame: median {busy_ms[len(busy_ms) // 2]:.1f} ms, "
-              f"max {busy_ms[-1]:.1f} ms (frame budget 33 ms)")
+        print(
+            f"UI thread busy per frame: median {busy_ms[len(busy_ms) // 2]:.1f} ms, "
+            f"max {busy_ms[-1]:.1f} ms (frame budget 33 ms)"
+        )
     page.shutdown()
 
 

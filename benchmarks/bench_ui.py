@@ -13,6 +13,7 @@ samples/s >= 0.85 x CLI samples/s.
 
     QT_QPA_PLATFORM=offscreen NNSTUDIO_DATA_DIR=../shared/data python benchmarks/bench_ui.py [--epochs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,26 @@ import numpy as np
 
 
 def cli_samples_per_sec(epochs: int) -> tuple[float, list[float]]:
-    cmd = [sys.executable, "-m", "nnstudio", "train", "--dataset", "mnist", "--layers", "128",
-           "--optimizer", "adam", "--batch-size", "128", "--epochs", str(epochs), "--seed", "0", "--json",
-           "--no-download"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nnstudio",
+        "train",
+        "--dataset",
+        "mnist",
+        "--layers",
+        "128",
+        "--optimizer",
+        "adam",
+        "--batch-size",
+        "128",
+        "--epochs",
+        str(epochs),
+        "--seed",
+        "0",
+        "--json",
+        "--no-download",
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     sps = result["samples_per_sec"]
@@ -39,8 +57,10 @@ def cli_samples_per_sec(epochs: int) -> tuple[float, list[float]]:
 def make_window():
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from nnstudio.gui.app import make_app
+
     app = make_app()
     from nnstudio.gui import create_main_window
+
     window = create_main_window(settings_path=os.path.join(tempfile.mkdtemp(), "bench.ini"))
     window.resize(1280, 800)
     window.show()
@@ -50,13 +70,14 @@ def make_window():
         app.processEvents()
     if page.net is None:
         raise SystemExit(f"the studio could not load MNIST: {page.message()}")
-    page.tabs.setCurrentWidget(page.weight_view)       # the heaviest view to keep drawing
+    page.tabs.setCurrentWidget(page.weight_view)  # the heaviest view to keep drawing
     return app, window, page
 
 
 def window_run(page, epochs: int, interval_ms: int = 10) -> dict:
     """Press Reset then Train; record a 10 ms timer's lateness until training finishes."""
     from PySide6.QtCore import QEventLoop, QTimer
+
     page.epochs.setValue(epochs)
     page.reset_button.click()
     ticks: list[float] = []
@@ -67,7 +88,7 @@ def window_run(page, epochs: int, interval_ms: int = 10) -> dict:
     page.train_button.click()
     timer.start()
     t0 = time.perf_counter()
-    loop = QEventLoop()                 # a real event loop, as in the app (no busy polling)
+    loop = QEventLoop()  # a real event loop, as in the app (no busy polling)
     page.worker.finished.connect(loop.quit)
     if page.worker.running:
         loop.exec()
@@ -76,13 +97,19 @@ def window_run(page, epochs: int, interval_ms: int = 10) -> dict:
     timer.stop()
     lateness = np.maximum(np.diff(np.asarray(ticks)) * 1000 - interval_ms, 0)
     epochs_info = page.history.epochs
-    return {"samples_per_sec": [e["samples_per_sec"] for e in epochs_info], "lateness": lateness,
-            "test_accuracy": epochs_info[-1]["test_accuracy"] if epochs_info else None, "wall": wall,
-            "steps_drawn": page.loss_chart.point_count(), "heatmap_updates": page.weight_view.updates}
+    return {
+        "samples_per_sec": [e["samples_per_sec"] for e in epochs_info],
+        "lateness": lateness,
+        "test_accuracy": epochs_info[-1]["test_accuracy"] if epochs_info else None,
+        "wall": wall,
+        "steps_drawn": page.loss_chart.point_count(),
+        "heatmap_updates": page.weight_view.updates,
+    }
 
 
 def Qt_precise():
     from PySide6.QtCore import Qt
+
     return Qt.PreciseTimer
 
 
@@ -102,10 +129,13 @@ def main(argv=None) -> int:
         lateness.append(win["lateness"])
         accs.append(win["test_accuracy"])
         paired.append(np.mean(win["samples_per_sec"]) / np.mean(per))
-        print(f"round {r + 1}: CLI {np.mean(per):9,.0f} samples/s   window {np.mean(win['samples_per_sec']):9,.0f} "
-              f"samples/s   timer late p99 {np.percentile(win['lateness'], 99):5.1f} ms, "
-              f"max {win['lateness'].max():5.1f} ms   ({win['steps_drawn']} loss points, "
-              f"{win['heatmap_updates']} heatmap redraws so far)", flush=True)
+        print(
+            f"round {r + 1}: CLI {np.mean(per):9,.0f} samples/s   window {np.mean(win['samples_per_sec']):9,.0f} "
+            f"samples/s   timer late p99 {np.percentile(win['lateness'], 99):5.1f} ms, "
+            f"max {win['lateness'].max():5.1f} ms   ({win['steps_drawn']} loss points, "
+            f"{win['heatmap_updates']} heatmap redraws so far)",
+            flush=True,
+        )
     page.dirty_set(False)
     window.close()
     late = np.concatenate(lateness)
@@ -118,8 +148,10 @@ def main(argv=None) -> int:
     print(f"{'window samples/s (median / best)':46s} {win_med:10,.0f} {max(win_sps):10,.0f}")
     print(f"{'throughput ratio window / CLI (median)':46s} {ratio:10.3f}   (target >= 0.85)")
     print(f"{'throughput ratio window / CLI (best)':46s} {best_ratio:10.3f}")
-    print(f"{'throughput ratio per round (median)':46s} {float(np.median(paired)):10.3f}   "
-          f"(rounds: {', '.join(f'{r:.2f}' for r in paired)})")
+    print(
+        f"{'throughput ratio per round (median)':46s} {float(np.median(paired)):10.3f}   "
+        f"(rounds: {', '.join(f'{r:.2f}' for r in paired)})"
+    )
     print(f"{'10 ms UI timer: ticks':46s} {len(late) + len(lateness):10d}")
     print(f"{'  lateness median (ms)':46s} {np.percentile(late, 50):10.1f}")
     print(f"{'  lateness p99 (ms)':46s} {np.percentile(late, 99):10.1f}   (target <= 30)")

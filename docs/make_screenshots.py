@@ -1,7 +1,8 @@
 """Regenerate the screenshots in docs/ from the real window (offscreen, 1280x800).
 
-    NNSTUDIO_DATA_DIR=../shared/data python docs/make_screenshots.py
+NNSTUDIO_DATA_DIR=../shared/data python docs/make_screenshots.py
 """
+
 from __future__ import annotations
 
 import os
@@ -44,7 +45,7 @@ def main() -> int:
     w.grab().save(str(HERE / "studio-during.png"))
     studio.worker.wait(300)
     pump(app, 1.0)
-    studio.tabs.setCurrentIndex(2)   # mistakes and confusion
+    studio.tabs.setCurrentIndex(2)  # mistakes and confusion
     pump(app, 0.5)
     w.grab().save(str(HERE / "studio-after.png"))
 
@@ -63,8 +64,7 @@ def main() -> int:
     pump(app, 0.5)
     w.grab().save(str(HERE / "draw.png"))
 
-    for name in ("backpropPage", "autogradPage", "perceptronPage", "activationsPage", "playgroundPage",
-                 "memoryPage"):
+    for name in ("backpropPage", "autogradPage", "perceptronPage", "activationsPage", "playgroundPage", "memoryPage"):
         w.show_page(name)
         pump(app, 0.5)
         w.grab().save(str(HERE / f"{name.removesuffix('Page')}.png"))

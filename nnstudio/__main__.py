@@ -2,6 +2,7 @@
 
 With no arguments it launches the desktop app; with a command it runs the CLI.
 """
+
 import sys
 
 
@@ -9,8 +10,10 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         from nnstudio.gui.app import run
+
         return run()
     from nnstudio.cli import main as cli_main
+
     return cli_main(argv)
 
 

@@ -4,6 +4,7 @@ In a checkout or an editable install they are in ``resources/`` beside the
 package; a regular install puts them under ``<prefix>/share/nnstudio/resources``
 (``[tool.setuptools.data-files]`` in pyproject.toml).
 """
+
 from __future__ import annotations
 
 import sys

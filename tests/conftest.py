@@ -1,6 +1,6 @@
 """Shared fixtures. Tests find MNIST/Fashion-MNIST through NNSTUDIO_DATA_DIR (CI: ../shared/data)."""
-import os
 
+import os
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -22,6 +22,7 @@ def nnstudio_home(tmp_path, monkeypatch):
 
 def _load(name):
     from nnstudio.core.data import DataError, load_dataset
+
     try:
         return load_dataset(name, download=False)
     except DataError as exc:

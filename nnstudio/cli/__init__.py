@@ -7,6 +7,7 @@ What commands share (argument types, the data options, the progress bar) is in
 :mod:`nnstudio.cli.args`. Errors the user can fix raise :class:`CLIError`: one line
 on stderr, exit 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nnstudio", description="nnstudio: train and inspect neural networks from the terminal. "
-                     "Run without arguments to open the desktop app.")
+    parser = _Parser(
+        prog="nnstudio",
+        description="nnstudio: train and inspect neural networks from the terminal. "
+        "Run without arguments to open the desktop app.",
+    )
     parser.add_argument("--version", action="version", version=f"nnstudio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_name in COMMAND_MODULES:

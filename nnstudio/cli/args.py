@@ -1,5 +1,6 @@
 """What every command shares: the one-line error, argument types read from the limits table,
 the data options, a terminal progress bar and model loading."""
+
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,7 @@ def parse_layers(text: str) -> list[int]:
 
 def positive(kind):
     """An argument type: a positive ``kind`` (int or float), finite."""
+
     def convert(text):
         try:
             value = kind(text)
@@ -44,6 +46,7 @@ def positive(kind):
         if not (value > 0 and math.isfinite(value)):
             raise CLIError(f"expected a positive number, got {text!r}")
         return value
+
     convert.__name__ = kind.__name__
     return convert
 
@@ -61,6 +64,7 @@ def limited(name: str):
         if message:
             raise CLIError(message)
         return int(value) if limit.integer else value
+
     convert.__name__ = "int" if limit.integer else "float"
     return convert
 
@@ -91,7 +95,9 @@ class ProgressBar:
             return
         frac = min(1.0, done / self.total)
         fill = int(frac * self.width)
-        self.stream.write(f"\r{self.label} [{'#' * fill}{'.' * (self.width - fill)}] {done}/{self.total} {suffix}\x1b[K")
+        self.stream.write(
+            f"\r{self.label} [{'#' * fill}{'.' * (self.width - fill)}] {done}/{self.total} {suffix}\x1b[K"
+        )
         self.stream.flush()
 
     def close(self, final: str = "") -> None:
@@ -109,4 +115,5 @@ def download_progress():
     def progress(label, done, total):
         bar.total, bar.label = max(1, total), f"downloading {label}"
         bar.update(done, f"{done / 1e6:.1f} MB")
+
     return progress

@@ -1,6 +1,6 @@
 """``nnstudio data list|verify|fetch``."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from nnstudio.core.data import DATASETS, candidate_dirs, fetch, locate, verify
 
@@ -38,10 +38,11 @@ def run(args) -> int:
     for n in names:
         bar = ProgressBar(1, f"{n}")
 
-        def progress(label, done, total, bar=bar):
+        def progress(label, done, total, bar=bar, n=n):
             bar.total = max(1, total)
             bar.label = f"{n} {label}"
             bar.update(done, f"{done / 1e6:.1f} MB")
+
         folder = fetch(n, progress=progress)
         bar.close(f"{n}: verified in {folder}")
     return 0

@@ -1,4 +1,5 @@
 """``nnstudio evaluate MODEL``: accuracy, per-class accuracy and confusion matrix on a test set."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ The same recipe as the Draw page's "Fine-tune on them" (:func:`nnstudio.core.tra
 the user's digits, each repeated, mixed with MNIST digits so the network keeps
 reading everyone else's handwriting.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,15 +43,22 @@ def run(args) -> int:
     replay = None
     if not args.no_replay:
         try:
-            replay = load_dataset("mnist", args.data_dir, download=not args.no_download,
-                                  progress=download_progress()).flat("train")
+            replay = load_dataset(
+                "mnist", args.data_dir, download=not args.no_download, progress=download_progress()
+            ).flat("train")
         except DataError as exc:
             print(f"nnstudio: MNIST not available ({exc}); fine-tuning on your digits alone", file=sys.stderr)
     result = fine_tune(net, digits, replay=replay, epochs=args.epochs, lr=args.lr)
     out = Path(args.out)
     save_model(result.network, out, history=result.history.to_dict())
-    summary = {"model": str(out), "digits": len(digits), "replayed": result.replayed, "state": result.state,
-               "accuracy_before": result.accuracy_before, "accuracy_after": result.accuracy_after}
+    summary = {
+        "model": str(out),
+        "digits": len(digits),
+        "replayed": result.replayed,
+        "state": result.state,
+        "accuracy_before": result.accuracy_before,
+        "accuracy_after": result.accuracy_after,
+    }
     if args.json:
         print(json.dumps(summary))
     else:

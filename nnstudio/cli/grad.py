@@ -1,4 +1,5 @@
 """``nnstudio grad EXPR --at x=2 [--json]``: value, gradient and symbolic derivative of an expression."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,19 @@ from .args import CLIError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("grad", help="differentiate an expression (autograd and symbolic)",
-                       description="Evaluate EXPR and its derivatives at a point, e.g. "
-                                   "nnstudio grad 'x**2 + 3*x + 5' --at x=2")
+    p = sub.add_parser(
+        "grad",
+        help="differentiate an expression (autograd and symbolic)",
+        description="Evaluate EXPR and its derivatives at a point, e.g. nnstudio grad 'x**2 + 3*x + 5' --at x=2",
+    )
     p.add_argument("expression", metavar="EXPR", help="e.g. 'x**2 + 3*x + 5', 'sigmoid(w*x + b)'")
-    p.add_argument("--at", action="append", default=[], metavar="NAME=VALUE",
-                   help="value of a variable; repeat or separate with commas: --at x=1,w=2")
+    p.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="value of a variable; repeat or separate with commas: --at x=1,w=2",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -46,8 +54,10 @@ def run(args) -> int:
     point = parse_point(args.at)
     missing = [v for v in expression.variables if v not in point]
     if missing:
-        raise CLIError(f"give a value for {', '.join(missing)} with --at, "
-                       f"e.g. --at {','.join(f'{v}=1' for v in expression.variables)}")
+        raise CLIError(
+            f"give a value for {', '.join(missing)} with --at, "
+            f"e.g. --at {','.join(f'{v}=1' for v in expression.variables)}"
+        )
     extra = [k for k in point if k not in expression.variables]
     if extra:
         raise CLIError(f"--at names {', '.join(extra)}, which the expression does not use")
@@ -63,8 +73,17 @@ def run(args) -> int:
             raise CLIError(f"the derivative with respect to {v} is not finite at this point")
     y = expression.output
     if args.json:
-        print(json.dumps({"expression": args.expression, "value": graph.value, "gradient": gradient,
-                          "derivative": derivative, "at": point}))
+        print(
+            json.dumps(
+                {
+                    "expression": args.expression,
+                    "value": graph.value,
+                    "gradient": gradient,
+                    "derivative": derivative,
+                    "at": point,
+                }
+            )
+        )
         return 0
     at = ", ".join(f"{k} = {v:g}" for k, v in point.items())
     print(f"{y} = {expression}" + (f"   at {at}" if at else ""))

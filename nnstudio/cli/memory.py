@@ -9,6 +9,7 @@ difference from the baseline. ``search`` finds the largest batch size whose
 training step fits a memory budget. (The memory options of ``nnstudio train``
 are in :mod:`nnstudio.cli.train`.)
 """
+
 from __future__ import annotations
 
 import json
@@ -54,15 +55,17 @@ def register(sub) -> None:
     s.add_argument("--budget", required=True, help="e.g. 256MB, 2GiB or '16 GB laptop'")
     s.add_argument("--strategy", choices=(*KINDS, "mixed+checkpoint", "all"), default="all")
     s.add_argument("--segments", type=limited("segments"), default=4)
-    s.add_argument("--max-batch", type=limited("batch_size"), default=60000,
-                   help="largest batch to consider (default 60000)")
+    s.add_argument(
+        "--max-batch", type=limited("batch_size"), default=60000, help="largest batch to consider (default 60000)"
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run_search)
 
 
 def _no_action():
-    raise CLIError("choose an action: 'nnstudio memory estimate', 'nnstudio memory compare' "
-                   "or 'nnstudio memory search'")
+    raise CLIError(
+        "choose an action: 'nnstudio memory estimate', 'nnstudio memory compare' or 'nnstudio memory search'"
+    )
 
 
 def _network_args(p, default_layers: str) -> None:
@@ -90,9 +93,13 @@ def _data(args, rows: int):
 
 def run_estimate(args) -> int:
     try:
-        spec = MLPSpec(args.inputs, parse_layers(args.layers), args.classes,
-                       [a.strip() for a in args.activation.split(",")],
-                       [float(d) for d in str(args.dropout).split(",")])
+        spec = MLPSpec(
+            args.inputs,
+            parse_layers(args.layers),
+            args.classes,
+            [a.strip() for a in args.activation.split(",")],
+            [float(d) for d in str(args.dropout).split(",")],
+        )
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     problems = spec.problems()
@@ -100,8 +107,16 @@ def run_estimate(args) -> int:
         raise CLIError(problems[0])
     est = spec.estimate_bytes(args.batch_size, args.optimizer, snapshots=Trainer.SNAPSHOTS)
     if args.json:
-        print(json.dumps({"architecture": spec.sizes, "batch_size": args.batch_size, "optimizer": args.optimizer,
-                          **est.as_dict()}))
+        print(
+            json.dumps(
+                {
+                    "architecture": spec.sizes,
+                    "batch_size": args.batch_size,
+                    "optimizer": args.optimizer,
+                    **est.as_dict(),
+                }
+            )
+        )
         return 0
     print(f"network {spec.describe()} ({est.count:,} parameters), batch {args.batch_size}, {args.optimizer}")
     for _, label, n in est.rows():
@@ -115,29 +130,51 @@ def run_compare(args) -> int:
     net = _network(args)
     x, y = _data(args, max(args.batch_size, 256))
     progress = None if args.json else (lambda k, kind: print(f"measuring {kind} ...", file=sys.stderr))
-    rows = compare_strategies(net, _make_opt(args.optimizer), x, y, args.batch_size, segments=args.segments,
-                              steps=args.steps, progress=progress)
+    rows = compare_strategies(
+        net,
+        _make_opt(args.optimizer),
+        x,
+        y,
+        args.batch_size,
+        segments=args.segments,
+        steps=args.steps,
+        progress=progress,
+    )
     base = rows[0]
-    result = {"architecture": net.sizes(), "parameters": net.num_parameters(), "batch_size": args.batch_size,
-              "optimizer": args.optimizer, "segments": args.segments, "strategies": {}}
+    result = {
+        "architecture": net.sizes(),
+        "parameters": net.num_parameters(),
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "segments": args.segments,
+        "strategies": {},
+    }
     for r in rows:
         result["strategies"][r["name"]] = {
-            "peak_bytes": r["measured_peak"], "accounted_peak_bytes": r["accounted_peak"],
-            "resident_bytes": r["resident"], "activation_bytes": r["activation_peak"],
-            "seconds_per_step": r["seconds_per_step"], "max_grad_diff": r["max_grad_diff"],
+            "peak_bytes": r["measured_peak"],
+            "accounted_peak_bytes": r["accounted_peak"],
+            "resident_bytes": r["resident"],
+            "activation_bytes": r["activation_peak"],
+            "seconds_per_step": r["seconds_per_step"],
+            "max_grad_diff": r["max_grad_diff"],
             "peak_vs_baseline": r["measured_peak"] / base["measured_peak"],
             "activations_vs_baseline": r["activation_peak"] / base["activation_peak"],
-            "time_vs_baseline": r["seconds_per_step"] / base["seconds_per_step"]}
+            "time_vs_baseline": r["seconds_per_step"] / base["seconds_per_step"],
+        }
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"network {'-'.join(map(str, net.sizes()))} ({net.num_parameters():,} parameters), "
-          f"batch {args.batch_size}, {args.optimizer}")
+    print(
+        f"network {'-'.join(map(str, net.sizes()))} ({net.num_parameters():,} parameters), "
+        f"batch {args.batch_size}, {args.optimizer}"
+    )
     print(f"{'':12s}{'step peak':>12s}{'activations':>14s}{'s/step':>10s}{'max |Δgrad|':>14s}")
     for name, r in result["strategies"].items():
-        print(f"{name:12s}{format_bytes(r['peak_bytes']):>12s}{format_bytes(r['activation_bytes']):>14s}"
-              f"{r['seconds_per_step']:>10.4f}{r['max_grad_diff']:>14.2e}"
-              f"   activations ×{1 / r['activations_vs_baseline']:.2f} smaller, time ×{r['time_vs_baseline']:.2f}")
+        print(
+            f"{name:12s}{format_bytes(r['peak_bytes']):>12s}{format_bytes(r['activation_bytes']):>14s}"
+            f"{r['seconds_per_step']:>10.4f}{r['max_grad_diff']:>14.2e}"
+            f"   activations ×{1 / r['activations_vs_baseline']:.2f} smaller, time ×{r['time_vs_baseline']:.2f}"
+        )
     return 0
 
 
@@ -157,9 +194,11 @@ def run_search(args) -> int:
         out["strategies"][kind] = res.as_dict()
         if not args.json:
             cap = " (the --max-batch cap)" if res.capped else ""
-            print(f"{kind:10s} batch size {res.batch_size}{cap}: step peak {format_bytes(res.peak)} "
-                  f"of {format_bytes(budget)}, {res.bytes_per_sample / 1024:.1f} KiB per sample, "
-                  f"{len(res.trials)} measured steps in {res.seconds:.1f} s")
+            print(
+                f"{kind:10s} batch size {res.batch_size}{cap}: step peak {format_bytes(res.peak)} "
+                f"of {format_bytes(budget)}, {res.bytes_per_sample / 1024:.1f} KiB per sample, "
+                f"{len(res.trials)} measured steps in {res.seconds:.1f} s"
+            )
     if args.json:
         print(json.dumps(out))
     return 0

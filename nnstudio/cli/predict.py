@@ -3,6 +3,7 @@
 The images go through the same loader and the same MNIST recipe as the window's
 Draw page ("Open image…"), so both give the same answer for the same file.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,12 +35,19 @@ def run(args) -> int:
             continue
         probs = reading.probabilities
         k = int(probs.argmax())
-        rows.append({"file": path, "prediction": names[k], "probability": float(probs[k]),
-                     "probabilities": probs.tolist()})
+        rows.append(
+            {"file": path, "prediction": names[k], "probability": float(probs[k]), "probabilities": probs.tolist()}
+        )
     if args.json:
         print(json.dumps(rows))
     else:
         for r in rows:
-            print(f"{r['file']}: " + (f"{r['prediction']} ({r['probability']:.0%})" if r["prediction"] is not None
-                                      else "blank (no ink found)"))
+            print(
+                f"{r['file']}: "
+                + (
+                    f"{r['prediction']} ({r['probability']:.0%})"
+                    if r["prediction"] is not None
+                    else "blank (no ink found)"
+                )
+            )
     return 0

@@ -1,4 +1,5 @@
 """``nnstudio train``: build an MLP from the flags, train it on a dataset, optionally save it."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,19 +21,29 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train an MLP on a dataset")
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--layers", default="128", help="hidden layer sizes, e.g. 256,128")
-    p.add_argument("--activation", default="relu",
-                   help="relu, leaky_relu, sigmoid, tanh, linear, elu, gelu, swish or softplus "
-                        "(one, or one per layer: relu,tanh)")
+    p.add_argument(
+        "--activation",
+        default="relu",
+        help="relu, leaky_relu, sigmoid, tanh, linear, elu, gelu, swish or softplus (one, or one per layer: relu,tanh)",
+    )
     p.add_argument("--init", default="he", choices=("he", "xavier", "normal"))
     p.add_argument("--dropout", default="0", help="dropout rate, one or one per layer (default 0)")
     p.add_argument("--optimizer", default="adam", choices=("sgd", "momentum", "adam"))
-    p.add_argument("--lr", type=limited("lr"), default=None,
-                   help="learning rate (default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_LR.items()) + ")")
+    p.add_argument(
+        "--lr",
+        type=limited("lr"),
+        default=None,
+        help="learning rate (default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_LR.items()) + ")",
+    )
     p.add_argument("--momentum", type=limited("momentum"), default=0.9)
     p.add_argument("--nesterov", action="store_true")
     p.add_argument("--weight-decay", type=limited("weight_decay"), default=0.0)
-    p.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=True,
-                   help="cosine learning-rate decay to zero over the run (default: on)")
+    p.add_argument(
+        "--cosine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="cosine learning-rate decay to zero over the run (default: on)",
+    )
     p.add_argument("--batch-size", type=limited("batch_size"), default=128)
     p.add_argument("--epochs", type=limited("epochs"), default=5)
     p.add_argument("--seed", type=limited("seed"), default=0)
@@ -40,15 +51,28 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     add_data_dir(p)
     g = p.add_argument_group("memory")
-    g.add_argument("--checkpoint-segments", type=limited("segments"), default=None, metavar="K",
-                   help="gradient checkpointing: keep activations only at K segment boundaries, recompute the rest "
-                        "(combines with --precision mixed)")
-    g.add_argument("--precision", choices=("fp32", "mixed"), default="fp32",
-                   help="mixed: fp16 activations and weight copy, fp32 master weights, dynamic loss scaling")
-    g.add_argument("--memory-budget", default=None, metavar="BYTES",
-                   help="keep the training step (model, optimizer, activations, temporaries; not the dataset) "
-                        "within this budget, lowering --batch-size if it would not fit, e.g. 2GB, 512MiB, "
-                        "'16 GB laptop'")
+    g.add_argument(
+        "--checkpoint-segments",
+        type=limited("segments"),
+        default=None,
+        metavar="K",
+        help="gradient checkpointing: keep activations only at K segment boundaries, recompute the rest "
+        "(combines with --precision mixed)",
+    )
+    g.add_argument(
+        "--precision",
+        choices=("fp32", "mixed"),
+        default="fp32",
+        help="mixed: fp16 activations and weight copy, fp32 master weights, dynamic loss scaling",
+    )
+    g.add_argument(
+        "--memory-budget",
+        default=None,
+        metavar="BYTES",
+        help="keep the training step (model, optimizer, activations, temporaries; not the dataset) "
+        "within this budget, lowering --batch-size if it would not fit, e.g. 2GB, 512MiB, "
+        "'16 GB laptop'",
+    )
     p.set_defaults(func=run)
 
 
@@ -58,12 +82,24 @@ def config_from_args(args) -> RunConfig:
         dropout = [float(d) for d in str(args.dropout).split(",")]
     except ValueError:
         raise CLIError(f"--dropout must be a number or comma-separated numbers, got {args.dropout!r}") from None
-    return RunConfig(dataset=args.dataset, hidden=parse_layers(args.layers),
-                     activation=[a.strip() for a in args.activation.split(",")], dropout=dropout, init=args.init,
-                     optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, nesterov=args.nesterov,
-                     weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
-                     schedule="cosine" if args.cosine else "constant", precision=args.precision,
-                     checkpoint_segments=args.checkpoint_segments)
+    return RunConfig(
+        dataset=args.dataset,
+        hidden=parse_layers(args.layers),
+        activation=[a.strip() for a in args.activation.split(",")],
+        dropout=dropout,
+        init=args.init,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        momentum=args.momentum,
+        nesterov=args.nesterov,
+        weight_decay=args.weight_decay,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        seed=args.seed,
+        schedule="cosine" if args.cosine else "constant",
+        precision=args.precision,
+        checkpoint_segments=args.checkpoint_segments,
+    )
 
 
 def run(args) -> int:
@@ -84,9 +120,18 @@ def run(args) -> int:
     opt = config.make_optimizer(net.parameters())
     if args.memory_budget:
         config.batch_size = _fit_budget(args.memory_budget, config, net, opt, x_train, y_train)
-    trainer = make_trainer(config.memory_kind, net, opt, (x_train, y_train), (x_test, y_test),
-                           segments=config.checkpoint_segments or 1, batch_size=min(config.batch_size, len(x_train)),
-                           epochs=config.epochs, seed=config.seed, cosine=config.cosine)
+    trainer = make_trainer(
+        config.memory_kind,
+        net,
+        opt,
+        (x_train, y_train),
+        (x_test, y_test),
+        segments=config.checkpoint_segments or 1,
+        batch_size=min(config.batch_size, len(x_train)),
+        epochs=config.epochs,
+        seed=config.seed,
+        cosine=config.cosine,
+    )
     bar = ProgressBar(trainer.batches_per_epoch)
 
     def on_step(info):
@@ -95,8 +140,10 @@ def run(args) -> int:
             bar.update(info.batch, f"loss {info.loss:.4f}  {info.samples_per_sec:,.0f} samples/s")
 
     def on_epoch(info):
-        bar.close(f"epoch {info.epoch}/{config.epochs}: train loss {info.train_loss:.4f}  "
-                  f"test loss {info.test_loss:.4f}  test accuracy {info.test_accuracy:.2%}  ({info.seconds:.2f} s)")
+        bar.close(
+            f"epoch {info.epoch}/{config.epochs}: train loss {info.train_loss:.4f}  "
+            f"test loss {info.test_loss:.4f}  test accuracy {info.test_accuracy:.2%}  ({info.seconds:.2f} s)"
+        )
 
     if bar.enabled:
         trainer.events.connect("step", on_step)
@@ -105,20 +152,29 @@ def run(args) -> int:
     trainer.run()
     scaler = getattr(trainer, "scaler", None)
     if scaler is not None and not args.json:
-        print(f"mixed precision: {scaler.skipped_steps} of {scaler.steps} steps skipped for inf/NaN gradients, "
-              f"final loss scale {scaler.scale:g}", file=sys.stderr)
+        print(
+            f"mixed precision: {scaler.skipped_steps} of {scaler.steps} steps skipped for inf/NaN gradients, "
+            f"final loss scale {scaler.scale:g}",
+            file=sys.stderr,
+        )
     hyper = config.to_hyperparameters()
     if args.out:
         net.meta.update(dataset=data.name, class_names=list(data.class_names))
         save_model(net, args.out, hyperparameters=hyper, history=trainer.history.to_dict(), optimizer=opt)
     epochs = trainer.history.epochs
-    result = {"dataset": data.name, "architecture": net.sizes(), "parameters": net.num_parameters(),
-              "state": trainer.state, "message": trainer.message,
-              "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
-              "test_loss": epochs[-1]["test_loss"] if epochs else None,
-              "epoch_seconds": [e["seconds"] for e in epochs],
-              "samples_per_sec": [e["samples_per_sec"] for e in epochs],
-              "hyperparameters": hyper, "model": args.out}
+    result = {
+        "dataset": data.name,
+        "architecture": net.sizes(),
+        "parameters": net.num_parameters(),
+        "state": trainer.state,
+        "message": trainer.message,
+        "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
+        "test_loss": epochs[-1]["test_loss"] if epochs else None,
+        "epoch_seconds": [e["seconds"] for e in epochs],
+        "samples_per_sec": [e["samples_per_sec"] for e in epochs],
+        "hyperparameters": hyper,
+        "model": args.out,
+    }
     if trainer.state == "diverged":
         print(f"nnstudio: {trainer.message}", file=sys.stderr)
     if args.json:
@@ -132,13 +188,20 @@ def _fit_budget(text: str, config: RunConfig, net, opt, x, y) -> int:
     """The batch size --memory-budget allows (the requested one if it fits), said on stderr."""
     try:
         budget, described = parse_budget(text)
-        res = batch_for_budget(config.memory_kind, net, opt, x, y, budget, config.batch_size,
-                               segments=config.checkpoint_segments or 1)
+        res = batch_for_budget(
+            config.memory_kind, net, opt, x, y, budget, config.batch_size, segments=config.checkpoint_segments or 1
+        )
     except (ValueError, BudgetTooSmall) as exc:
         raise CLIError(str(exc)) from None
     wanted = min(config.batch_size, len(x))
-    how = (f"the requested {wanted} fits" if res.capped
-           else f"the requested {wanted} does not fit; using the largest batch that does")
-    print(f"memory budget {described}: batch size {res.batch_size} ({how}), measured step peak "
-          f"{format_bytes(res.peak)} ({res.seconds:.1f} s search)", file=sys.stderr)
+    how = (
+        f"the requested {wanted} fits"
+        if res.capped
+        else f"the requested {wanted} does not fit; using the largest batch that does"
+    )
+    print(
+        f"memory budget {described}: batch size {res.batch_size} ({how}), measured step peak "
+        f"{format_bytes(res.peak)} ({res.seconds:.1f} s search)",
+        file=sys.stderr,
+    )
     return res.batch_size

@@ -4,6 +4,7 @@ Bytes are always binary units named as such (KiB, MiB, GiB: 1 GiB = 2**30 bytes)
 as the operating system's tools show memory. A budget someone *types* may use
 either kind; :func:`nnstudio.core.memory.parse_budget` reads GB as 10**9 and GiB as 2**30.
 """
+
 from __future__ import annotations
 
 import math

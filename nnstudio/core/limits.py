@@ -4,6 +4,7 @@ A value outside its range is refused with a message naming the range: nothing
 anywhere clamps it silently. :func:`check` returns the value (converted) or
 raises :class:`LimitError`; :func:`problem` returns the message or "".
 """
+
 from __future__ import annotations
 
 import math
@@ -64,21 +65,24 @@ def _num(v) -> str:
     return f"{v:g}"
 
 
-LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
-    Limit("lr", "learning rate", 1e-6, 10.0, why="above 10 every optimizer here diverges at once"),
-    Limit("momentum", "momentum", 0.0, 1.0, hi_open=True),
-    Limit("beta1", "Adam's beta1", 0.0, 1.0, hi_open=True),
-    Limit("beta2", "Adam's beta2", 0.0, 1.0, hi_open=True),
-    Limit("eps", "Adam's eps", 0.0, 1.0, lo_open=True),
-    Limit("weight_decay", "weight decay", 0.0, 1.0),
-    Limit("dropout", "dropout rate", 0.0, 0.95, why="at least 5% of the units must stay"),
-    Limit("batch_size", "batch size", 1, 1_000_000, integer=True),
-    Limit("epochs", "epochs", 1, 10_000, integer=True),
-    Limit("units", "layer size", 1, 65_536, integer=True),
-    Limit("hidden_layers", "number of hidden layers", 0, 16, integer=True),
-    Limit("seed", "seed", 0, 2 ** 31 - 1, integer=True),
-    Limit("segments", "checkpoint segments", 1, 1024, integer=True),
-)}
+LIMITS: dict[str, Limit] = {
+    limit.name: limit
+    for limit in (
+        Limit("lr", "learning rate", 1e-6, 10.0, why="above 10 every optimizer here diverges at once"),
+        Limit("momentum", "momentum", 0.0, 1.0, hi_open=True),
+        Limit("beta1", "Adam's beta1", 0.0, 1.0, hi_open=True),
+        Limit("beta2", "Adam's beta2", 0.0, 1.0, hi_open=True),
+        Limit("eps", "Adam's eps", 0.0, 1.0, lo_open=True),
+        Limit("weight_decay", "weight decay", 0.0, 1.0),
+        Limit("dropout", "dropout rate", 0.0, 0.95, why="at least 5% of the units must stay"),
+        Limit("batch_size", "batch size", 1, 1_000_000, integer=True),
+        Limit("epochs", "epochs", 1, 10_000, integer=True),
+        Limit("units", "layer size", 1, 65_536, integer=True),
+        Limit("hidden_layers", "number of hidden layers", 0, 16, integer=True),
+        Limit("seed", "seed", 0, 2**31 - 1, integer=True),
+        Limit("segments", "checkpoint segments", 1, 1024, integer=True),
+    )
+}
 
 
 def check(name: str, value):

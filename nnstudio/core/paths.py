@@ -7,6 +7,7 @@ on Windows, ``~/Library/Application Support/nnstudio`` on macOS) and the
 Downloaded datasets go to the platform's cache folder, or to ``$NNSTUDIO_HOME/cache``
 when ``NNSTUDIO_HOME`` is set, so a test never touches the real cache.
 """
+
 from __future__ import annotations
 
 import os

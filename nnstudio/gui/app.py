@@ -1,4 +1,5 @@
 """Application start-up: the QApplication, the main window and the event loop."""
+
 from __future__ import annotations
 
 import sys

@@ -3,6 +3,7 @@
 Pages receive one :class:`AppContext`; they read from it and announce changes
 through its signals, so pages never import each other.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,9 @@ class AppContext(QObject):
     the dataset folder setting (``--data-dir`` / ``NNSTUDIO_DATA_DIR``).
     """
 
-    model_changed = Signal(object)      # Sequential | None
-    status = Signal(str)                # a message for the status bar
-    drawing_changed = Signal(object)    # the Draw page's current 784-value input, or None
+    model_changed = Signal(object)  # Sequential | None
+    status = Signal(str)  # a message for the status bar
+    drawing_changed = Signal(object)  # the Draw page's current 784-value input, or None
 
     def __init__(self, settings: QSettings, data_dir: str | None = None, parent=None):
         super().__init__(parent)

@@ -15,11 +15,13 @@ signal with a message, never a silent dead thread.
   matrix, mistakes) and the autosave also run on the training thread, so the
   window never freezes at an epoch boundary.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -183,11 +185,12 @@ class Job(_Bridge):
 @dataclass
 class StepBatch:
     """Steps that happened since the last UI update."""
-    losses: np.ndarray           # one loss per optimizer step, in order
-    first_step: int              # the 1-based step number of losses[0]
-    last: object                 # the newest StepInfo
-    grad_steps: np.ndarray       # step numbers where gradient magnitudes were sampled
-    grad_norms: np.ndarray       # (len(grad_steps), number of Dense layers): RMS of dL/dW
+
+    losses: np.ndarray  # one loss per optimizer step, in order
+    first_step: int  # the 1-based step number of losses[0]
+    last: object  # the newest StepInfo
+    grad_steps: np.ndarray  # step numbers where gradient magnitudes were sampled
+    grad_norms: np.ndarray  # (len(grad_steps), number of Dense layers): RMS of dL/dW
 
 
 # The after-epoch analysis is core's ClassificationReport (confusion, mistakes, accuracy).
@@ -201,12 +204,12 @@ class TrainingWorker(_Bridge):
     the UI thread drains them at most ``max_hz`` times a second (see :class:`_Bridge`).
     """
 
-    steps = Signal(object)            # StepBatch
+    steps = Signal(object)  # StepBatch
     epoch_done = Signal(object, object)  # EpochInfo, EpochAnalysis | None
-    state_changed = Signal(str)       # "running", "paused", "stopped", "finished", "diverged"
-    diverged = Signal(str)            # the trainer's explanation
-    finished = Signal(str)            # the final state, once the thread has ended
-    error = Signal(str)               # an unexpected exception on the training thread
+    state_changed = Signal(str)  # "running", "paused", "stopped", "finished", "diverged"
+    diverged = Signal(str)  # the trainer's explanation
+    finished = Signal(str)  # the final state, once the thread has ended
+    error = Signal(str)  # an unexpected exception on the training thread
 
     def __init__(self, parent=None, max_hz: float = 25.0, grad_every: int = 5):
         super().__init__(parent, max_hz)
@@ -241,7 +244,7 @@ class TrainingWorker(_Bridge):
         matrix; ``autosave(trainer)`` is called on the training thread after each epoch.
         """
         if self._thread is not None and not self.running:
-            self._thread.join(2.0)          # a finished run's thread may still be returning
+            self._thread.join(2.0)  # a finished run's thread may still be returning
         if self.running or self.thread_alive:
             raise RuntimeError("training is already running")
         if self.trainer is not None:
@@ -344,8 +347,7 @@ class TrainingWorker(_Bridge):
             self._done = None
         if losses:
             norms = np.vstack(grad_norms) if grad_norms else np.zeros((0, 0))
-            self.steps.emit(StepBatch(np.asarray(losses), first, last, np.asarray(grad_steps, dtype=np.int64),
-                                      norms))
+            self.steps.emit(StepBatch(np.asarray(losses), first, last, np.asarray(grad_steps, dtype=np.int64), norms))
         for info, analysis in epochs:
             self.epoch_done.emit(info, analysis)
         for message in diverged:
@@ -359,8 +361,12 @@ class TrainingWorker(_Bridge):
             self.finished.emit(done)
 
     def _disconnect(self, trainer: Trainer) -> None:
-        for name, fn in (("step", self._on_step), ("epoch", self._on_epoch), ("state", self._on_state),
-                         ("diverged", self._on_diverged)):
+        for name, fn in (
+            ("step", self._on_step),
+            ("epoch", self._on_epoch),
+            ("state", self._on_state),
+            ("diverged", self._on_diverged),
+        ):
             trainer.events.disconnect(name, fn)
 
     def shutdown(self) -> None:

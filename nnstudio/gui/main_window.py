@@ -5,6 +5,7 @@ theme, full screen), Train (the studio's run controls), Help (shortcuts, about).
 theme and recent files persist in QSettings; the studio keeps its own architecture and
 settings there too.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,9 +25,12 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
-from .theme import THEMES, apply_theme
+from nnstudio import __version__
+
 from .context import AppContext
 from .pages import PAGES
+from .theme import THEMES, apply_theme
+from .widgets.training_charts import restyle_plots
 
 MAX_RECENT = 8
 
@@ -39,8 +43,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle("nnstudio")
-        settings = (QSettings(settings_path, QSettings.IniFormat) if settings_path
-                    else QSettings("nnstudio", "nnstudio"))
+        settings = QSettings(settings_path, QSettings.IniFormat) if settings_path else QSettings("nnstudio", "nnstudio")
         self.context = AppContext(settings, parent=self)
         self.theme = str(settings.value("view/theme", "system"))
         if QApplication.instance() is not None:
@@ -123,8 +126,9 @@ class MainWindow(QMainWindow):
         self.open_action = self._action("&Open…", self.open_model, QKeySequence.Open, self.file_menu)
         self.recent_menu = self.file_menu.addMenu("Open &Recent")
         self.save_action = self._action("&Save", self.save_model, QKeySequence.Save, self.file_menu)
-        self.save_as_action = self._action("Save &As…", self.save_model_as, QKeySequence("Ctrl+Shift+S"),
-                                           self.file_menu)
+        self.save_as_action = self._action(
+            "Save &As…", self.save_model_as, QKeySequence("Ctrl+Shift+S"), self.file_menu
+        )
         self.recover_action = self._action("Recover &Autosaved Run", self.recover_autosave, None, self.file_menu)
         for a in (self.new_action, self.open_action, self.save_action, self.save_as_action, self.recover_action):
             a.setEnabled(studio)
@@ -143,8 +147,9 @@ class MainWindow(QMainWindow):
         group = QActionGroup(self)
         self.theme_actions = {}
         for name in THEMES:
-            act = QAction({"system": "Follow the &System", "light": "&Light", "dark": "&Dark"}[name], self,
-                          checkable=True)
+            act = QAction(
+                {"system": "Follow the &System", "light": "&Light", "dark": "&Dark"}[name], self, checkable=True
+            )
             act.setChecked(name == self.theme)
             act.triggered.connect(lambda _=False, n=name: self.set_theme(n))
             group.addAction(act)
@@ -168,24 +173,33 @@ class MainWindow(QMainWindow):
         self.theme = name
         self.context.settings.setValue("view/theme", name)
         apply_theme(QApplication.instance(), name)
-        from .widgets.training_charts import restyle_plots
         restyle_plots(self)
 
     def _shortcuts(self) -> None:
-        rows = [("Ctrl+N", "New model (default architecture)"), ("Ctrl+O", "Open a model"),
-                ("Ctrl+S / Ctrl+Shift+S", "Save / Save as"), ("F5", "Train (or resume)"),
-                ("F6", "Pause / resume"), ("F7", "Train one batch (step)"), ("Shift+F5", "Stop"),
-                ("Ctrl+R", "Reset the weights from the seed"), ("Ctrl+1 … Ctrl+9", "Go to page 1 … 9"),
-                ("F11", "Full screen"), ("Ctrl+Q", "Quit")]
+        rows = [
+            ("Ctrl+N", "New model (default architecture)"),
+            ("Ctrl+O", "Open a model"),
+            ("Ctrl+S / Ctrl+Shift+S", "Save / Save as"),
+            ("F5", "Train (or resume)"),
+            ("F6", "Pause / resume"),
+            ("F7", "Train one batch (step)"),
+            ("Shift+F5", "Stop"),
+            ("Ctrl+R", "Reset the weights from the seed"),
+            ("Ctrl+1 … Ctrl+9", "Go to page 1 … 9"),
+            ("F11", "Full screen"),
+            ("Ctrl+Q", "Quit"),
+        ]
         table = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{table}</table>")
 
     def _about(self) -> None:
-        from nnstudio import __version__
-        QMessageBox.about(self, "About nnstudio",
-                          f"<b>nnstudio {__version__}</b><p>Learn neural networks by building one, "
-                          "training it and looking inside it while it learns. Every number comes from "
-                          "our own NumPy engine.</p>")
+        QMessageBox.about(
+            self,
+            "About nnstudio",
+            f"<b>nnstudio {__version__}</b><p>Learn neural networks by building one, "
+            "training it and looking inside it while it learns. Every number comes from "
+            "our own NumPy engine.</p>",
+        )
 
     # -- files --------------------------------------------------------------------------
     def _update_title(self) -> None:
@@ -233,10 +247,14 @@ class MainWindow(QMainWindow):
         if self.studio is None or not self.studio.dirty or not self.ask_before_close:
             return True
         if QApplication.platformName() == "offscreen":
-            return True         # nobody can answer a dialog there (tests, benchmarks)
+            return True  # nobody can answer a dialog there (tests, benchmarks)
         answer = QMessageBox.question(
-            self, "Unsaved model", "The network has been trained since it was last saved. Save it first?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+            self,
+            "Unsaved model",
+            "The network has been trained since it was last saved. Save it first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+            QMessageBox.Save,
+        )
         if answer == QMessageBox.Save:
             return self.save_model()
         return answer == QMessageBox.Discard
@@ -284,7 +302,7 @@ class MainWindow(QMainWindow):
         ok = self.studio.open_model(str(path))
         if ok:
             self.studio.path = None
-            self.studio.dirty_set(True)       # recovered work is not saved anywhere of the user's choosing yet
+            self.studio.dirty_set(True)  # recovered work is not saved anywhere of the user's choosing yet
             self._update_title()
         return ok
 
@@ -295,8 +313,7 @@ class MainWindow(QMainWindow):
         self.recover_action.setEnabled(path.exists())
         if path.exists():
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-            self.statusBar().showMessage(f"An autosaved run from {when} exists: File ▸ Recover Autosaved Run",
-                                         15000)
+            self.statusBar().showMessage(f"An autosaved run from {when} exists: File ▸ Recover Autosaved Run", 15000)
 
     def closeEvent(self, event) -> None:
         if not self._confirm_discard():

@@ -1,5 +1,6 @@
 """The look of the app, in one place: Fusion style with a light or dark palette, the accent colour,
 the style sheet every page shares, and pyqtgraph's global options."""
+
 from __future__ import annotations
 
 import pyqtgraph as pg
@@ -18,7 +19,7 @@ def configure_pyqtgraph() -> None:
 def system_is_dark(app) -> bool:
     try:
         return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
-    except AttributeError:      # Qt < 6.5: judge by the default palette
+    except AttributeError:  # Qt < 6.5: judge by the default palette
         return app.palette().color(QPalette.Window).lightness() < 128
 
 
@@ -63,7 +64,8 @@ def apply_theme(app, mode: str = "system") -> str:
     hint = pal.color(QPalette.PlaceholderText).name()
     base = pal.color(QPalette.Base).name()
     app.setStyleSheet(f"""
-QGroupBox {{ font-weight: 600; border: 1px solid {mid}; border-radius: 6px; margin-top: 12px; padding: 6px 4px 4px 4px; }}
+QGroupBox {{ font-weight: 600; border: 1px solid {mid}; border-radius: 6px; margin-top: 12px;
+             padding: 6px 4px 4px 4px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; }}
 QPushButton {{ padding: 4px 10px; }}
 QPushButton[accent="true"] {{ background: {ACCENT}; color: white; border: 1px solid #2468b4; border-radius: 4px;

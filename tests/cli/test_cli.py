@@ -13,14 +13,31 @@ from nnstudio.core.nn import load_model
 def run_cli(*args):
     """Run the real console entry point in a subprocess: what a user at a terminal gets."""
     env = dict(os.environ)
-    return subprocess.run([sys.executable, "-m", "nnstudio", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "nnstudio", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_train_json_then_evaluate(mnist, tmp_path, capsys):
     out = tmp_path / "model.npz"
-    code = main(["train", "--dataset", "mnist", "--layers", "64", "--epochs", "2", "--batch-size", "256",
-                 "--seed", "1", "--out", str(out), "--json"])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "mnist",
+            "--layers",
+            "64",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "256",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["test_accuracy"] > 0.94
@@ -30,7 +47,7 @@ def test_train_json_then_evaluate(mnist, tmp_path, capsys):
     assert net.meta["dataset"] == "mnist" and len(net.meta["history"]["epochs"]) == 2
     hyper = net.meta["hyperparameters"]
     assert hyper["optimizer"] == "adam" and hyper["lr"] == 0.003 and hyper["schedule"] == "cosine"
-    assert net.optimizer_state["kind"] == "Adam"      # the CLI saves the optimizer state like the window
+    assert net.optimizer_state["kind"] == "Adam"  # the CLI saves the optimizer state like the window
 
     assert main(["evaluate", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -41,19 +58,22 @@ def test_train_json_then_evaluate(mnist, tmp_path, capsys):
     assert len(report["per_class_accuracy"]) == 10
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--layers", "12,abc"], "comma-separated"),
-    (["train", "--layers", "0"], "out of range"),
-    (["train", "--lr", "-1"], "out of range"),
-    (["train", "--lr", "1e9"], "learning rate 1,000,000,000 is out of range: it must be in [1e-06, 10]"),
-    (["train", "--lr", "nan"], "finite"),
-    (["train", "--epochs", "0"], "out of range"),
-    (["train", "--dropout", "0.99"], "dropout rate 0.99 is out of range"),
-    (["train", "--optimizer", "rmsprop"], "invalid choice"),
-    (["train", "--dataset", "cifar", "--no-download"], "unknown dataset"),
-    (["evaluate", "no-such-model.npz"], "no such model file"),
-    (["bogus-command"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--layers", "12,abc"], "comma-separated"),
+        (["train", "--layers", "0"], "out of range"),
+        (["train", "--lr", "-1"], "out of range"),
+        (["train", "--lr", "1e9"], "learning rate 1,000,000,000 is out of range: it must be in [1e-06, 10]"),
+        (["train", "--lr", "nan"], "finite"),
+        (["train", "--epochs", "0"], "out of range"),
+        (["train", "--dropout", "0.99"], "dropout rate 0.99 is out of range"),
+        (["train", "--optimizer", "rmsprop"], "invalid choice"),
+        (["train", "--dataset", "cifar", "--no-download"], "unknown dataset"),
+        (["evaluate", "no-such-model.npz"], "no such model file"),
+        (["bogus-command"], "invalid choice"),
+    ],
+)
 def test_bad_input_gives_one_line_error_and_no_traceback(args, message):
     proc = run_cli(*args)
     assert proc.returncode != 0
@@ -81,7 +101,24 @@ def test_data_list_and_verify(mnist):
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset, target", [("mnist", 0.975), ("fashion-mnist", 0.87)])
 def test_default_784_128_10_adam_reaches_target_in_5_epochs(dataset, target, mnist, fashion_mnist, capsys):
-    assert main(["train", "--dataset", dataset, "--layers", "128", "--optimizer", "adam", "--epochs", "5",
-                 "--seed", "0", "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                dataset,
+                "--layers",
+                "128",
+                "--optimizer",
+                "adam",
+                "--epochs",
+                "5",
+                "--seed",
+                "0",
+                "--json",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["test_accuracy"] >= target

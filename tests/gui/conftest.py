@@ -1,10 +1,12 @@
 """GUI fixtures: a main window with throwaway settings, closed after the test."""
+
 import pytest
 
 
 @pytest.fixture
 def main_window(qtbot, tmp_path):
     from nnstudio.gui import create_main_window
+
     window = create_main_window(settings_path=str(tmp_path / "settings.ini"))
     qtbot.addWidget(window)
     window.resize(1280, 800)
@@ -28,4 +30,5 @@ def make_page(qtbot, tmp_path):
         page.show()
         qtbot.waitExposed(page)
         return page
+
     return make

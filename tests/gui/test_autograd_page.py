@@ -1,4 +1,5 @@
 """The Autograd page: typing, errors, the plot's point and tangent, the graph and the backward stepper."""
+
 import itertools
 
 import numpy as np
@@ -26,7 +27,7 @@ def test_page_is_registered_with_its_title(main_window):
 
 
 def test_backward_stepper_walks_the_chain_rule_for_x_plus_2_squared(page, qtbot, tmp_path):
-    page.load_example(1)      # (x + 2)**2 at x = 1
+    page.load_example(1)  # (x + 2)**2 at x = 1
     assert page.expression.text == "(x + 2)**2" and page.spins["x"].value() == 1.0
     assert page.steps_done == 0 and page.graph_view.revealed == set()
     labels = []
@@ -38,7 +39,7 @@ def test_backward_stepper_walks_the_chain_rule_for_x_plus_2_squared(page, qtbot,
     text = page.chain_text.toPlainText()
     assert "dy/dg = 2·g = 2 × 3 = 6" in text
     assert "dy/dx = dy/dg × dg/dx = 6 × 1 = 6" in text
-    assert not page.step_button.isEnabled()          # nothing left to compute
+    assert not page.step_button.isEnabled()  # nothing left to compute
     x_node = page.current_node
     g_node = page.graph.nodes[x_node.consumers[0]]
     assert page.graph_view.edge_labels == {(x_node.index, g_node.index): "×1"}
@@ -70,8 +71,9 @@ def test_dragging_the_x_line_moves_the_point(page, qtbot):
     assert "dy/dx = 10" in page.readout.text()
 
 
-@pytest.mark.parametrize("bad,position", [("__import__('os')", 1), ("x.__class__", 2), ("(x + ", 6),
-                                          ("9**9**9**9", 5), ("zz + 1", 1)])
+@pytest.mark.parametrize(
+    "bad,position", [("__import__('os')", 1), ("x.__class__", 2), ("(x + ", 6), ("9**9**9**9", 5), ("zz + 1", 1)]
+)
 def test_bad_input_shows_error_with_position_and_keeps_the_last_good_expression(page, qtbot, bad, position):
     page.load_example(0)
     before = page.derivative_label.text()
@@ -90,15 +92,15 @@ def test_neuron_example_gets_a_spin_box_per_variable_and_all_gradients(page, qtb
     assert set(page.spins) == {"w", "x", "b"}
     assert page.plot_variable == "x"
     qtbot.mouseClick(page.run_button, Qt.LeftButton)
-    s = 1 / (1 + np.exp(-1.0))   # w=2, x=1, b=-1
+    s = 1 / (1 + np.exp(-1.0))  # w=2, x=1, b=-1
     grads = page.graph.gradient()
     assert grads["w"] == pytest.approx(s * (1 - s))
     assert grads["x"] == pytest.approx(2 * s * (1 - s))
     variables = {n.index for n in page.graph.nodes if n.kind == "variable"}
     assert variables <= page.graph_view.revealed
-    page.spins["w"].setValue(-1.0)   # another variable: curve changes, point stays
+    page.spins["w"].setValue(-1.0)  # another variable: curve changes, point stays
     assert page.spins["x"].value() == 1.0
-    s2 = 1 / (1 + np.exp(2.0))       # z = -1*1 - 1 = -2
+    s2 = 1 / (1 + np.exp(2.0))  # z = -1*1 - 1 = -2
     assert page.graph.gradient()["x"] == pytest.approx(-1 * s2 * (1 - s2))
 
 
@@ -130,7 +132,9 @@ def test_big_graph_scrolls_to_the_box_being_computed(page, qtbot):
     def current_box_visible():
         r = view.node_rect(page.current_node.index).toRect()
         top_left = view.mapTo(scroll.viewport(), r.topLeft())
-        return scroll.viewport().rect().contains(top_left) and \
-            scroll.viewport().rect().contains(view.mapTo(scroll.viewport(), r.bottomRight()))
+        return scroll.viewport().rect().contains(top_left) and scroll.viewport().rect().contains(
+            view.mapTo(scroll.viewport(), r.bottomRight())
+        )
+
     qtbot.waitUntil(current_box_visible, timeout=3000)
     assert scroll.verticalScrollBar().value() > 0

@@ -1,12 +1,12 @@
 """The backprop page: step through a full training step on a tiny and on a 784-128-10 network."""
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from nnstudio.core.nn import Dense, ReLU
-from nnstudio.core.nn import Sequential
 from nnstudio.core.lessons.backprop import fmt, tiny_problem, trace_step
+from nnstudio.core.nn import Dense, ReLU, Sequential
 from nnstudio.gui.pages.backprop_page import BackpropPage
 
 
@@ -50,7 +50,7 @@ def test_full_cycle_on_xor_with_buttons_and_keys(qtbot, page):
     kinds = [k for k, _ in seen]
     assert kinds == ["input"] + ["forward"] * 4 + ["loss"] + ["backward"] * 4 + ["update"] * 2 + ["after"]
     labels = [label for _, label in seen]
-    assert len(set(labels)) == len(labels)           # every step is named differently
+    assert len(set(labels)) == len(labels)  # every step is named differently
     assert labels[0].startswith("Step 1 of 13") and "Input" in labels[0]
     assert "Loss" in labels[5] and "Backward, layer 2" in labels[6] and "SGD" in labels[11]
     assert labels[-1].startswith("Step 13 of 13")
@@ -85,10 +85,10 @@ def test_diagram_shows_gradients_only_from_the_backward_pass(qtbot, page):
     choose(page.network_combo, "toy")
     trace = page.trace
     assert trace.sizes == [2, 3, 2]
-    page.go_to(3)                                    # forward, layer 2
+    page.go_to(3)  # forward, layer 2
     state = page.diagram.state
     assert all(g is None for g in state.edge_grads)
-    np.testing.assert_array_equal(state.values[1], trace.layers[1].y)     # hidden a (after ReLU)
+    np.testing.assert_array_equal(state.values[1], trace.layers[1].y)  # hidden a (after ReLU)
     assert state.values[2] is not None
     first_backward = [s.kind for s in trace.steps].index("backward")
     page.go_to(first_backward)
@@ -108,8 +108,8 @@ def test_clicking_an_edge_writes_its_chain_rule(qtbot, page):
     choose(page.network_combo, "xor")
     page.run_to_end()
     diagram = page.diagram
-    a, c = diagram.node_pos(0, 1), diagram.node_pos(1, 0)     # x2 -> hidden neuron 0
-    mid = a + (c - a) * 0.3      # not the middle: the two crossing edges meet there
+    a, c = diagram.node_pos(0, 1), diagram.node_pos(1, 0)  # x2 -> hidden neuron 0
+    mid = a + (c - a) * 0.3  # not the middle: the two crossing edges meet there
     assert diagram.edge_at(mid) == (0, 1, 0)
     qtbot.mouseClick(diagram, Qt.LeftButton, pos=mid.toPoint())
     assert page.selected == (0, 1, 0)
@@ -140,10 +140,11 @@ def test_full_cycle_on_784_128_10_studio_model(qtbot, page):
         b = page._view_block()
         assert view.matrix_image.image.shape == (trace.sizes[b + 1], trace.sizes[b])
         if b == 0:
-            assert view.neuron_image.image.shape == (28, 28)       # a hidden neuron's weights as an image
+            assert view.neuron_image.image.shape == (28, 28)  # a hidden neuron's weights as an image
     assert len(labels) == 11 and labels[-1].startswith("Step 11 of 11")
-    assert [s.kind for s in trace.steps] == (["input"] + ["forward"] * 3 + ["loss"] + ["backward"] * 3
-                                            + ["update"] * 2 + ["after"])
+    assert [s.kind for s in trace.steps] == (
+        ["input"] + ["forward"] * 3 + ["loss"] + ["backward"] * 3 + ["update"] * 2 + ["after"]
+    )
     # Gradients shown are the engine's, and the user's model is untouched by the trace.
     engine = trace_step(net, page._sample_x, page._sample_y, lr=page.lr_spin.value())
     for got, want in zip(trace.gradients(), engine.gradients()):
@@ -151,7 +152,7 @@ def test_full_cycle_on_784_128_10_studio_model(qtbot, page):
     assert page.context.model is net
     np.testing.assert_array_equal(net.layers[0].W.data, Sequential.mlp([784, 128, 10], seed=3).layers[0].W.data)
     # Neuron picker: pick hidden neuron 17, input pixel 300.
-    page.go_to(7)                               # backward, layer 1: dL/dW
+    page.go_to(7)  # backward, layer 1: dL/dW
     assert page.current_step().kind == "backward" and page.trace.layers[page.current_step().layer].kind == "Dense"
     page.weight_block.setCurrentIndex(0)
     page.weight_to.setValue(17)
@@ -162,7 +163,7 @@ def test_full_cycle_on_784_128_10_studio_model(qtbot, page):
 
 
 def test_mnist_sample_with_adam_shows_state_and_bias_correction(qtbot, page, mnist):
-    page.context.data_dir = None     # found through NNSTUDIO_DATA_DIR, like the fixture
+    page.context.data_dir = None  # found through NNSTUDIO_DATA_DIR, like the fixture
     choose(page.network_combo, "mnist")
     choose(page.source_combo, "test")
     page.sample_spin.setValue(7)
@@ -182,7 +183,7 @@ def test_mnist_sample_with_adam_shows_state_and_bias_correction(qtbot, page, mni
 
 def test_studio_choice_follows_the_context(qtbot, page):
     item = page.network_combo.model().item(page.network_combo.findData("studio"))
-    assert not item.isEnabled()                   # no model yet
+    assert not item.isEnabled()  # no model yet
     page.context.set_model(Sequential([ReLU(), Dense(2, 2)]))
     assert not item.isEnabled() and "cannot be traced" in item.toolTip()
     page.context.set_model(Sequential.mlp([2, 4, 2], seed=1))
@@ -207,6 +208,7 @@ def test_page_is_registered_in_the_main_window(main_window):
 
 def test_hover_shows_values_and_arrow_keys_work_from_a_button(qtbot, page):
     from PySide6.QtWidgets import QToolTip
+
     choose(page.network_combo, "toy")
     page.run_to_end()
     diagram = page.diagram
@@ -228,27 +230,27 @@ def test_clicking_the_heatmaps_picks_weights(qtbot, page):
     page.context.set_model(Sequential.mlp([784, 128, 10], seed=3))
     choose(page.network_combo, "studio")
     choose(page.source_combo, "random")
-    page.go_to(1)                                   # forward, layer 1: the view shows layer 1
-    page._pick_pixel(10, 12)                        # input image row 10, column 12 = pixel 292
+    page.go_to(1)  # forward, layer 1: the view shows layer 1
+    page._pick_pixel(10, 12)  # input image row 10, column 12 = pixel 292
     assert page.selected[:2] == (0, 292)
-    page._pick_matrix(40, 500)                      # matrix row = neuron 40, column = input 500
+    page._pick_matrix(40, 500)  # matrix row = neuron 40, column = input 500
     assert page.selected == (0, 500, 40)
-    page.go_to(3)                                   # forward, layer 2: hidden -> output
+    page.go_to(3)  # forward, layer 2: hidden -> output
     assert page.selected[0] == 1
-    page._pick_input(0, 77)                         # the strip of hidden inputs: column = hidden neuron
+    page._pick_input(0, 77)  # the strip of hidden inputs: column = hidden neuron
     assert page.selected[:2] == (1, 77)
-    page._pick_pixel(3, 3)                          # the input image does not pick layer-2 weights
+    page._pick_pixel(3, 3)  # the input image does not pick layer-2 weights
     assert page.selected[:2] == (1, 77)
-    page.go_to(1)                                   # back in layer 1: its pick was remembered
+    page.go_to(1)  # back in layer 1: its pick was remembered
     assert page.selected == (0, 500, 40)
 
 
 def test_a_studio_model_that_does_not_fit_the_data_is_explained(qtbot, page, mnist):
-    page.context.set_model(Sequential.mlp([784, 16, 3], seed=0))   # MNIST labels go up to 9
+    page.context.set_model(Sequential.mlp([784, 16, 3], seed=0))  # MNIST labels go up to 9
     choose(page.network_combo, "studio")
     choose(page.source_combo, "test")
-    page.sample_spin.setValue(0)                    # test image 0 is a 7
-    assert page.source_combo.currentData() == "test"      # MNIST is there (the fixture checked)
+    page.sample_spin.setValue(0)  # test image 0 is a 7
+    assert page.source_combo.currentData() == "test"  # MNIST is there (the fixture checked)
     assert page.trace is None
     assert "label 7 is not one of the 3 outputs" in page.info_label.text()
     assert not page.next_button.isEnabled()

@@ -1,4 +1,5 @@
 """The Draw page, driven like a user: real mouse events into the canvas, real files, the shipped models."""
+
 import itertools
 import json
 import math
@@ -38,11 +39,18 @@ def variants(seed, count):
         h = rng.uniform(0.25, 0.95)
         w = h * rng.uniform(0.55, 0.8)
         mx, my = w / 2 + 0.05, h / 2 + 0.05
-        out.append({"height": h, "width": w,
-                        "cx": rng.uniform(mx, 1 - mx) if mx < 0.5 else 0.5,
-                        "cy": rng.uniform(my, 1 - my) if my < 0.5 else 0.5,
-                        "slant": rng.uniform(-0.2, 0.45), "rotation": rng.uniform(-15, 15),
-                        "pen": float(rng.integers(8, 35)), "step": rng.uniform(3, 14)})
+        out.append(
+            {
+                "height": h,
+                "width": w,
+                "cx": rng.uniform(mx, 1 - mx) if mx < 0.5 else 0.5,
+                "cy": rng.uniform(my, 1 - my) if my < 0.5 else 0.5,
+                "slant": rng.uniform(-0.2, 0.45),
+                "rotation": rng.uniform(-15, 15),
+                "pen": float(rng.integers(8, 35)),
+                "step": rng.uniform(3, 14),
+            }
+        )
     return out
 
 
@@ -56,7 +64,7 @@ def place(template, v, rect):
         pts = []
         for x, y in stroke:
             u, w = (x - 0.5) * v["width"], (y - 0.5) * v["height"]
-            u -= v["slant"] * w                                     # italic: the top leans right
+            u -= v["slant"] * w  # italic: the top leans right
             u, w = u * math.cos(rot) - w * math.sin(rot), u * math.sin(rot) + w * math.cos(rot)
             pts.append((rect.x() + (v["cx"] + u) * side, rect.y() + (v["cy"] + w) * side))
         dense = [pts[0]]
@@ -85,6 +93,7 @@ def draw_digit(page, digit, v):
 def page(make_page, tmp_path, monkeypatch):
     monkeypatch.setenv("NNSTUDIO_HOME", str(tmp_path / "user"))
     from nnstudio.gui.pages.draw_page import DrawPage
+
     p = make_page(DrawPage, (1000, 720))
     yield p
     p.shutdown()
@@ -119,7 +128,7 @@ def test_drawn_digits_are_read_correctly(page, qtbot):
 def test_fast_strokes_have_no_gaps(page):
     rect = page.canvas._target_rect()
     y = rect.y() + rect.height() / 2
-    xs = [rect.x() + rect.width() * f for f in (0.1, 0.5, 0.9)]      # two huge jumps between events
+    xs = [rect.x() + rect.width() * f for f in (0.1, 0.5, 0.9)]  # two huge jumps between events
     draw(page.canvas, [[QPoint(round(x), round(y)) for x in xs]])
     img = page.canvas.to_array()
     row = img[img.shape[0] // 2]
@@ -153,8 +162,10 @@ def test_prediction_never_runs_inside_the_pen_handler(page, qtbot):
     count = []
     page.prediction_updated.connect(lambda: count.append(1))
     rect = page.canvas._target_rect()
-    pts = [QPoint(round(rect.x() + rect.width() * (0.2 + 0.6 * t)), round(rect.y() + rect.height() * 0.5))
-           for t in np.linspace(0, 1, 60)]
+    pts = [
+        QPoint(round(rect.x() + rect.width() * (0.2 + 0.6 * t)), round(rect.y() + rect.height() * 0.5))
+        for t in np.linspace(0, 1, 60)
+    ]
     QTest.mousePress(page.canvas, Qt.LeftButton, Qt.NoModifier, pts[0])
     for p in pts[1:]:
         QTest.mouseMove(page.canvas, p)
@@ -170,7 +181,7 @@ def _paper_photo(path, digit, fmt):
     img = QImage(480, 360, QImage.Format_RGB32)
     p = QPainter(img)
     grad = QLinearGradient(0, 0, 480, 360)
-    grad.setColorAt(0, QColor(150, 145, 135))            # shadow on the left
+    grad.setColorAt(0, QColor(150, 145, 135))  # shadow on the left
     grad.setColorAt(1, QColor(250, 248, 240))
     p.fillRect(img.rect(), grad)
     p.setRenderHint(QPainter.Antialiasing)
@@ -178,6 +189,7 @@ def _paper_photo(path, digit, fmt):
     pen.setCapStyle(Qt.RoundCap)
     p.setPen(pen)
     from PySide6.QtCore import QRect
+
     v = {"height": 0.7, "width": 0.5, "cx": 0.5, "cy": 0.5, "slant": 0.1, "rotation": 0.0, "step": 4}
     for pts in place(TEMPLATES[digit], v, QRect(60, 0, 360, 360)):
         for a, b in itertools.pairwise(pts):
@@ -193,10 +205,11 @@ def test_open_a_photo_of_dark_ink_on_paper(page, tmp_path, capsys, digit, fmt):
     assert page.open_image(str(path))
     assert predicted(page) == str(digit)
     ink = page.canvas.to_array()
-    assert ink[:20, :20].max() < 0.1                      # the paper became black
+    assert ink[:20, :20].max() < 0.1  # the paper became black
     # `nnstudio predict` reads the same file to the same probabilities, to the last digit
     from nnstudio.cli import main
     from nnstudio.resources import pretrained_model_path
+
     assert main(["predict", str(pretrained_model_path("mnist")), str(path), "--json"]) == 0
     cli = json.loads(capsys.readouterr().out)[0]
     assert cli["prediction"] == str(digit)
@@ -220,18 +233,25 @@ def test_model_selector_fashion_labels_and_studio_model(page, qtbot):
     assert page.class_labels[9].text() == "Ankle boot" and page.class_labels[0].text() == "T-shirt/top"
     v = {"height": 0.8, "width": 0.3, "cx": 0.5, "cy": 0.5, "slant": 0.0, "rotation": 0.0, "pen": 30}
     with qtbot.waitSignal(page.prediction_updated):
-        draw(page.canvas, place([[(0.3, 0.0), (0.1, 1.0)], [(0.7, 0.0), (0.9, 1.0)], [(0.3, 0.0), (0.7, 0.0)]],
-                                v, page.canvas._target_rect()))
+        draw(
+            page.canvas,
+            place(
+                [[(0.3, 0.0), (0.1, 1.0)], [(0.7, 0.0), (0.9, 1.0)], [(0.3, 0.0), (0.7, 0.0)]],
+                v,
+                page.canvas._target_rect(),
+            ),
+        )
     names = [lab.text() for lab in page.class_labels]
     assert predicted(page) in names
     # A freshly built studio network is offered but not chosen until it has trained.
     from nnstudio.core.nn import Sequential, load_model
     from nnstudio.resources import pretrained_model_path
+
     page.select_model("mnist")
     fresh = Sequential.mlp([784, 32, 10], seed=3)
     page.context.set_model(fresh, "mnist")
     assert page.model_combo.currentData() == "mnist" and "untrained" in page.model_combo.itemText(0)
-    fresh.parameters()[0].data += 0.01                 # an epoch of training went by
+    fresh.parameters()[0].data += 0.01  # an epoch of training went by
     page.context.set_model(fresh, "mnist")
     assert page.model_combo.currentData() == "studio" and "untrained" not in page.model_combo.currentText()
     # A trained model loaded in the studio becomes the default and is read from a private copy.
@@ -251,12 +271,13 @@ def test_model_selector_fashion_labels_and_studio_model(page, qtbot):
 def test_my_digits_add_browse_evaluate_and_damaged_file(page, qtbot, tmp_path):
     from nnstudio.core.data.mydigits import MyDigits
     from nnstudio.gui.pages.draw_page import MyDigitsDialog
+
     v = {"height": 0.7, "width": 0.45, "cx": 0.5, "cy": 0.5, "slant": 0.1, "rotation": 0.0, "pen": 20}
     for digit in (3, 7, 7):
         page.canvas.clear()
         with qtbot.waitSignal(page.prediction_updated):
             draw_digit(page, digit, v)
-        assert page.digit_label_spin.value() == digit         # pre-filled with the prediction
+        assert page.digit_label_spin.value() == digit  # pre-filled with the prediction
         QTest.mouseClick(page.add_digit_button, Qt.LeftButton)
     store = MyDigits(tmp_path / "user" / "my-digits.npz")
     assert store.labels.tolist() == [3, 7, 7]
@@ -279,11 +300,11 @@ def test_my_digits_add_browse_evaluate_and_damaged_file(page, qtbot, tmp_path):
     page._refresh_my_digits()
     assert "damaged" in page.my_digits_status.text()
     QTest.mouseClick(page.add_digit_button, Qt.LeftButton)
-    assert store.path.read_bytes() == b"garbage"              # reported, never overwritten
+    assert store.path.read_bytes() == b"garbage"  # reported, never overwritten
 
 
 def test_fine_tune_on_my_digits_adds_a_model(page, qtbot, mnist):
-    for i in range(12):                                       # "handwriting" the model misreads: mirrored
+    for i in range(12):  # "handwriting" the model misreads: mirrored
         page.my_digits.add(mnist.x_test[i][:, ::-1], int(mnist.y_test[i]))
     page._refresh_my_digits()
     assert page.fine_tune_button.isEnabled()

@@ -1,4 +1,5 @@
 """A digit drawn on the Draw page can be stepped through on the Backprop page."""
+
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
@@ -29,6 +30,6 @@ def test_my_drawing_is_a_backprop_sample(main_window, qtbot):
     backprop.sample_spin.setValue(1)
     np.testing.assert_allclose(backprop._sample_x, main_window.context.drawing)
     assert backprop._sample_y == 1 and "Your drawing" in backprop._sample_text
-    backprop.run_to_end()       # the whole step works on the drawing
+    backprop.run_to_end()  # the whole step works on the drawing
     assert backprop.step == backprop.n_steps - 1
     assert backprop.step_label.text().startswith(f"Step {backprop.n_steps} of {backprop.n_steps}")

@@ -1,13 +1,12 @@
 """The training bridge: a core Trainer on a thread, throttled Qt signals, live hyperparameter changes."""
+
 import numpy as np
 import pytest
 
-from nnstudio.core.training import classification_report
-from nnstudio.core.nn import Sequential
-from nnstudio.core.nn import make_optimizer
-from nnstudio.core.training import Trainer
-from nnstudio.gui.widgets.training_charts import debiased_ema
+from nnstudio.core.nn import Sequential, make_optimizer
+from nnstudio.core.training import Trainer, classification_report
 from nnstudio.gui.jobs import TrainingWorker
+from nnstudio.gui.widgets.training_charts import debiased_ema
 
 
 def blobs(n=3000, seed=0):
@@ -23,8 +22,16 @@ def make_trainer(lr=0.05, epochs=2, start_paused=False, batch_size=16, optimizer
     x, y = blobs()
     net = Sequential.mlp([20, 32, 3], "relu", seed=0)
     opt = make_optimizer(optimizer, net.parameters(), lr=lr)
-    return Trainer(net, opt, (x[:2500], y[:2500]), (x[2500:], y[2500:]), batch_size=batch_size, epochs=epochs,
-                   seed=0, start_paused=start_paused)
+    return Trainer(
+        net,
+        opt,
+        (x[:2500], y[:2500]),
+        (x[2500:], y[2500:]),
+        batch_size=batch_size,
+        epochs=epochs,
+        seed=0,
+        start_paused=start_paused,
+    )
 
 
 class Recorder:
@@ -74,12 +81,12 @@ def test_pause_step_resume_stop(qtbot):
     worker.step(3)
     qtbot.waitUntil(lambda: trainer.step_count == 3 and trainer.state == "paused", timeout=5000)
     qtbot.wait(100)
-    assert trainer.step_count == 3          # it stays paused
+    assert trainer.step_count == 3  # it stays paused
     worker.resume()
     qtbot.waitUntil(lambda: trainer.step_count > 50, timeout=5000)
     worker.pause()
     qtbot.waitUntil(lambda: trainer.state == "paused", timeout=5000)
-    qtbot.wait(50)                          # the batch in flight when pause() was called finishes
+    qtbot.wait(50)  # the batch in flight when pause() was called finishes
     n = trainer.step_count
     qtbot.wait(150)
     assert trainer.step_count == n
@@ -106,7 +113,7 @@ def test_learning_rate_and_momentum_change_while_training(qtbot):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_divergence_is_reported_and_weights_stay_finite(qtbot):
     trainer = make_trainer(lr=9.0, epochs=5, optimizer="sgd")
-    trainer.x = trainer.x * 1e15                # absurd inputs: the first update blows the weights up
+    trainer.x = trainer.x * 1e15  # absurd inputs: the first update blows the weights up
     worker = TrainingWorker()
     rec = Recorder(worker)
     worker.start(trainer)
@@ -122,7 +129,7 @@ def test_epoch_analysis_mistakes_are_wrong_and_sorted_by_confidence():
     trainer.run()
     x, y = trainer.test
     y = y.copy()
-    y[:40] = (y[:40] + 1) % 3          # plant mistakes
+    y[:40] = (y[:40] + 1) % 3  # plant mistakes
     a = classification_report(trainer.network, x, y, ["a", "b", "c"], n_mistakes=10)
     assert 0 < len(a.mistakes) <= 10
     confs = [m[3] for m in a.mistakes]
@@ -141,7 +148,7 @@ def test_debiased_ema_matches_tensorboard_and_continues_incrementally():
         expected.append(last / (1 - w ** (i + 1)))
     whole, _ = debiased_ema(v, w)
     np.testing.assert_allclose(whole, expected, rtol=1e-12)
-    assert whole[0] == pytest.approx(v[0])          # debiased: no pull towards 0 at the start
+    assert whole[0] == pytest.approx(v[0])  # debiased: no pull towards 0 at the start
     a, state = debiased_ema(v[:77], w)
     b, _ = debiased_ema(v[77:], w, state)
     np.testing.assert_allclose(np.concatenate([a, b]), whole, rtol=1e-12)

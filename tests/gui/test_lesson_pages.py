@@ -1,4 +1,5 @@
 """The three first lessons: perceptron, activation functions and the 2-D playground."""
+
 import json
 
 import numpy as np
@@ -11,6 +12,7 @@ from nnstudio.gui.context import AppContext
 @pytest.fixture
 def context(qapp, tmp_path):
     import nnstudio.gui  # noqa: F401  (pyqtgraph options)
+
     return AppContext(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
 
 
@@ -32,6 +34,7 @@ def _click_plot(qtbot, plot, x, y, button=Qt.LeftButton, modifier=Qt.NoModifier)
 @pytest.fixture
 def perceptron(qtbot, context):
     from nnstudio.gui.pages.perceptron_page import PerceptronPage
+
     return _show(qtbot, PerceptronPage(context))
 
 
@@ -39,14 +42,14 @@ def test_beach_sum_and_decision_follow_inputs_and_sliders(perceptron):
     p = perceptron
     assert p.objectName() == "perceptronPage" and p.title == "Perceptron"
     p.sunny_check.setChecked(True)
-    p.weekend_check.setChecked(False)          # 1*0.6 + 0*0.4 = 0.6 > 0.5
+    p.weekend_check.setChecked(False)  # 1*0.6 + 0*0.4 = 0.6 > 0.5
     assert "0.60" in p.sum_label.text() and "Go to the beach" in p.decision_label.text()
     p.sunny_check.setChecked(False)
-    p.weekend_check.setChecked(True)           # 0.4 <= 0.5
+    p.weekend_check.setChecked(True)  # 0.4 <= 0.5
     assert "0.40" in p.sum_label.text() and "Stay" in p.decision_label.text()
-    p.w_weekend.setValue(9)                    # weekend weight 0.9 -> 0.9 > 0.5
+    p.w_weekend.setValue(9)  # weekend weight 0.9 -> 0.9 > 0.5
     assert "0.90" in p.sum_label.text() and "Go to the beach" in p.decision_label.text()
-    p.threshold_slider.setValue(10)            # threshold 1.0 -> stay
+    p.threshold_slider.setValue(10)  # threshold 1.0 -> stay
     assert "Stay" in p.decision_label.text()
 
 
@@ -74,11 +77,11 @@ def test_xor_does_not_converge_then_2_2_1_solves_it(perceptron, qtbot, tmp_path)
     assert "Not converged" in p.status_label.text() and "no straight line" in p.hint_label.text()
     assert p.xor_button.isVisible()
     heights = p.mistake_bars.opts["height"]
-    assert len(heights) == 20 and min(heights) > 0        # a mistake in every single epoch
+    assert len(heights) == 20 and min(heights) > 0  # a mistake in every single epoch
     qtbot.mouseClick(p.xor_button, Qt.LeftButton)
     assert p.xor_solution is not None
     np.testing.assert_array_equal(p.xor_solution.predict(p.learner.x), [0, 1, 1, 0])
-    for curve in p.hidden_curves:                  # both hidden lines are drawn
+    for curve in p.hidden_curves:  # both hidden lines are drawn
         assert len(curve.getData()[0]) == 2
     assert "2-2-1" in p.status_label.text()
     p.grab().save(str(tmp_path / "perceptron.png"))
@@ -87,10 +90,10 @@ def test_xor_does_not_converge_then_2_2_1_solves_it(perceptron, qtbot, tmp_path)
 def test_clicked_points_are_learned(perceptron, qtbot):
     p = perceptron
     p.problem_combo.setCurrentText("Your points")
-    _click_plot(qtbot, p.plot, 1.2, 1.2)                       # blue (1)
-    _click_plot(qtbot, p.plot, 1.0, 1.3)                       # blue
-    _click_plot(qtbot, p.plot, -0.2, 0.0, modifier=Qt.ShiftModifier)   # orange (0)
-    _click_plot(qtbot, p.plot, 0.1, -0.3, button=Qt.RightButton)       # orange
+    _click_plot(qtbot, p.plot, 1.2, 1.2)  # blue (1)
+    _click_plot(qtbot, p.plot, 1.0, 1.3)  # blue
+    _click_plot(qtbot, p.plot, -0.2, 0.0, modifier=Qt.ShiftModifier)  # orange (0)
+    _click_plot(qtbot, p.plot, 0.1, -0.3, button=Qt.RightButton)  # orange
     assert [pt[2] for pt in p.user_points] == [1, 1, 0, 0]
     assert p.user_points[0][0] == pytest.approx(1.2, abs=0.05)
     for _ in range(30):
@@ -100,7 +103,7 @@ def test_clicked_points_are_learned(perceptron, qtbot):
     assert p.learner.converged and p.learner.accuracy() == 1.0
     qtbot.mouseClick(p.clear_button, Qt.LeftButton)
     assert p.user_points == [] and len(p.learner.x) == 0
-    qtbot.mouseClick(p.step_button, Qt.LeftButton)             # no points: a message, no crash
+    qtbot.mouseClick(p.step_button, Qt.LeftButton)  # no points: a message, no crash
     assert "Add some points" in p.status_label.text()
 
 
@@ -108,6 +111,7 @@ def test_clicked_points_are_learned(perceptron, qtbot):
 @pytest.fixture
 def activations(qtbot, context):
     from nnstudio.gui.pages.activations_page import ActivationsPage
+
     return _show(qtbot, ActivationsPage(context))
 
 
@@ -124,7 +128,7 @@ def test_each_activation_plots_with_derivative_and_flat_ranges(activations, tmp_
         counts, _ = p.histogram_counts["after"]
         assert counts.sum() == 4000
     assert set(seen_norms) == {"sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu", "swish"}
-    p.list.setCurrentRow(0)                            # sigmoid
+    p.list.setCurrentRow(0)  # sigmoid
     assert p.name == "sigmoid" and len(p.flat_regions) == 2
     lo, hi = p.flat_regions[1].getRegion()
     assert lo == pytest.approx(2.89, abs=0.02) and hi == 6.0
@@ -134,8 +138,8 @@ def test_each_activation_plots_with_derivative_and_flat_ranges(activations, tmp_
     assert "f(x) = +0.5000" in text and "+0.2500" in text
     assert "flat" in p.show_readout(-5.0)
     _, edges = p.histogram_counts["after"]
-    assert edges[0] >= 0 and edges[-1] <= 1            # sigmoid squashes the batch into (0, 1)
-    p.list.setCurrentRow(2)                            # relu
+    assert edges[0] >= 0 and edges[-1] <= 1  # sigmoid squashes the batch into (0, 1)
+    p.list.setCurrentRow(2)  # relu
     assert p.name == "relu" and len(p.flat_regions) == 1
     assert "exactly 0" in p.hist_note.text()
     p.grab().save(str(tmp_path / "activations.png"))
@@ -143,7 +147,7 @@ def test_each_activation_plots_with_derivative_and_flat_ranges(activations, tmp_
 
 def test_hover_moves_the_readout(activations, qtbot):
     p = activations
-    p.list.setCurrentRow(1)                            # tanh
+    p.list.setCurrentRow(1)  # tanh
     vb = p.fn_plot.getPlotItem().vb
     scene_pos = vb.mapViewToScene(QPointF(1.0, 0.0))
     p._on_mouse(scene_pos)
@@ -154,6 +158,7 @@ def test_hover_moves_the_readout(activations, qtbot):
 @pytest.fixture
 def playground(qtbot, context):
     from nnstudio.gui.pages.playground_page import PlaygroundPage
+
     page = _show(qtbot, PlaygroundPage(context))
     yield page
     page.shutdown()
@@ -162,7 +167,7 @@ def playground(qtbot, context):
 def test_playground_trains_and_redraws_while_playing(playground, qtbot, tmp_path):
     p = playground
     assert p.objectName() == "playgroundPage"
-    p.layer_editor.add_layer()                               # 4 hidden layers of 8
+    p.layer_editor.add_layer()  # 4 hidden layers of 8
     assert p.playground.config.hidden == [8, 8, 8, 8]
     first_output = p.heatmap.image.image.copy()
     frames = p.frames
@@ -218,7 +223,7 @@ def test_playground_controls_change_the_state(playground, qtbot):
     assert (p.playground.config.regularization, p.playground.config.reg_rate) == ("l2", 0.001)
     p.discrete_check.setChecked(True)
     colours = {tuple(c) for c in p.heatmap.image.image.reshape(-1, 4)}
-    assert len(colours) <= 3                            # two classes (and the exact boundary)
+    assert len(colours) <= 3  # two classes (and the exact boundary)
     p.test_check.setChecked(True)
     assert p.heatmap.test_points.isVisible()
     p.dataset_combo.setCurrentIndex(p.dataset_combo.findData("bumps"))
@@ -227,9 +232,9 @@ def test_playground_controls_change_the_state(playground, qtbot):
 
 def test_unchecking_every_feature_is_refused(playground):
     p = playground
-    for key, box in p.feature_boxes.items():
+    for _key, box in p.feature_boxes.items():
         box.setChecked(False)
-    assert p.playground.config.features             # never empty
+    assert p.playground.config.features  # never empty
     assert "at least one input feature" in p.error_label.text()
     assert any(b.isChecked() for b in p.feature_boxes.values())
 
@@ -262,7 +267,10 @@ def test_playground_saves_and_opens(playground, qtbot, tmp_path):
 
 def test_pages_are_registered():
     from nnstudio.gui.pages import PAGES
-    for entry in [("nnstudio.gui.pages.perceptron_page", "PerceptronPage"),
-                  ("nnstudio.gui.pages.activations_page", "ActivationsPage"),
-                  ("nnstudio.gui.pages.playground_page", "PlaygroundPage")]:
+
+    for entry in [
+        ("nnstudio.gui.pages.perceptron_page", "PerceptronPage"),
+        ("nnstudio.gui.pages.activations_page", "ActivationsPage"),
+        ("nnstudio.gui.pages.playground_page", "PlaygroundPage"),
+    ]:
         assert entry in PAGES

@@ -1,4 +1,4 @@
-from PySide6.QtGui import QPainter, QPainterPath, QImage
+from PySide6.QtGui import QImage, QPainter, QPainterPath
 
 
 def test_main_window_builds_with_pages_and_navigation(main_window):

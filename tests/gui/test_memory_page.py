@@ -1,9 +1,10 @@
 """The Memory lab page, driven through its widgets on real MNIST."""
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-SMALL_NET = 3          # "784 → 128 → 10" in the network list
+SMALL_NET = 3  # "784 → 128 → 10" in the network list
 
 
 @pytest.fixture
@@ -18,12 +19,12 @@ def page(main_window, mnist, qtbot):
 
 def _wait_idle(qtbot, page, timeout=120_000):
     qtbot.waitUntil(lambda: not page.worker.busy, timeout=timeout)
-    qtbot.wait(50)   # let the queued result signals arrive
+    qtbot.wait(50)  # let the queued result signals arrive
 
 
 def test_three_ways_side_by_side(page, qtbot):
     assert page.title == "Memory lab"
-    page.high_scale_check.setChecked(True)      # watch the scaler back off from 2**30
+    page.high_scale_check.setChecked(True)  # watch the scaler back off from 2**30
     qtbot.mouseClick(page.run_button, Qt.LeftButton)
     assert not page.run_button.isEnabled() and page.stop_button.isEnabled()
     _wait_idle(qtbot, page)
@@ -43,9 +44,9 @@ def test_three_ways_side_by_side(page, qtbot):
     # accuracy after one epoch on 10 000 images, the same for all three within a point
     accs = [r.test_accuracy[-1] for r in (base, ck, mixed)]
     assert min(accs) > 0.85 and max(accs) - min(accs) < 0.01
-    assert ck.test_accuracy == base.test_accuracy           # checkpointing changes nothing numerically
+    assert ck.test_accuracy == base.test_accuracy  # checkpointing changes nothing numerically
     # the loss scale started at 2**30, overflowed, halved, then held
-    assert mixed.skipped_steps > 0 and mixed.scale_history[-1] < 2.0 ** 30
+    assert mixed.skipped_steps > 0 and mixed.scale_history[-1] < 2.0**30
     sx, _ = page.scale_curve.getData()
     assert len(sx) == len(mixed.scale_history)
     mx, _ = page.skip_marks.getData()
@@ -96,7 +97,7 @@ def test_stop_and_shutdown_end_the_work(page, qtbot):
 
 def test_missing_data_is_explained(main_window, qtbot, tmp_path):
     page = main_window.page("memoryPage")
-    page.context.data_dir = str(tmp_path)      # an empty folder: no MNIST there
+    page.context.data_dir = str(tmp_path)  # an empty folder: no MNIST there
     page._data = None
     qtbot.mouseClick(page.run_button, Qt.LeftButton)
     assert "MNIST is needed" in page.status.text()

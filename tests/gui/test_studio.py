@@ -1,4 +1,5 @@
 """Build & Train, driven like a user would: the editor, the buttons, real MNIST."""
+
 import dataclasses
 
 import numpy as np
@@ -20,6 +21,7 @@ def studio(main_window, mnist, qtbot):
 
 def click(qtbot, page, name):
     from PySide6.QtWidgets import QPushButton
+
     button = page.findChild(QPushButton, name)
     assert button is not None and button.isEnabled(), f"{name} should be clickable"
     qtbot.mouseClick(button, Qt.LeftButton)
@@ -32,9 +34,21 @@ def weights(net):
 def test_required_object_names_exist(main_window):
     page = main_window.page("studioPage")
     assert main_window.pages[0] is page and page.title == "Build & Train"
-    for name in ("trainButton", "pauseButton", "stepButton", "stopButton", "resetButton", "trainProgress",
-                 "lossPlot", "accuracyPlot", "weightHeatmap", "memoryPlot", "layerStack", "datasetCombo",
-                 "optimizerCombo"):
+    for name in (
+        "trainButton",
+        "pauseButton",
+        "stepButton",
+        "stopButton",
+        "resetButton",
+        "trainProgress",
+        "lossPlot",
+        "accuracyPlot",
+        "weightHeatmap",
+        "memoryPlot",
+        "layerStack",
+        "datasetCombo",
+        "optimizerCombo",
+    ):
         assert page.findChild(object, name) is not None, name
 
 
@@ -55,7 +69,7 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     click(qtbot, page, "trainButton")
     assert page.net.sizes() == [784, 256, 128, 10]
     qtbot.waitUntil(lambda: page.loss_chart.point_count() >= 20, timeout=20000)
-    assert page.trainer.epoch == 0                        # points arrive while the first epoch runs
+    assert page.trainer.epoch == 0  # points arrive while the first epoch runs
 
     # --- pause: nothing moves; step: exactly one batch; resume
     click(qtbot, page, "pauseButton")
@@ -70,7 +84,7 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     qtbot.wait(150)
     assert page.trainer.step_count == n + 1
     qtbot.waitUntil(lambda: page.loss_chart.point_count() == n + 1, timeout=5000)
-    click(qtbot, page, "pauseButton")          # now reads "Resume"
+    click(qtbot, page, "pauseButton")  # now reads "Resume"
     qtbot.waitUntil(lambda: not page.worker.running, timeout=60000)
     assert page.trainer.state == "finished"
 
@@ -85,14 +99,14 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     assert page.memory_view.updates > mem0
     b = page.memory_view.breakdown
     assert b.parameters == sum(p.data.nbytes for p in page.net.parameters())
-    assert b.optimizer_state == 3 * b.parameters                      # Adam: m, v and its update's scratch
-    assert b.snapshots == 2 * 3 * b.parameters                         # the divergence guard's two copies
+    assert b.optimizer_state == 3 * b.parameters  # Adam: m, v and its update's scratch
+    assert b.snapshots == 2 * 3 * b.parameters  # the divergence guard's two copies
     assert b.dataset == page.arrays.nbytes
     assert page.results.confusion.matrix.sum() == 10000
     assert page.results.gallery.shown > 0
     assert page.gradient_chart.point_count() > 10
     assert page.progress.value() == page.progress.maximum()
-    assert main_window.context.model is page.net                      # other pages see it
+    assert main_window.context.model is page.net  # other pages see it
     assert page.dirty
 
     # --- stop: a second run stopped mid-epoch keeps its weights
@@ -122,10 +136,10 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     for a, b in zip(saved_w, weights(page.net)):
         np.testing.assert_array_equal(a, b)
     assert page.history.to_dict() == saved_hist
-    assert page.optimizer.steps == saved_steps > 0          # Adam continues where it stopped
+    assert page.optimizer.steps == saved_steps > 0  # Adam continues where it stopped
     for a, b in zip(saved_adam, page.optimizer.state_buffers()):
         np.testing.assert_array_equal(a, b)
-    assert page.lr.value() == pytest.approx(DEFAULT_LR["adam"])   # the saved setting, not the 0.0123 typed later
+    assert page.lr.value() == pytest.approx(DEFAULT_LR["adam"])  # the saved setting, not the 0.0123 typed later
     assert page.loss_chart.point_count() == len(saved_hist["step_loss"])
     assert page.accuracy_plot.test.n == 1
     assert str(path.resolve()) in main_window.recent_files()
@@ -140,7 +154,7 @@ def test_bad_values_are_refused_with_a_message(studio, qtbot, tmp_path):
     editor.rows()[0].units.setValue(0)
     assert "layer size 0 is out of range" in editor.message.text() and editor.message.isVisible()
     assert not page.train_button.isEnabled()
-    page.train()                                          # e.g. the F5 shortcut
+    page.train()  # e.g. the F5 shortcut
     assert "layer size 0 is out of range" in page.message()
     assert not page.worker.running
     editor.rows()[0].units.setValue(1_000_000)
@@ -195,7 +209,7 @@ def test_learning_rate_change_applies_while_training(studio, qtbot):
     qtbot.waitUntil(lambda: page.trainer is not None and page.trainer.step_count > 3, timeout=10000)
     page.lr.setValue(0.002)
     page.momentum.setValue(0.5)
-    assert page.cosine.isChecked()            # the default: the schedule decays from the new rate
+    assert page.cosine.isChecked()  # the default: the schedule decays from the new rate
     assert page.trainer.schedule.base_lr == pytest.approx(0.002)
     assert 0 < page.trainer.optimizer.lr <= 0.002
     assert page.trainer.optimizer.momentum == pytest.approx(0.5)
@@ -205,6 +219,7 @@ def test_learning_rate_change_applies_while_training(studio, qtbot):
 
 def test_settings_and_architecture_persist(tmp_path, qtbot, mnist):
     from nnstudio.gui import create_main_window
+
     ini = str(tmp_path / "s.ini")
     w = create_main_window(settings_path=ini)
     qtbot.addWidget(w)
@@ -215,8 +230,7 @@ def test_settings_and_architecture_persist(tmp_path, qtbot, mnist):
     w2 = create_main_window(settings_path=ini)
     qtbot.addWidget(w2)
     page2 = w2.page("studioPage")
-    assert page2.editor.spec() == {"hidden": [{"units": 64, "activation": "tanh", "dropout": 0.1}],
-                                   "init": "xavier"}
+    assert page2.editor.spec() == {"hidden": [{"units": 64, "activation": "tanh", "dropout": 0.1}], "init": "xavier"}
     assert page2.batch_size.value() == 64
     w2.close()
 
@@ -226,8 +240,9 @@ def test_divergence_is_shown_and_the_weights_kept(studio, qtbot):
     page = studio
     arrays = page.arrays
     # absurd inputs make the very first update overflow: the loss becomes NaN
-    page.arrays = dataclasses.replace(arrays, x_train=arrays.x_train[:2048] * np.float32(1e15),
-                                      y_train=arrays.y_train[:2048])
+    page.arrays = dataclasses.replace(
+        arrays, x_train=arrays.x_train[:2048] * np.float32(1e15), y_train=arrays.y_train[:2048]
+    )
     page.optimizer_combo.setCurrentIndex(page.optimizer_combo.findData("sgd"))
     page.lr.setValue(1.0)
     try:
@@ -240,7 +255,7 @@ def test_divergence_is_shown_and_the_weights_kept(studio, qtbot):
     assert "diverged" in page.message() and "learning rate" in page.message()
     assert page.loss_chart.diverged_line.isVisible()
     assert "diverged" in page.progress.format()
-    for a, b in zip(before, weights(page.net)):          # restored to the last good weights
+    for a, b in zip(before, weights(page.net)):  # restored to the last good weights
         np.testing.assert_array_equal(a, b)
 
 
@@ -258,7 +273,7 @@ def test_autosave_after_an_epoch_can_be_recovered(studio, qtbot, main_window):
     page.new_model()
     assert main_window.recover_autosave()
     assert page.net.sizes() == [784, 16, 10] and len(page.history.epochs) == 1
-    assert page.dirty                                      # recovered, not yet saved by the user
+    assert page.dirty  # recovered, not yet saved by the user
 
 
 def test_switching_to_fashion_mnist(studio, qtbot, fashion_mnist):
@@ -273,10 +288,12 @@ def test_switching_to_fashion_mnist(studio, qtbot, fashion_mnist):
 def test_missing_data_gives_a_pointer_not_a_traceback(qtbot, tmp_path, monkeypatch):
     from nnstudio.gui import create_main_window
     from nnstudio.gui.widgets.download_dialog import DownloadDialog
+
     monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("nnstudio.core.data.registry.candidate_dirs",
-                        lambda name, data_dir=None: [("test", tmp_path / "empty" / name)])
+    monkeypatch.setattr(
+        "nnstudio.core.data.registry.candidate_dirs", lambda name, data_dir=None: [("test", tmp_path / "empty" / name)]
+    )
     w = create_main_window(settings_path=str(tmp_path / "s.ini"))
     qtbot.addWidget(w)
     page = w.page("studioPage")
@@ -294,6 +311,7 @@ def test_missing_data_gives_a_pointer_not_a_traceback(qtbot, tmp_path, monkeypat
 def test_theme_switch_restyles_the_plots(main_window):
     from PySide6.QtGui import QPalette
     from PySide6.QtWidgets import QApplication
+
     page = main_window.page("studioPage")
     try:
         main_window.set_theme("dark")

@@ -1,4 +1,5 @@
 """The user's own digits as a dataset in the studio: train on them, and a clear word when there are none."""
+
 import numpy as np
 from PySide6.QtCore import Qt
 
@@ -31,7 +32,7 @@ def test_my_digits_missing_then_trainable(main_window, mnist, qtbot, tmp_path, m
     assert "12 training" in page.data_label.text()
 
     page.epochs.setValue(2)
-    qtbot.mouseClick(page.train_button, Qt.LeftButton)   # batch size 128 > 12 digits: clamped, not refused
+    qtbot.mouseClick(page.train_button, Qt.LeftButton)  # batch size 128 > 12 digits: clamped, not refused
     qtbot.waitUntil(lambda: not page.worker.running and len(page.history.epochs) == 2, timeout=30000)
     assert page.trainer.batch_size == 12
     assert page.history.epochs[-1]["test_accuracy"] is not None

@@ -2,6 +2,7 @@
 
 Skipped where Xvfb is not installed (`apt-get install xvfb`); .ci/run installs it when it can.
 """
+
 import os
 import shutil
 import subprocess
@@ -38,18 +39,27 @@ SCRIPT = textwrap.dedent("""
 @pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb not installed")
 def test_app_runs_in_a_real_x_window(tmp_path):
     display = f":{90 + os.getpid() % 100}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xvfb = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         time.sleep(1.0)
         env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
         env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb")
         shot = tmp_path / "screen.png"
-        proc = subprocess.run([sys.executable, "-c", SCRIPT, str(shot), str(tmp_path / "s.ini")],
-                              env=env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", SCRIPT, str(shot), str(tmp_path / "s.ini")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "visible True" in proc.stdout
         from PySide6.QtGui import QImage
+
         image = QImage(str(shot))
         assert image.width() == 1280 and image.height() == 800
         # a real window draws many colours; a blank screen has one

@@ -22,6 +22,7 @@ viewer can show it.
     >>> float(x.grad)
     7.0
 """
+
 from __future__ import annotations
 
 import threading
@@ -72,8 +73,7 @@ class Tensor:
 
     __array_priority__ = 100  # so ndarray + Tensor calls Tensor.__radd__
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = "",
-                 _prev: tuple = (), _op: str = ""):
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = "", _prev: tuple = (), _op: str = ""):
         self.data = _as_array(data.data if isinstance(data, Tensor) else data, dtype)
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
@@ -142,34 +142,43 @@ class Tensor:
     def __add__(self, other):
         other = self._lift(other, self)
         a, b = self, other
-        return self._make(a.data + b.data, (a, b), "+",
-                          lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)))
+        return self._make(a.data + b.data, (a, b), "+", lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)))
 
     def __sub__(self, other):
         other = self._lift(other, self)
         a, b = self, other
-        return self._make(a.data - b.data, (a, b), "-",
-                          lambda g: (_unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)))
+        return self._make(a.data - b.data, (a, b), "-", lambda g: (_unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)))
 
     def __mul__(self, other):
         other = self._lift(other, self)
         a, b = self, other
-        return self._make(a.data * b.data, (a, b), "*",
-                          lambda g: (_unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
-                                     _unbroadcast(g * a.data, b.shape) if b.requires_grad else None))
+        return self._make(
+            a.data * b.data,
+            (a, b),
+            "*",
+            lambda g: (
+                _unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
+                _unbroadcast(g * a.data, b.shape) if b.requires_grad else None,
+            ),
+        )
 
     def __truediv__(self, other):
         other = self._lift(other, self)
         a, b = self, other
-        return self._make(a.data / b.data, (a, b), "/",
-                          lambda g: (_unbroadcast(g / b.data, a.shape) if a.requires_grad else None,
-                                     _unbroadcast(-g * a.data / (b.data * b.data), b.shape)
-                                     if b.requires_grad else None))
+        return self._make(
+            a.data / b.data,
+            (a, b),
+            "/",
+            lambda g: (
+                _unbroadcast(g / b.data, a.shape) if a.requires_grad else None,
+                _unbroadcast(-g * a.data / (b.data * b.data), b.shape) if b.requires_grad else None,
+            ),
+        )
 
     def __pow__(self, other):
         other = self._lift(other, self)
         a, b = self, other
-        out_data = a.data ** b.data
+        out_data = a.data**b.data
 
         def backward(g):
             ga = _unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape) if a.requires_grad else None
@@ -179,6 +188,7 @@ class Tensor:
                 safe = np.where(a.data > 0, a.data, 1)
                 gb = _unbroadcast(g * out_data * np.log(safe) * (a.data > 0), b.shape)
             return ga, gb
+
         return self._make(out_data, (a, b), "**", backward)
 
     def __neg__(self):
@@ -204,9 +214,12 @@ class Tensor:
         a, b = self, other
         if a.ndim != 2 or b.ndim != 2:
             raise ValueError(f"matmul needs two 2-D tensors, got shapes {a.shape} and {b.shape}")
-        return self._make(a.data @ b.data, (a, b), "@",
-                          lambda g: (g @ b.data.T if a.requires_grad else None,
-                                     a.data.T @ g if b.requires_grad else None))
+        return self._make(
+            a.data @ b.data,
+            (a, b),
+            "@",
+            lambda g: (g @ b.data.T if a.requires_grad else None, a.data.T @ g if b.requires_grad else None),
+        )
 
     # -- reductions -------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False):
@@ -216,6 +229,7 @@ class Tensor:
             if axis is not None and not keepdims:
                 g = np.expand_dims(g, axis)
             return (np.broadcast_to(g, a.shape).copy(),)
+
         return self._make(np.sum(a.data, axis=axis, keepdims=keepdims), (a,), "sum", backward)
 
     def mean(self, axis=None, keepdims: bool = False):
@@ -232,8 +246,9 @@ class Tensor:
             elif axis is None:
                 g = np.reshape(g, out_keep.shape)
             # ties share the gradient equally
-            mask = (a.data == out_keep)
+            mask = a.data == out_keep
             return (mask * g / mask.sum(axis=axis, keepdims=True),)
+
         data = out_keep if keepdims else np.max(a.data, axis=axis)
         return self._make(np.asarray(data), (a,), "max", backward)
 
@@ -312,6 +327,7 @@ class Tensor:
             full = np.zeros_like(a.data)
             np.add.at(full, index, g)  # add.at: repeated indices accumulate
             return (full,)
+
         return self._make(np.asarray(a.data[index]), (a,), "index", backward)
 
     # -- losses -----------------------------------------------------------------
@@ -349,8 +365,10 @@ class Tensor:
         accumulate; intermediate tensors get the gradient of this pass.
         """
         if not self.requires_grad:
-            raise RuntimeError("backward() on a tensor that does not require grad "
-                               "(no input had requires_grad=True, or it was made under no_grad)")
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad "
+                "(no input had requires_grad=True, or it was made under no_grad)"
+            )
         grad = np.ones_like(self.data) if grad is None else _as_array(grad, self.dtype)
         if grad.shape != self.shape:
             raise ValueError(f"gradient shape {grad.shape} does not match tensor shape {self.shape}")

@@ -1,4 +1,5 @@
 """Datasets: MNIST-style sets (registry, download, IDX files), the toy 2-D sets and the user's own digits."""
+
 from .cache import TrainingArrays, arrays_for, cached_arrays, training_arrays
 from .dataset import DataError, Dataset, to_inputs
 from .idx import IDXError, read_idx, write_idx
@@ -16,7 +17,28 @@ from .registry import (
     verify,
 )
 
-__all__ = ["DATASETS", "DataError", "Dataset", "DownloadCancelled", "IDXError", "MyDigits", "MyDigitsError",
-           "TrainingArrays", "arrays_for", "cached_arrays", "training_arrays",
-           "candidate_dirs", "class_names", "fetch", "get_info", "load_dataset", "load_my_digits", "locate", "read_idx",
-           "to_inputs", "user_cache_dir", "verify", "write_idx"]
+__all__ = [
+    "DATASETS",
+    "DataError",
+    "Dataset",
+    "DownloadCancelled",
+    "IDXError",
+    "MyDigits",
+    "MyDigitsError",
+    "TrainingArrays",
+    "arrays_for",
+    "cached_arrays",
+    "training_arrays",
+    "candidate_dirs",
+    "class_names",
+    "fetch",
+    "get_info",
+    "load_dataset",
+    "load_my_digits",
+    "locate",
+    "read_idx",
+    "to_inputs",
+    "user_cache_dir",
+    "verify",
+    "write_idx",
+]

@@ -5,6 +5,7 @@ every page that trains or evaluates (Build & Train, Backprop, the Memory lab)
 shares one copy. The arrays are never modified. Datasets that change while the
 app runs (the user's own digits) are never cached.
 """
+
 from __future__ import annotations
 
 import threading
@@ -42,8 +43,21 @@ class TrainingArrays:
     def nbytes(self) -> int:
         """What these arrays (and the decoded images behind them) hold in memory."""
         d = self.dataset
-        return int(sum(a.nbytes for a in (self.x_train, self.y_train, self.x_test, self.y_test,
-                                          d.x_train, d.y_train, d.x_test, d.y_test)))
+        return int(
+            sum(
+                a.nbytes
+                for a in (
+                    self.x_train,
+                    self.y_train,
+                    self.x_test,
+                    self.y_test,
+                    d.x_train,
+                    d.y_train,
+                    d.x_test,
+                    d.y_test,
+                )
+            )
+        )
 
 
 def arrays_for(dataset: Dataset) -> TrainingArrays:

@@ -1,4 +1,5 @@
 """A labelled image dataset as arrays, and the one normalisation every network input goes through."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ class DataError(RuntimeError):
 @dataclass
 class Dataset:
     """Images as uint8 (N, 28, 28) and integer labels, split into train and test."""
+
     name: str
     x_train: np.ndarray
     y_train: np.ndarray
@@ -40,5 +42,3 @@ def to_inputs(images: np.ndarray) -> np.ndarray:
     x = images.reshape(len(images), -1).astype(np.float32)
     x *= np.float32(1.0 / 255.0)
     return x
-
-

@@ -3,6 +3,7 @@
 IDX is big-endian: two zero bytes, a type byte, the number of dimensions,
 one 4-byte size per dimension, then the data row-major.
 """
+
 from __future__ import annotations
 
 import gzip

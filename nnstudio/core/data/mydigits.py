@@ -24,6 +24,7 @@ A file that cannot be read is never overwritten or dropped: :class:`MyDigits`
 reports it in :attr:`MyDigits.error` and refuses to change it until the user
 chooses :meth:`MyDigits.set_aside` (which renames it, keeping every byte).
 """
+
 from __future__ import annotations
 
 import io
@@ -121,22 +122,30 @@ class MyDigits:
 
     def inputs(self) -> tuple[np.ndarray, np.ndarray]:
         """Float32 (N, 784) in [0, 1] and int64 labels, like ``Dataset.flat``."""
-        return (self.images.reshape(len(self), -1).astype(np.float32) / np.float32(255),
-                self.labels.astype(np.int64))
+        return (self.images.reshape(len(self), -1).astype(np.float32) / np.float32(255), self.labels.astype(np.int64))
 
     def as_dataset(self) -> Dataset:
         """The collection as a :class:`Dataset` named ``my-digits`` (train and test are the same digits).
 
         Use it to evaluate a model on your handwriting, or to fine-tune on it.
         """
-        return Dataset("my-digits", self.images, self.labels.astype(np.int64), self.images,
-                       self.labels.astype(np.int64), CLASS_NAMES, str(self.path))
+        return Dataset(
+            "my-digits",
+            self.images,
+            self.labels.astype(np.int64),
+            self.images,
+            self.labels.astype(np.int64),
+            CLASS_NAMES,
+            str(self.path),
+        )
 
     # -- changing ----------------------------------------------------------------------------------
     def _writable(self) -> None:
         if self.error is not None:
-            raise MyDigitsError(f"{self.error}. Nothing was changed; set the damaged file aside "
-                                f"(or move it away) to start a new collection.")
+            raise MyDigitsError(
+                f"{self.error}. Nothing was changed; set the damaged file aside "
+                f"(or move it away) to start a new collection."
+            )
 
     def add(self, image, label) -> int:
         """Add one digit (28x28 / 784 values, as the network sees it) with its label; returns its index."""
@@ -175,8 +184,7 @@ class MyDigits:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         meta = json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION}).encode()
         buf = io.BytesIO()
-        np.savez(buf, images=self.images, labels=self.labels, added=self.added,
-                 __meta__=np.frombuffer(meta, np.uint8))
+        np.savez(buf, images=self.images, labels=self.labels, added=self.added, __meta__=np.frombuffer(meta, np.uint8))
         tmp = self.path.with_name(self.path.name + ".part")
         tmp.write_bytes(buf.getvalue())
         os.replace(tmp, self.path)
@@ -217,8 +225,10 @@ def load_my_digits(path: str | os.PathLike | None = None) -> Dataset:
     if store.damaged:
         raise DataError(f"{store.error}. Set it aside on the Draw page (My digits, Browse) or move it away.")
     if len(store) == 0:
-        raise DataError(f"there are no digits of your own yet in {store.path}: draw some on the Draw page "
-                        "and add them with 'Add to my digits'")
+        raise DataError(
+            f"there are no digits of your own yet in {store.path}: draw some on the Draw page "
+            "and add them with 'Add to my digits'"
+        )
     return store.as_dataset()
 
 
@@ -250,8 +260,13 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return images.copy(), labels.astype(np.uint8), np.asarray(added, np.float64)
 
 
-def fine_tuning_set(digits: MyDigits, replay: tuple[np.ndarray, np.ndarray] | None = None,
-                    repeats: int = 20, replay_count: int = 5000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def fine_tuning_set(
+    digits: MyDigits,
+    replay: tuple[np.ndarray, np.ndarray] | None = None,
+    repeats: int = 20,
+    replay_count: int = 5000,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Training arrays for fine-tuning on the user's digits.
 
     Each of the user's digits appears ``repeats`` times, mixed with

@@ -10,6 +10,7 @@ Resolution order for a dataset's files:
 4. a download from the public mirrors into the user cache, verified by SHA-256
    of the decompressed payloads.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -17,9 +18,9 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from nnstudio.core import paths
 
@@ -28,8 +29,7 @@ from .idx import IDXError, read_idx
 from .mydigits import load_my_digits
 
 ENV_VAR = "NNSTUDIO_DATA_DIR"
-FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 class DownloadCancelled(DataError):
@@ -47,20 +47,29 @@ class DatasetInfo:
 
 DATASETS: dict[str, DatasetInfo] = {
     "mnist": DatasetInfo(
-        "mnist", "MNIST handwritten digits", tuple(str(i) for i in range(10)),
+        "mnist",
+        "MNIST handwritten digits",
+        tuple(str(i) for i in range(10)),
         ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
-        {"t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-         "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-         "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-         "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"}),
+        {
+            "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        },
+    ),
     "fashion-mnist": DatasetInfo(
-        "fashion-mnist", "Fashion-MNIST clothing",
+        "fashion-mnist",
+        "Fashion-MNIST clothing",
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        {"t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-         "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-         "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-         "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"}),
+        {
+            "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        },
+    ),
 }
 
 
@@ -111,14 +120,15 @@ def class_names(dataset: str | None, count: int) -> list[str]:
     return [str(i) for i in range(count)]
 
 
-def load_dataset(name: str, data_dir=None, download: bool = True,
-                 progress: Callable[[str, int, int], bool | None] | None = None) -> Dataset:
+def load_dataset(
+    name: str, data_dir=None, download: bool = True, progress: Callable[[str, int, int], bool | None] | None = None
+) -> Dataset:
     """Load a registered dataset, downloading it into the user cache if it is nowhere else.
 
     ``progress(file_name, bytes_done, bytes_total)`` is called during a download;
     returning False cancels it (:class:`DownloadCancelled`).
     """
-    if name.lower().replace("_", "-") == "my-digits":   # the user's own digits, saved from the Draw page
+    if name.lower().replace("_", "-") == "my-digits":  # the user's own digits, saved from the Draw page
         return load_my_digits()
     info = get_info(name)
     folder = locate(info.name, data_dir)
@@ -126,11 +136,15 @@ def load_dataset(name: str, data_dir=None, download: bool = True,
         if data_dir or os.environ.get(ENV_VAR):
             where = data_dir or os.environ.get(ENV_VAR)
             if not download:
-                raise DataError(f"{info.title} not found in {Path(where) / info.name} "
-                                f"(expected {', '.join(f + '.gz' for f in FILES)})")
+                raise DataError(
+                    f"{info.title} not found in {Path(where) / info.name} "
+                    f"(expected {', '.join(f + '.gz' for f in FILES)})"
+                )
         if not download:
-            raise DataError(f"{info.title} is not on this machine. Run 'nnstudio data fetch {info.name}', "
-                            f"or point {ENV_VAR} (or --data-dir) at a folder holding {info.name}/ with the IDX files.")
+            raise DataError(
+                f"{info.title} is not on this machine. Run 'nnstudio data fetch {info.name}', "
+                f"or point {ENV_VAR} (or --data-dir) at a folder holding {info.name}/ with the IDX files."
+            )
         folder = fetch(info.name, progress=progress)
     arrays = []
     for stem in FILES:
@@ -138,8 +152,9 @@ def load_dataset(name: str, data_dir=None, download: bool = True,
         try:
             arrays.append(read_idx(path))
         except IDXError as exc:
-            raise DataError(f"{exc}. Delete it and run 'nnstudio data fetch {info.name}', "
-                            f"or point {ENV_VAR} at an intact copy.") from None
+            raise DataError(
+                f"{exc}. Delete it and run 'nnstudio data fetch {info.name}', or point {ENV_VAR} at an intact copy."
+            ) from None
     x_train, y_train, x_test, y_test = arrays
     for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
@@ -202,8 +217,10 @@ def fetch(name: str, progress=None, dest: Path | None = None, timeout: float = 3
             os.replace(tmp, target)
             break
         else:
-            raise DataError(f"could not download {info.title} ({'; '.join(errors)}). If this machine is offline, "
-                            f"copy the four IDX files into {dest} or set {ENV_VAR} to a folder holding {info.name}/.")
+            raise DataError(
+                f"could not download {info.title} ({'; '.join(errors)}). If this machine is offline, "
+                f"copy the four IDX files into {dest} or set {ENV_VAR} to a folder holding {info.name}/."
+            )
     return dest
 
 

@@ -5,6 +5,7 @@ integers; regression targets are floats in [-1, 1]. The same (name, n, noise,
 seed) always gives the same points, so a saved playground only stores those
 four numbers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,17 +16,24 @@ DOMAIN = 6.0
 CLASSIFICATION_SETS = ("circle", "xor", "gaussians", "spiral", "moons")
 REGRESSION_SETS = ("plane", "bumps")
 ALL_SETS = CLASSIFICATION_SETS + REGRESSION_SETS
-LABELS = {"circle": "Circle", "xor": "XOR", "gaussians": "Two gaussians", "spiral": "Spiral",
-          "moons": "Moons", "plane": "Plane (regression)", "bumps": "Bumps (regression)"}
+LABELS = {
+    "circle": "Circle",
+    "xor": "XOR",
+    "gaussians": "Two gaussians",
+    "spiral": "Spiral",
+    "moons": "Moons",
+    "plane": "Plane (regression)",
+    "bumps": "Bumps (regression)",
+}
 
 # Feature key -> (label, function of (x1, x2), scale). Features are divided by
 # their scale so every input the network sees is roughly in [-1, 1].
 FEATURES: dict[str, tuple[str, object, float]] = {
     "x1": ("X\u2081", lambda a, b: a, DOMAIN),
     "x2": ("X\u2082", lambda a, b: b, DOMAIN),
-    "x1sq": ("X\u2081\u00b2", lambda a, b: a * a, DOMAIN ** 2),
-    "x2sq": ("X\u2082\u00b2", lambda a, b: b * b, DOMAIN ** 2),
-    "x1x2": ("X\u2081X\u2082", lambda a, b: a * b, DOMAIN ** 2),
+    "x1sq": ("X\u2081\u00b2", lambda a, b: a * a, DOMAIN**2),
+    "x2sq": ("X\u2082\u00b2", lambda a, b: b * b, DOMAIN**2),
+    "x1x2": ("X\u2081X\u2082", lambda a, b: a * b, DOMAIN**2),
     "sin_x1": ("sin X\u2081", lambda a, b: np.sin(a), 1.0),
     "sin_x2": ("sin X\u2082", lambda a, b: np.sin(b), 1.0),
 }
@@ -73,7 +81,7 @@ def _circle(n, noise, rng):
 
 def _xor(n, noise, rng):
     x = rng.uniform(-5, 5, (n, 2))
-    x += np.where(x > 0, 0.3, -0.3)        # a small gap around the axes
+    x += np.where(x > 0, 0.3, -0.3)  # a small gap around the axes
     y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
     x += rng.normal(0, noise * 1.5, x.shape)
     return x, y
@@ -135,14 +143,23 @@ def regression_target(name: str, x: np.ndarray) -> np.ndarray:
     if name == "plane":
         return (x[:, 0] + x[:, 1]) / (2 * DOMAIN)
     if name == "bumps":
+
         def bump(cx, cy):
             return np.exp(-((x[:, 0] - cx) ** 2 + (x[:, 1] - cy) ** 2) / 4.0)
+
         return bump(2.5, 2.5) + bump(-2.5, -2.5) - bump(2.5, -2.5) - bump(-2.5, 2.5)
     raise ValueError(f"{name!r} is not a regression set")
 
 
-_GENERATORS = {"circle": _circle, "xor": _xor, "gaussians": _gaussians, "spiral": _spiral, "moons": _moons,
-               "plane": _plane, "bumps": _bumps}
+_GENERATORS = {
+    "circle": _circle,
+    "xor": _xor,
+    "gaussians": _gaussians,
+    "spiral": _spiral,
+    "moons": _moons,
+    "plane": _plane,
+    "bumps": _bumps,
+}
 
 
 def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.5, seed: int = 0):
@@ -161,8 +178,8 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.5, s
 @dataclass
 class ToyData:
     name: str
-    task: str                   # "classification" | "regression"
-    x_train: np.ndarray         # raw coordinates (n, 2)
+    task: str  # "classification" | "regression"
+    x_train: np.ndarray  # raw coordinates (n, 2)
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray

@@ -6,6 +6,7 @@ Files are decoded by Pillow (a core dependency: the core never imports Qt, so
 QImage is not an option here, and Pillow reads every common format, reduces a
 JPEG while decoding it and guards against decompression bombs).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,10 +19,11 @@ from .mnist import SIZE, as_float_image, composite_on_paper, resample_matrix
 # Anything with more pixels than this is refused before it is decoded (a 16000 x 12000 photo
 # is 192 MP; Pillow's own decompression-bomb guard is in the same range).
 MAX_PIXELS = 200_000_000
-MAX_SIDE = 1200          # pictures are reduced to at most this many pixels a side while reading
+MAX_SIDE = 1200  # pictures are reduced to at most this many pixels a side while reading
 
 
 # -- photos and scans -----------------------------------------------------------------------------
+
 
 def is_dark_ink_on_light(img: np.ndarray) -> bool:
     """Guess the polarity from the image border, where the paper (not the ink) usually is."""
@@ -45,7 +47,7 @@ def _background(img: np.ndarray, cells: int = 8) -> np.ndarray:
     tiles = np.empty((cy, cx), np.float32)
     for i in range(cy):
         for j in range(cx):
-            tiles[i, j] = np.percentile(img[ys[i]:ys[i + 1], xs[j]:xs[j + 1]], 30)
+            tiles[i, j] = np.percentile(img[ys[i] : ys[i + 1], xs[j] : xs[j + 1]], 30)
     return resample_matrix(cy, h) @ tiles @ resample_matrix(cx, w).T
 
 
@@ -112,18 +114,21 @@ def _read_picture(path: Path, max_side: int) -> np.ndarray:
         with Image.open(path) as im:
             w, h = im.size
             if w * h > MAX_PIXELS:
-                raise ValueError(f"{path.name}: the picture is {w} x {h} pixels, too large to read "
-                                 f"(at most {MAX_PIXELS // 1_000_000} million)")
+                raise ValueError(
+                    f"{path.name}: the picture is {w} x {h} pixels, too large to read "
+                    f"(at most {MAX_PIXELS // 1_000_000} million)"
+                )
             if im.format == "JPEG":
-                im.draft("L", (max_side, max_side))       # decode at 1/2, 1/4 or 1/8 of the size
-            im = ImageOps.exif_transpose(im)               # a phone photo taken sideways stands up
+                im.draft("L", (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 of the size
+            im = ImageOps.exif_transpose(im)  # a phone photo taken sideways stands up
             im = _reduce(im, max_side)
             gray, alpha = _gray_and_alpha(im)
     except ValueError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise ValueError(f"{path.name} is not a picture nnstudio can read (PNG, JPEG, BMP, GIF, TIFF, WebP, "
-                         "PGM/PPM or .npy)") from None
+        raise ValueError(
+            f"{path.name} is not a picture nnstudio can read (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM/PPM or .npy)"
+        ) from None
     except (OSError, SyntaxError, EOFError) as exc:
         raise ValueError(f"{path.name}: the picture is damaged or truncated ({exc})") from None
     if alpha is not None:
@@ -140,7 +145,7 @@ def _reduce(im: Image.Image, max_side: int) -> Image.Image:
         im = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
     factor = max(1, max(w, h) // max_side)
     if factor > 1:
-        im = im.reduce(factor)                             # box average over factor x factor blocks
+        im = im.reduce(factor)  # box average over factor x factor blocks
     if max(im.size) > max_side:
         s = max_side / max(im.size)
         im = im.resize((max(1, round(im.size[0] * s)), max(1, round(im.size[1] * s))), Image.Resampling.BOX)
@@ -178,11 +183,12 @@ def _read_npy(path: Path, max_side: int) -> np.ndarray:
         raise ValueError(f"{path.name}: expected a 2-D image (or RGB/RGBA), got an array of shape {shape}")
     h, w = arr.shape[:2]
     if h * w > MAX_PIXELS:
-        raise ValueError(f"{path.name}: the array is {w} x {h}, too large to read "
-                         f"(at most {MAX_PIXELS // 1_000_000} million pixels)")
+        raise ValueError(
+            f"{path.name}: the array is {w} x {h}, too large to read (at most {MAX_PIXELS // 1_000_000} million pixels)"
+        )
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise ValueError(f"{path.name}: expected numbers, got an array of {arr.dtype}")
-    step = max(1, -(-max(h, w) // (2 * max_side)))     # thin out huge arrays while reading (then area-filter)
+    step = max(1, -(-max(h, w) // (2 * max_side)))  # thin out huge arrays while reading (then area-filter)
     a = np.asarray(arr[::step, ::step])
     try:
         img = as_float_image(a.astype(np.float32) if a.dtype == np.bool_ else a)
@@ -190,6 +196,11 @@ def _read_npy(path: Path, max_side: int) -> np.ndarray:
         raise ValueError(f"{path.name}: {exc}") from None
     if max(img.shape) > max_side:
         s = max_side / max(img.shape)
-        img = np.clip(resample_matrix(img.shape[0], max(1, round(img.shape[0] * s))) @ img
-                      @ resample_matrix(img.shape[1], max(1, round(img.shape[1] * s))).T, 0, 1)
+        img = np.clip(
+            resample_matrix(img.shape[0], max(1, round(img.shape[0] * s)))
+            @ img
+            @ resample_matrix(img.shape[1], max(1, round(img.shape[1] * s))).T,
+            0,
+            1,
+        )
     return img.astype(np.float32)

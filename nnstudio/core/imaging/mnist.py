@@ -13,6 +13,7 @@ them reads new digits well only if they are prepared the same way:
 the whole chain through a network and also returns the hidden layers'
 activations, which the Draw page shows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,12 +23,13 @@ import numpy as np
 from nnstudio.core.nn.functional import softmax
 from nnstudio.core.nn.layers import Dense
 
-SIZE = 28          # the network's input is SIZE x SIZE
-BOX = 20           # MNIST scales the ink's longer side to this many pixels
+SIZE = 28  # the network's input is SIZE x SIZE
+BOX = 20  # MNIST scales the ink's longer side to this many pixels
 INK_THRESHOLD = 0.1  # a pixel counts as ink (for the bounding box) above this fraction of the brightest one
 
 
 # -- the MNIST recipe ----------------------------------------------------------------------------
+
 
 def to_gray(rgb: np.ndarray) -> np.ndarray:
     """RGB(A) -> luminance in [0, 1] (ITU-R BT.601 weights, the same as Pillow's "L"); alpha is ignored
@@ -105,7 +107,7 @@ def resample_matrix(n_in: int, n_out: int) -> np.ndarray:
     """
     if n_out <= n_in:
         scale = n_in / n_out
-        edges = np.arange(n_out + 1) * scale                 # output pixel i covers [edges[i], edges[i+1])
+        edges = np.arange(n_out + 1) * scale  # output pixel i covers [edges[i], edges[i+1])
         lo = np.arange(n_in)[None, :]
         overlap = np.minimum(edges[1:, None], lo + 1) - np.maximum(edges[:-1, None], lo)
         weights = np.clip(overlap, 0, None)
@@ -154,7 +156,7 @@ def _morph(img: np.ndarray, steps: int, grow: bool) -> np.ndarray:
     for _ in range(steps):
         p = np.pad(out, 1, mode="constant")
         h, w = out.shape
-        rows = op(op(p[:-2, :], p[1:-1, :]), p[2:, :])          # 3 rows -> (h, w + 2)
+        rows = op(op(p[:-2, :], p[1:-1, :]), p[2:, :])  # 3 rows -> (h, w + 2)
         out = op(op(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])[:h, :w]
     return out
 
@@ -205,7 +207,7 @@ def preprocess_digit(img, box: int = BOX, center: str = "mass", stroke: bool = T
         inner = ink_bbox(crop)
         if inner is None:
             return out.ravel()
-        crop = crop[inner[0]:inner[1], inner[2]:inner[3]]
+        crop = crop[inner[0] : inner[1], inner[2] : inner[3]]
     h, w = crop.shape
     scale = box / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
@@ -226,7 +228,7 @@ def preprocess_digit(img, box: int = BOX, center: str = "mass", stroke: bool = T
     hh = min(nh - sy0, SIZE - dy0)
     ww = min(nw - sx0, SIZE - dx0)
     if hh > 0 and ww > 0:
-        out[dy0:dy0 + hh, dx0:dx0 + ww] = small[sy0:sy0 + hh, sx0:sx0 + ww]
+        out[dy0 : dy0 + hh, dx0 : dx0 + ww] = small[sy0 : sy0 + hh, sx0 : sx0 + ww]
     return np.clip(out, 0, 1).ravel()
 
 
@@ -238,11 +240,13 @@ def naive_downscale(img) -> np.ndarray:
 
 # -- the whole chain through a network -------------------------------------------------------------
 
+
 @dataclass
 class DigitReading:
     """What the network made of one image: its 28x28 input, class probabilities, hidden activations."""
-    inputs: np.ndarray                      # float32 (784,)
-    probabilities: np.ndarray | None        # float64 (classes,), None for a blank image
+
+    inputs: np.ndarray  # float32 (784,)
+    probabilities: np.ndarray | None  # float64 (classes,), None for a blank image
     hidden: list[np.ndarray] = field(default_factory=list)  # each hidden layer's output, 1-D
 
     @property

@@ -2,6 +2,7 @@
 
 The functions themselves (and their derivatives) live in :mod:`nnstudio.core.nn.functional`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,9 @@ from nnstudio.core.nn.layers import Dense, activation_layer
 from nnstudio.core.nn.network import Sequential
 
 
-def vanishing_ranges(name: str, lo: float = -6.0, hi: float = 6.0, threshold: float = 0.05,
-                     points: int = 2401) -> list[tuple[float, float]]:
+def vanishing_ranges(
+    name: str, lo: float = -6.0, hi: float = 6.0, threshold: float = 0.05, points: int = 2401
+) -> list[tuple[float, float]]:
     """Intervals of [lo, hi] where |f'(x)| < threshold: inputs there pass back almost no gradient."""
     act = get(name)
     xs = np.linspace(lo, hi, points)
@@ -41,8 +43,15 @@ def deep_stack(name: str, depth: int = 10, width: int = 64, init: str = "xavier"
     return net
 
 
-def gradient_norms(name: str, depth: int = 10, width: int = 64, batch: int = 256, init: str = "xavier",
-                   seed: int = 0, input_scale: float = 1.0) -> np.ndarray:
+def gradient_norms(
+    name: str,
+    depth: int = 10,
+    width: int = 64,
+    batch: int = 256,
+    init: str = "xavier",
+    seed: int = 0,
+    input_scale: float = 1.0,
+) -> np.ndarray:
     """L2 norm of dLoss/dW for each Dense layer of a deep stack (index 0 = nearest the input).
 
     The loss is the mean of the last layer's outputs times fixed random weights,

@@ -14,6 +14,7 @@ can be checked against finite differences; the user's model is never touched.
 Also here: the tiny built-in problems the page offers (XOR for a 2-2-1
 network, a two-cluster toy set for a 2-3-2 network).
 """
+
 from __future__ import annotations
 
 import math
@@ -41,17 +42,17 @@ class TraceError(ValueError):
 class LayerRecord:
     """What one engine layer saw and produced for the traced sample (1-D arrays)."""
 
-    index: int                       # position in ``net.layers``
-    kind: str                        # "Dense", "ReLU", ...
-    block: int                       # which Dense block (0-based) the layer belongs to
-    x: np.ndarray                    # input to the layer
-    y: np.ndarray                    # its output
+    index: int  # position in ``net.layers``
+    kind: str  # "Dense", "ReLU", ...
+    block: int  # which Dense block (0-based) the layer belongs to
+    x: np.ndarray  # input to the layer
+    y: np.ndarray  # its output
     grad_y: np.ndarray | None = None  # dL/dy, what backward received
     grad_x: np.ndarray | None = None  # dL/dx, what backward returned
-    local: np.ndarray | None = None   # dy/dx elementwise (activations only), from layer.backward(1)
-    W: np.ndarray | None = None       # Dense: weights (in, out) before the update
+    local: np.ndarray | None = None  # dy/dx elementwise (activations only), from layer.backward(1)
+    W: np.ndarray | None = None  # Dense: weights (in, out) before the update
     b: np.ndarray | None = None
-    dW: np.ndarray | None = None      # Dense: the gradient backward set
+    dW: np.ndarray | None = None  # Dense: the gradient backward set
     db: np.ndarray | None = None
 
 
@@ -60,13 +61,13 @@ class ParamUpdate:
     """One parameter array's optimizer step: before, gradient, state, after."""
 
     block: int
-    name: str                         # "W" or "b"
+    name: str  # "W" or "b"
     before: np.ndarray
     grad: np.ndarray
     after: np.ndarray
     state_before: dict[str, np.ndarray] = field(default_factory=dict)  # "v" (Momentum), "m"/"v" (Adam)
     state_after: dict[str, np.ndarray] = field(default_factory=dict)
-    m_hat: np.ndarray | None = None   # Adam's bias-corrected moments
+    m_hat: np.ndarray | None = None  # Adam's bias-corrected moments
     v_hat: np.ndarray | None = None
 
     @property
@@ -78,15 +79,21 @@ class ParamUpdate:
 class Step:
     """One stop of the walk-through: what happens, and which layer/block it concerns."""
 
-    kind: str          # "input" | "forward" | "loss" | "backward" | "update" | "after"
+    kind: str  # "input" | "forward" | "loss" | "backward" | "update" | "after"
     title: str
-    layer: int | None = None   # index into Trace.layers (forward/backward)
-    block: int | None = None   # Dense block (forward/backward/update)
+    layer: int | None = None  # index into Trace.layers (forward/backward)
+    block: int | None = None  # Dense block (forward/backward/update)
 
     @property
     def phase(self) -> str:
-        return {"input": "forward", "forward": "forward", "loss": "loss", "backward": "backward",
-                "update": "update", "after": "after"}[self.kind]
+        return {
+            "input": "forward",
+            "forward": "forward",
+            "loss": "loss",
+            "backward": "backward",
+            "update": "update",
+            "after": "after",
+        }[self.kind]
 
 
 @dataclass
@@ -101,11 +108,11 @@ class ChainRule:
     """dL/dw for one weight, as a product of factors recorded from the engine."""
 
     block: int
-    i: int                      # input index (row of W)
-    j: int                      # output neuron (column of W)
+    i: int  # input index (row of W)
+    j: int  # output neuron (column of W)
     terms: list[ChainTerm]
-    product: float              # the factors multiplied
-    engine: float               # dW[i, j] as the engine's backward set it
+    product: float  # the factors multiplied
+    engine: float  # dW[i, j] as the engine's backward set it
     note: str = ""
     upstream: list[tuple[int, float, float]] = field(default_factory=list)  # (k, dL/dz'_k, W'_jk), largest first
 
@@ -122,22 +129,22 @@ class Trace:
 
     sizes: list[int]
     layers: list[LayerRecord]
-    blocks: list[list[int]]          # per Dense block: the indices of its layers (Dense first)
-    loss_name: str                   # "cross_entropy" | "mse"
-    target: np.ndarray               # label (shape ()) for cross-entropy, vector for MSE
-    output: np.ndarray               # network output (logits for cross-entropy)
-    probs: np.ndarray | None         # softmax of the logits (cross-entropy only)
+    blocks: list[list[int]]  # per Dense block: the indices of its layers (Dense first)
+    loss_name: str  # "cross_entropy" | "mse"
+    target: np.ndarray  # label (shape ()) for cross-entropy, vector for MSE
+    output: np.ndarray  # network output (logits for cross-entropy)
+    probs: np.ndarray | None  # softmax of the logits (cross-entropy only)
     loss: float
-    grad_output: np.ndarray          # dL/d(output) from loss.backward()
+    grad_output: np.ndarray  # dL/d(output) from loss.backward()
     updates: list[ParamUpdate]
-    optimizer: dict                  # hyperparameters, e.g. {"optimizer": "Adam", "lr": 0.001, ...}
-    t: int                           # optimizer step number of this update (1 = first)
-    bias_correction: tuple[float, float] | None   # Adam: (1 - b1^t, 1 - b2^t)
+    optimizer: dict  # hyperparameters, e.g. {"optimizer": "Adam", "lr": 0.001, ...}
+    t: int  # optimizer step number of this update (1 = first)
+    bias_correction: tuple[float, float] | None  # Adam: (1 - b1^t, 1 - b2^t)
     output_after: np.ndarray
     probs_after: np.ndarray | None
     loss_after: float
-    predicted_change: float          # first-order estimate sum(g * Δw) of the loss change
-    verdict: str                     # did the loss go down, and if not, why
+    predicted_change: float  # first-order estimate sum(g * Δw) of the loss change
+    verdict: str  # did the loss go down, and if not, why
     steps: list[Step]
     class_names: list[str] | None = None
     dropout_off: bool = True
@@ -192,8 +199,11 @@ class Trace:
         if rest > 0:
             others = sum(p for _, _, _, p in terms[max_terms:])
             shown.append(f"[{rest} more terms: {fmt(others)}]")
-        return (f"z{_sub(j)} = Σᵢ Wᵢ{_sub(j)}·aᵢ + b{_sub(j)} = " + " + ".join(shown)
-                + f" + ({fmt(float(d.b[j]))}) = {fmt(float(d.y[j]))}")
+        return (
+            f"z{_sub(j)} = Σᵢ Wᵢ{_sub(j)}·aᵢ + b{_sub(j)} = "
+            + " + ".join(shown)
+            + f" + ({fmt(float(d.b[j]))}) = {fmt(float(d.y[j]))}"
+        )
 
     def interesting_weight(self, block: int) -> tuple[int, int]:
         """(i, j) of the weight with the largest gradient in ``block`` (a good first pick)."""
@@ -217,8 +227,9 @@ class Trace:
             vb, va = float(u.state_before["v"][idx]), float(u.state_after["v"][idx])
             lines.append(f"v ← μ·v + g = {fmt(mu)}·({fmt(vb)}) + ({fmt(g)}) = {fmt(va)}")
             if hp.get("nesterov"):
-                lines.append(f"w ← w − lr·(g + μ·v) = {fmt(w)} − {fmt(lr)}·({fmt(g)} + {fmt(mu)}·{fmt(va)}) "
-                             f"= {fmt(after)}")
+                lines.append(
+                    f"w ← w − lr·(g + μ·v) = {fmt(w)} − {fmt(lr)}·({fmt(g)} + {fmt(mu)}·{fmt(va)}) = {fmt(after)}"
+                )
             else:
                 lines.append(f"w ← w − lr·v = {fmt(w)} − {fmt(lr)}·({fmt(va)}) = {fmt(after)}")
         elif kind == "Adam":
@@ -232,8 +243,9 @@ class Trace:
             lines.append(f"v ← β₂·v + (1−β₂)·g² = {fmt(b2)}·({fmt(vb)}) + {fmt(1 - b2)}·({fmt(g)})² = {fmt(va)}")
             lines.append(f"m̂ = m / (1−β₁^{t}) = {fmt(ma)} / {fmt(bc1)} = {fmt(mh)}")
             lines.append(f"v̂ = v / (1−β₂^{t}) = {fmt(va)} / {fmt(bc2)} = {fmt(vh)}")
-            lines.append(f"w ← w − lr·m̂/(√v̂ + ε) = {fmt(w)} − {fmt(lr)}·{fmt(mh)}/(√{fmt(vh)} + {hp['eps']:g}) "
-                         f"= {fmt(after)}")
+            lines.append(
+                f"w ← w − lr·m̂/(√v̂ + ε) = {fmt(w)} − {fmt(lr)}·{fmt(mh)}/(√{fmt(vh)} + {hp['eps']:g}) = {fmt(after)}"
+            )
         else:
             lines.append(f"w: {fmt(w)} → {fmt(after)}")
         return lines
@@ -261,7 +273,7 @@ class Trace:
         if block + 1 < self.n_blocks:
             nxt = self.dense(block + 1)
             upstream = [(k, float(nxt.grad_y[k]), float(nxt.W[j, k])) for k in range(nxt.W.shape[1])]
-            upstream.sort(key=lambda t: -abs(t[1] * t[2]))     # biggest contributions first
+            upstream.sort(key=lambda t: -abs(t[1] * t[2]))  # biggest contributions first
         last = block == self.n_blocks - 1
         if post and all(isinstance_kind(p, ELEMENTWISE_KINDS) for p in post):
             da = float(post[-1].grad_y[j])
@@ -270,21 +282,27 @@ class Trace:
                 local *= float(p.local[j])
             # Dropout is off while tracing (slope 1): name only the real activation.
             names = "·".join(p.kind for p in post if p.kind != "Dropout") or "Dropout"
-            terms = [ChainTerm("∂L/∂a", da, f"how the loss changes with neuron {j}'s output a = {names}(z)"),
-                     ChainTerm("∂a/∂z", local, f"slope of {names} at z = {fmt(float(d.y[j]))}"),
-                     ChainTerm("∂z/∂w", x_i, f"the input a_{i} this weight multiplies")]
+            terms = [
+                ChainTerm("∂L/∂a", da, f"how the loss changes with neuron {j}'s output a = {names}(z)"),
+                ChainTerm("∂a/∂z", local, f"slope of {names} at z = {fmt(float(d.y[j]))}"),
+                ChainTerm("∂z/∂w", x_i, f"the input a_{i} this weight multiplies"),
+            ]
             note = ""
             if last and self.loss_name == "mse":
                 note = "∂L/∂a comes from the loss: 2·(a − target)/n."
             elif upstream:
                 note = "∂L/∂a sums what every neuron of the next layer sends back: Σ_k ∂L/∂z'_k · W'_jk."
         else:
-            terms = [ChainTerm("∂L/∂z", dz, f"how the loss changes with neuron {j}'s weighted sum z"),
-                     ChainTerm("∂z/∂w", x_i, f"the input a_{i} this weight multiplies")]
+            terms = [
+                ChainTerm("∂L/∂z", dz, f"how the loss changes with neuron {j}'s weighted sum z"),
+                ChainTerm("∂z/∂w", x_i, f"the input a_{i} this weight multiplies"),
+            ]
             if last and self.loss_name == "cross_entropy" and not post:
                 target = int(self.target)
-                note = (f"Softmax and cross-entropy together give ∂L/∂z_j = p_j − y_j = "
-                        f"{float(self.probs[j]):.6g} − {1 if j == target else 0}.")
+                note = (
+                    f"Softmax and cross-entropy together give ∂L/∂z_j = p_j − y_j = "
+                    f"{float(self.probs[j]):.6g} − {1 if j == target else 0}."
+                )
             elif post:
                 note = "Softmax mixes all outputs, so ∂L/∂z_j = Σ_k ∂L/∂a_k · ∂a_k/∂z_j (recorded from the engine)."
             else:
@@ -336,8 +354,16 @@ class BackpropTracer:
     optimizer's state (step t = 2, 3, ...): the "repeat" of training.
     """
 
-    def __init__(self, net: Sequential, optimizer: str = "sgd", lr: float = 0.1,
-                 loss: str | None = None, dtype=np.float64, class_names=None, **optimizer_kwargs):
+    def __init__(
+        self,
+        net: Sequential,
+        optimizer: str = "sgd",
+        lr: float = 0.1,
+        loss: str | None = None,
+        dtype=np.float64,
+        class_names=None,
+        **optimizer_kwargs,
+    ):
         check_traceable(net)
         self.net = net.copy(dtype)
         self.dtype = dtype
@@ -358,7 +384,7 @@ class BackpropTracer:
                 raise TraceError(f"label {label} is not one of the {n_out} outputs")
             return np.array([label], dtype=np.int64)
         t = t.astype(self.dtype).reshape(-1)
-        if t.size == 1 and n_out > 1:   # a class label for an MSE network: one-hot
+        if t.size == 1 and n_out > 1:  # a class label for an MSE network: one-hot
             label = int(t[0])
             t = np.zeros(n_out, dtype=self.dtype)
             t[label] = 1.0
@@ -418,12 +444,18 @@ class BackpropTracer:
         bias = None
         updates = []
         for k, p in enumerate(params):
-            u = ParamUpdate(k // 2, "W" if k % 2 == 0 else "b", before[k], grads[k], p.data.copy(),
-                            {n: s[k] for n, s in state_before.items()},
-                            {n: s[k] for n, s in state_after.items()})
+            u = ParamUpdate(
+                k // 2,
+                "W" if k % 2 == 0 else "b",
+                before[k],
+                grads[k],
+                p.data.copy(),
+                {n: s[k] for n, s in state_before.items()},
+                {n: s[k] for n, s in state_after.items()},
+            )
             if isinstance(opt, Adam):
                 b1, b2 = opt.betas
-                bias = (1.0 - b1 ** t, 1.0 - b2 ** t)
+                bias = (1.0 - b1**t, 1.0 - b2**t)
                 u.m_hat = u.state_after["m"] / bias[0]
                 u.v_hat = u.state_after["v"] / bias[1]
             updates.append(u)
@@ -437,11 +469,28 @@ class BackpropTracer:
         predicted = float(sum(np.sum(u.grad * u.delta) for u in updates))
 
         target_out = np.asarray(tgt[0] if self.loss_name == "cross_entropy" else tgt[0]).copy()
-        trace = Trace(sizes=net.sizes(), layers=records, blocks=self.blocks, loss_name=self.loss_name,
-                      target=target_out, output=output, probs=probs, loss=loss, grad_output=grad_output,
-                      updates=updates, optimizer=opt.hyperparameters(), t=t, bias_correction=bias,
-                      output_after=output_after, probs_after=probs_after, loss_after=loss_after,
-                      predicted_change=predicted, verdict="", steps=[], class_names=self.class_names)
+        trace = Trace(
+            sizes=net.sizes(),
+            layers=records,
+            blocks=self.blocks,
+            loss_name=self.loss_name,
+            target=target_out,
+            output=output,
+            probs=probs,
+            loss=loss,
+            grad_output=grad_output,
+            updates=updates,
+            optimizer=opt.hyperparameters(),
+            t=t,
+            bias_correction=bias,
+            output_after=output_after,
+            probs_after=probs_after,
+            loss_after=loss_after,
+            predicted_change=predicted,
+            verdict="",
+            steps=[],
+            class_names=self.class_names,
+        )
         trace.verdict = verdict(trace)
         trace.steps = make_steps(trace, net.layers)
         return trace
@@ -475,8 +524,15 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-LAYER_WORDS = {"ReLU": "ReLU", "LeakyReLU": "leaky ReLU", "Sigmoid": "sigmoid", "Tanh": "tanh",
-               "Identity": "identity", "Dropout": "dropout (off while tracing)", "Softmax": "softmax"}
+LAYER_WORDS = {
+    "ReLU": "ReLU",
+    "LeakyReLU": "leaky ReLU",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "Identity": "identity",
+    "Dropout": "dropout (off while tracing)",
+    "Softmax": "softmax",
+}
 
 
 def make_steps(trace: Trace, layers: list[Layer]) -> list[Step]:
@@ -514,31 +570,40 @@ def verdict(trace: Trace) -> str:
     """One or two sentences: the loss went down (by how much), or why it did not."""
     before, after = trace.loss, trace.loss_after
     change = after - before
-    gnorm = math.sqrt(sum(float(np.sum(u.grad ** 2)) for u in trace.updates))
+    gnorm = math.sqrt(sum(float(np.sum(u.grad**2)) for u in trace.updates))
     if not math.isfinite(after):
-        return ("The loss became NaN or infinite: the step was far too large. "
-                "Use a smaller learning rate.")
+        return "The loss became NaN or infinite: the step was far too large. Use a smaller learning rate."
     if gnorm < 1e-12:
-        return ("The loss did not change: every gradient is zero, so there was nothing to adjust "
-                "(the sample is already fit perfectly, or all neurons on its path are saturated or dead).")
+        return (
+            "The loss did not change: every gradient is zero, so there was nothing to adjust "
+            "(the sample is already fit perfectly, or all neurons on its path are saturated or dead)."
+        )
     if change < 0:
         pct = 100.0 * -change / before if before > 0 else 0.0
         s = f"The loss went down from {fmt(before)} to {fmt(after)} ({pct:.1f}% lower)."
         if trace.predicted_change < 0:
-            s += (f" The gradient predicted a change of about {fmt(trace.predicted_change)}; "
-                  f"the real change was {fmt(change)}.")
+            s += (
+                f" The gradient predicted a change of about {fmt(trace.predicted_change)}; "
+                f"the real change was {fmt(change)}."
+            )
         return s
     if change == 0:
-        return ("The loss did not change: the update was too small to show up in the numbers. "
-                "A larger learning rate would move the weights further.")
-    reason = (f"The loss went up, from {fmt(before)} to {fmt(after)}. ")
+        return (
+            "The loss did not change: the update was too small to show up in the numbers. "
+            "A larger learning rate would move the weights further."
+        )
+    reason = f"The loss went up, from {fmt(before)} to {fmt(after)}. "
     if trace.predicted_change < 0:
-        reason += ("The gradient promised a decrease of about "
-                   f"{fmt(-trace.predicted_change)}, so the step overshot: the learning rate is too "
-                   "large for this sample and the loss curves back up. Try a smaller learning rate.")
+        reason += (
+            "The gradient promised a decrease of about "
+            f"{fmt(-trace.predicted_change)}, so the step overshot: the learning rate is too "
+            "large for this sample and the loss curves back up. Try a smaller learning rate."
+        )
     else:
-        reason += ("The update did not point downhill for this sample: the optimizer's memory "
-                   "(momentum from earlier steps) pushed the weights in an older direction.")
+        reason += (
+            "The update did not point downhill for this sample: the optimizer's memory "
+            "(momentum from earlier steps) pushed the weights in an older direction."
+        )
     return reason
 
 
@@ -584,12 +649,17 @@ class TinyProblem:
 def tiny_problem(key: str) -> TinyProblem:
     """``"xor"``: 2-2-1 sigmoid network on XOR (MSE); ``"toy"``: 2-3-2 ReLU network on two clusters."""
     if key == "xor":
-        net = Sequential([Dense(2, 2, init="xavier", seed=7, dtype=np.float64), Sigmoid(),
-                          Dense(2, 1, init="xavier", seed=8, dtype=np.float64), Sigmoid()])
+        net = Sequential(
+            [
+                Dense(2, 2, init="xavier", seed=7, dtype=np.float64),
+                Sigmoid(),
+                Dense(2, 1, init="xavier", seed=8, dtype=np.float64),
+                Sigmoid(),
+            ]
+        )
         net.layers[0].b.data[:] = [0.1, -0.1]
         x, y = xor_data()
-        return TinyProblem("xor", "XOR, 2-2-1 (sigmoid, squared error)", net, x, y, "mse", None, 1.0,
-                           ["x₁", "x₂"])
+        return TinyProblem("xor", "XOR, 2-2-1 (sigmoid, squared error)", net, x, y, "mse", None, 1.0, ["x₁", "x₂"])
     if key == "toy":
         net = Sequential([Dense(2, 3, dtype=np.float64), ReLU(), Dense(3, 2, dtype=np.float64)])
         # Hand-picked so the three hidden neurons face different directions (none dead for all points).
@@ -600,8 +670,17 @@ def tiny_problem(key: str) -> TinyProblem:
         net.layers[2].W.data[:] = [[-0.2, 0.4], [0.3, -0.2], [0.5, -0.3]]
         net.layers[2].b.data[:] = [0.0, 0.0]
         x, y = toy_clusters()
-        return TinyProblem("toy", "Two clusters, 2-3-2 (ReLU, softmax cross-entropy)", net, x, y,
-                           "cross_entropy", ["class A", "class B"], 0.3, ["x₁", "x₂"])
+        return TinyProblem(
+            "toy",
+            "Two clusters, 2-3-2 (ReLU, softmax cross-entropy)",
+            net,
+            x,
+            y,
+            "cross_entropy",
+            ["class A", "class B"],
+            0.3,
+            ["x₁", "x₂"],
+        )
     raise ValueError(f"unknown tiny problem {key!r}; choose 'xor' or 'toy'")
 
 

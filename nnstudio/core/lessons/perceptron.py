@@ -10,6 +10,7 @@ Two things live here:
 And, for the one problem a single line cannot solve, :func:`train_xor_network`
 trains a 2-2-1 network (two hidden neurons, one output) with our engine.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -94,11 +95,11 @@ def line_points(a: float, b: float, c: float, lo: float, hi: float) -> tuple[np.
 
 @dataclass
 class StepResult:
-    index: int          # which example was looked at
+    index: int  # which example was looked at
     target: int
     output: int
-    updated: bool       # True if the weights changed (the example was misclassified)
-    epoch_done: bool    # True if this example ended an epoch
+    updated: bool  # True if the weights changed (the example was misclassified)
+    epoch_done: bool  # True if this example ended an epoch
 
 
 @dataclass
@@ -118,8 +119,8 @@ class PerceptronLearner:
     lr: float = 0.1
     weights: np.ndarray = field(default_factory=lambda: np.zeros(2))
     threshold: float = 0.0
-    epoch: int = 0                  # completed epochs
-    position: int = 0               # next example within the epoch
+    epoch: int = 0  # completed epochs
+    position: int = 0  # next example within the epoch
     mistakes_this_epoch: int = 0
     updates: int = 0
     converged: bool = False
@@ -194,16 +195,18 @@ def train_perceptron(x, y, lr: float = 0.1, max_epochs: int = 100) -> Perceptron
 class XorSolution:
     """A trained 2-2-1 network: hidden lines and the output for any point."""
 
-    network: object                     # nnstudio.core.network.Sequential
-    hidden_weights: np.ndarray          # (2, 2): column j = weights of hidden unit j
-    hidden_bias: np.ndarray             # (2,)
+    network: object  # nnstudio.core.network.Sequential
+    hidden_weights: np.ndarray  # (2, 2): column j = weights of hidden unit j
+    hidden_bias: np.ndarray  # (2,)
     epochs: int
     loss: float
 
     def hidden_lines(self) -> list[tuple[float, float, float]]:
         """Each hidden unit's line ``a*x1 + b*x2 = c`` (where its input sum is zero)."""
-        return [(float(self.hidden_weights[0, j]), float(self.hidden_weights[1, j]), float(-self.hidden_bias[j]))
-                for j in range(self.hidden_weights.shape[1])]
+        return [
+            (float(self.hidden_weights[0, j]), float(self.hidden_weights[1, j]), float(-self.hidden_bias[j]))
+            for j in range(self.hidden_weights.shape[1])
+        ]
 
     def output(self, x: np.ndarray) -> np.ndarray:
         """The network's output in (0, 1) for each row of ``x``."""
@@ -215,8 +218,7 @@ class XorSolution:
         return (self.output(x) > 0.5).astype(int)
 
 
-def train_xor_network(seed: int = 0, lr: float = 0.5, max_epochs: int = 5000,
-                      attempts: int = 8) -> XorSolution:
+def train_xor_network(seed: int = 0, lr: float = 0.5, max_epochs: int = 5000, attempts: int = 8) -> XorSolution:
     """Train a 2-2-1 sigmoid network on XOR with full-batch gradient descent.
 
     A 2-2-1 net sometimes lands in a flat spot and stalls; then we start again
@@ -227,8 +229,14 @@ def train_xor_network(seed: int = 0, lr: float = 0.5, max_epochs: int = 5000,
     best = None
     for attempt in range(attempts):
         rng = np.random.default_rng(seed + attempt)
-        net = Sequential([Dense(2, 2, init="xavier", rng=rng, dtype=np.float64), Sigmoid(),
-                          Dense(2, 1, init="xavier", rng=rng, dtype=np.float64), Sigmoid()])
+        net = Sequential(
+            [
+                Dense(2, 2, init="xavier", rng=rng, dtype=np.float64),
+                Sigmoid(),
+                Dense(2, 1, init="xavier", rng=rng, dtype=np.float64),
+                Sigmoid(),
+            ]
+        )
         # Xavier weights for 2 inputs are small; spread them so the units start apart.
         for d in net.dense_layers():
             d.W.data *= 3.0

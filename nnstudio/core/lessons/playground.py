@@ -11,6 +11,7 @@ Everything a view needs is here and none of it knows about Qt:
 - ``save`` / ``load`` write the whole state (config, weights, history) to a
   small JSON file: the points are regenerated from their seed.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 REGULARIZATIONS = ("none", "l1", "l2")
 MAX_LAYERS = 6
 MAX_NEURONS = 16
-MAX_HISTORY = 1000            # loss-curve points kept (older ones are thinned)
+MAX_HISTORY = 1000  # loss-curve points kept (older ones are thinned)
 
 
 class PlaygroundFileError(ValueError):
@@ -98,7 +99,7 @@ class PlaygroundConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "PlaygroundConfig":
+    def from_dict(cls, d: dict) -> PlaygroundConfig:
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:
@@ -249,7 +250,7 @@ class Playground:
             rng = np.random.default_rng((self.config.seed, self._epoch_counter))
             self._order = rng.permutation(len(self.x_train))
             self._cursor = 0
-        idx = self._order[self._cursor:self._cursor + bs]
+        idx = self._order[self._cursor : self._cursor + bs]
         self._cursor += bs
         return idx
 
@@ -294,8 +295,10 @@ class Playground:
         self.net.set_weights(saved)
         for dst, src in zip(self.optimizer.state_buffers(), opt_saved):
             dst[...] = src
-        self.message = (f"Training stopped: the loss became {loss} with learning rate {self.config.lr:g}. "
-                        "The weights were put back as they were; try a smaller learning rate.")
+        self.message = (
+            f"Training stopped: the loss became {loss} with learning rate {self.config.lr:g}. "
+            "The weights were put back as they were; try a smaller learning rate."
+        )
         return False
 
     def train_for(self, seconds: float, max_steps: int = 100000) -> int:
@@ -386,14 +389,24 @@ class Playground:
 
     # -- save / open ------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"format": FORMAT_NAME, "version": FORMAT_VERSION, "config": self.config.to_dict(),
-                "weights": [p.data.tolist() for p in self.net.parameters()],
-                "optimizer_state": {"steps": self.optimizer.steps,
-                                    "buffers": [b.tolist() for b in self.optimizer.state_buffers()]},
-                "step": self.step_count, "samples_seen": self.samples_seen,
-                "epoch_counter": self._epoch_counter, "cursor": self._cursor,
-                "history": {k: [None if (isinstance(v, float) and not math.isfinite(v)) else v for v in vals]
-                            for k, vals in self.history.items()}}
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "weights": [p.data.tolist() for p in self.net.parameters()],
+            "optimizer_state": {
+                "steps": self.optimizer.steps,
+                "buffers": [b.tolist() for b in self.optimizer.state_buffers()],
+            },
+            "step": self.step_count,
+            "samples_seen": self.samples_seen,
+            "epoch_counter": self._epoch_counter,
+            "cursor": self._cursor,
+            "history": {
+                k: [None if (isinstance(v, float) and not math.isfinite(v)) else v for v in vals]
+                for k, vals in self.history.items()
+            },
+        }
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the whole state as JSON (a few kB for a small net); atomic on success."""
@@ -404,7 +417,7 @@ class Playground:
         os.replace(tmp, path)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Playground":
+    def from_dict(cls, d: dict) -> Playground:
         if not isinstance(d, dict) or d.get("format") != FORMAT_NAME:
             raise PlaygroundFileError("this is not an nnstudio playground file")
         if d.get("version") != FORMAT_VERSION:
@@ -422,9 +435,12 @@ class Playground:
                 raise ValueError("the file holds weights that are not finite numbers")
             opt_state = d.get("optimizer_state")
             if opt_state:
-                pg.optimizer.load_state_dict({"steps": opt_state["steps"],
-                                              "buffers": [np.asarray(b, dtype=np.float32)
-                                                          for b in opt_state["buffers"]]})
+                pg.optimizer.load_state_dict(
+                    {
+                        "steps": opt_state["steps"],
+                        "buffers": [np.asarray(b, dtype=np.float32) for b in opt_state["buffers"]],
+                    }
+                )
             pg.step_count = int(d.get("step", 0))
             pg.samples_seen = int(d.get("samples_seen", 0))
             pg._epoch_counter = int(d.get("epoch_counter", 0))
@@ -433,8 +449,10 @@ class Playground:
                 pg._order = rng.permutation(len(pg.x_train))
                 pg._cursor = int(d.get("cursor", 0))
             hist = d.get("history") or {}
-            pg.history = {k: [float("nan") if v is None else float(v) for v in hist.get(k, [])]
-                          for k in ("epoch", "train_loss", "test_loss")}
+            pg.history = {
+                k: [float("nan") if v is None else float(v) for v in hist.get(k, [])]
+                for k in ("epoch", "train_loss", "test_loss")
+            }
             if len({len(v) for v in pg.history.values()}) != 1:
                 raise ValueError("the loss history is inconsistent")
         except PlaygroundFileError:
@@ -444,7 +462,7 @@ class Playground:
         return pg
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Playground":
+    def load(cls, path: str | os.PathLike) -> Playground:
         """Open a file written by :meth:`save`; raises :class:`PlaygroundFileError` with a clear message."""
         try:
             text = Path(path).read_text(encoding="utf-8")

@@ -7,6 +7,7 @@
   NumPy's allocations. :func:`profile_step` records both side by side as a
   timeline over the step, so the two can be compared event by event.
 """
+
 from __future__ import annotations
 
 import time
@@ -41,6 +42,7 @@ def unique_nbytes(arrays, exclude: set[int] | None = None) -> int:
 @dataclass
 class MemoryReport:
     """Bytes by category, counted from the arrays (a snapshot, e.g. after a forward pass)."""
+
     parameters: int
     gradients: int
     optimizer_state: int
@@ -57,26 +59,37 @@ class MemoryReport:
         return self.resident + self.activations
 
     def as_dict(self) -> dict:
-        return {"parameters": self.parameters, "gradients": self.gradients,
-                "optimizer_state": self.optimizer_state, "fp16_weights": self.fp16_weights,
-                "activations": self.activations, "resident": self.resident, "total": self.total,
-                "per_layer": [list(p) for p in self.per_layer]}
+        return {
+            "parameters": self.parameters,
+            "gradients": self.gradients,
+            "optimizer_state": self.optimizer_state,
+            "fp16_weights": self.fp16_weights,
+            "activations": self.activations,
+            "resident": self.resident,
+            "total": self.total,
+            "per_layer": [list(p) for p in self.per_layer],
+        }
 
 
-def resident_bytes(network: Sequential, optimizer: Optimizer | None = None,
-                   strategy: StepStrategy | None = None) -> dict[str, int]:
+def resident_bytes(
+    network: Sequential, optimizer: Optimizer | None = None, strategy: StepStrategy | None = None
+) -> dict[str, int]:
     """Bytes that live for the whole training run, by category."""
     params = network.parameters()
     extra = strategy.extra_resident() if strategy is not None else {}
-    return {"parameters": unique_nbytes(p.data for p in params),
-            "gradients": unique_nbytes(p.grad for p in params),
-            "optimizer state": (unique_nbytes([*optimizer.state_buffers(), *optimizer.scratch_buffers()])
-                                if optimizer is not None else 0),
-            "fp16 weights": unique_nbytes(a for arrays in extra.values() for a in arrays)}
+    return {
+        "parameters": unique_nbytes(p.data for p in params),
+        "gradients": unique_nbytes(p.grad for p in params),
+        "optimizer state": (
+            unique_nbytes([*optimizer.state_buffers(), *optimizer.scratch_buffers()]) if optimizer is not None else 0
+        ),
+        "fp16 weights": unique_nbytes(a for arrays in extra.values() for a in arrays),
+    }
 
 
-def account(network: Sequential, optimizer: Optimizer | None = None,
-            strategy: StepStrategy | None = None) -> MemoryReport:
+def account(
+    network: Sequential, optimizer: Optimizer | None = None, strategy: StepStrategy | None = None
+) -> MemoryReport:
     """What the network holds right now: call after a forward pass to see its activations."""
     res = resident_bytes(network, optimizer, strategy)
     per_layer, seen = [], set()
@@ -88,8 +101,9 @@ def account(network: Sequential, optimizer: Optimizer | None = None,
                 n += a.nbytes
         per_layer.append((f"{i} {layer!r}", n))
     acts = unique_nbytes(strategy.activation_arrays()) if strategy is not None else sum(n for _, n in per_layer)
-    return MemoryReport(res["parameters"], res["gradients"], res["optimizer state"], res["fp16 weights"],
-                        acts, per_layer)
+    return MemoryReport(
+        res["parameters"], res["gradients"], res["optimizer state"], res["fp16 weights"], acts, per_layer
+    )
 
 
 class MemoryTimeline:
@@ -136,14 +150,15 @@ class MemoryTimeline:
 @dataclass
 class StepProfile:
     """One profiled training step of one strategy."""
+
     strategy: str
     batch_size: int
     timeline: MemoryTimeline
-    resident: int                 # parameters + gradients + optimizer state (+ fp16 weights)
-    measured_peak: int            # resident + tracemalloc peak of the step
-    accounted_peak: int           # max over the timeline of the bytes counted from arrays
-    activation_peak: int          # most bytes kept for backward at any time (activations + batch)
-    seconds: float                # of this (traced, so slower) step
+    resident: int  # parameters + gradients + optimizer state (+ fp16 weights)
+    measured_peak: int  # resident + tracemalloc peak of the step
+    accounted_peak: int  # max over the timeline of the bytes counted from arrays
+    activation_peak: int  # most bytes kept for backward at any time (activations + batch)
+    seconds: float  # of this (traced, so slower) step
 
     @property
     def agreement(self) -> float:
@@ -151,9 +166,15 @@ class StepProfile:
         return self.accounted_peak / self.measured_peak if self.measured_peak else float("nan")
 
     def as_dict(self) -> dict:
-        return {"strategy": self.strategy, "batch_size": self.batch_size, "resident": self.resident,
-                "measured_peak": self.measured_peak, "accounted_peak": self.accounted_peak,
-                "activation_peak": self.activation_peak, "seconds": self.seconds}
+        return {
+            "strategy": self.strategy,
+            "batch_size": self.batch_size,
+            "resident": self.resident,
+            "measured_peak": self.measured_peak,
+            "accounted_peak": self.accounted_peak,
+            "activation_peak": self.activation_peak,
+            "seconds": self.seconds,
+        }
 
 
 class _Tracing:
@@ -188,8 +209,9 @@ def _gathered(strategy, x, y, batch_size, rng):
     return strategy.prepare_inputs(xb), yb
 
 
-def profile_step(strategy: StepStrategy, optimizer: Optimizer | None, x: np.ndarray, y: np.ndarray,
-                 batch_size: int, seed: int = 0) -> StepProfile:
+def profile_step(
+    strategy: StepStrategy, optimizer: Optimizer | None, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int = 0
+) -> StepProfile:
     """Run one training step with a timeline and tracemalloc; the network is updated as in training.
 
     Caches from earlier steps are dropped first so the step is measured on its own.
@@ -200,7 +222,7 @@ def profile_step(strategy: StepStrategy, optimizer: Optimizer | None, x: np.ndar
     res_total = sum(resident.values())
     xb, yb = _gathered(strategy, x, y, batch_size, rng)
     with _Tracing() as tr:
-        xb = xb.copy()   # the batch gathered from the dataset is part of the step
+        xb = xb.copy()  # the batch gathered from the dataset is part of the step
         timeline = MemoryTimeline(resident, xb, tr.base)
         strategy.recorder = timeline
         t0 = time.perf_counter()
@@ -208,7 +230,7 @@ def profile_step(strategy: StepStrategy, optimizer: Optimizer | None, x: np.ndar
             _, out = strategy.forward_backward(xb, yb)
             # Our optimizers update one parameter at a time with at most one
             # parameter-sized temporary (e.g. Adam's (1 - beta1) * g).
-            if optimizer is not None:   # None: gradients only
+            if optimizer is not None:  # None: gradients only
                 temp = max((p.data.nbytes for p in strategy.network.parameters()), default=0)
                 timeline.record("update (optimizer temporaries)", strategy, (out,), extra_workspace=temp)
                 strategy.update(optimizer)
@@ -218,12 +240,12 @@ def profile_step(strategy: StepStrategy, optimizer: Optimizer | None, x: np.ndar
         seconds = time.perf_counter() - t0
         peak = tr.peak()
     act_peak = int(max(a + b for a, b in zip(timeline.bytes["activations"], timeline.bytes["batch"])))
-    return StepProfile(strategy.name, batch_size, timeline, res_total, res_total + peak,
-                       timeline.peak(), act_peak, seconds)
+    return StepProfile(
+        strategy.name, batch_size, timeline, res_total, res_total + peak, timeline.peak(), act_peak, seconds
+    )
 
 
-def measure_step_peak(strategy: StepStrategy, optimizer: Optimizer, x, y, batch_size: int,
-                      seed: int = 0) -> int:
+def measure_step_peak(strategy: StepStrategy, optimizer: Optimizer, x, y, batch_size: int, seed: int = 0) -> int:
     """Resident bytes + tracemalloc peak of one training step at ``batch_size``."""
     strategy.release()
     rng = np.random.default_rng(seed)
@@ -239,8 +261,9 @@ def measure_step_peak(strategy: StepStrategy, optimizer: Optimizer, x, y, batch_
     return resident + peak
 
 
-def time_steps(strategy: StepStrategy, optimizer: Optimizer, x, y, batch_size: int, steps: int = 5,
-               seed: int = 0) -> float:
+def time_steps(
+    strategy: StepStrategy, optimizer: Optimizer, x, y, batch_size: int, steps: int = 5, seed: int = 0
+) -> float:
     """Median seconds per training step (one warm-up step first)."""
     rng = np.random.default_rng(seed)
     batches = [_batch(x, y, batch_size, rng) for _ in range(min(steps, 3))]
@@ -256,8 +279,9 @@ def time_steps(strategy: StepStrategy, optimizer: Optimizer, x, y, batch_size: i
     return float(np.median(times))
 
 
-def training_footprint(network: Sequential, optimizer: Optimizer | None, batch_size: int, snapshots: int = 0,
-                       dataset_bytes: int = 0) -> tuple[MemoryEstimate, bool]:
+def training_footprint(
+    network: Sequential, optimizer: Optimizer | None, batch_size: int, snapshots: int = 0, dataset_bytes: int = 0
+) -> tuple[MemoryEstimate, bool]:
     """What training ``network`` holds, by the categories of :class:`~nnstudio.core.nn.spec.MemoryEstimate`.
 
     The network's own arrays (weights, gradients, optimizer state) are counted from

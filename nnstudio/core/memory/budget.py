@@ -2,6 +2,7 @@
 
 Budgets are read with their true units: GB/MB are decimal (10**9), GiB/MiB binary (2**30).
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import psutil
 
 from nnstudio.core.fmt import format_bytes
 from nnstudio.core.nn.optim import Optimizer
@@ -18,9 +20,22 @@ from nnstudio.core.nn.optim import Optimizer
 from .accounting import measure_step_peak, profile_step, resident_bytes
 from .step import StepStrategy
 
-
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000 ** 2, "mb": 1000 ** 2, "g": 1000 ** 3, "gb": 1000 ** 3,
-          "t": 1000 ** 4, "tb": 1000 ** 4, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
 
 # A laptop does not give one training process all of its RAM: the OS, a
 # browser and the editor take their share. We assume 60% is usable.
@@ -31,10 +46,9 @@ USABLE_FRACTION = 0.6
 def available_bytes() -> int:
     """Memory the OS says is available right now."""
     try:
-        import psutil
         return int(psutil.virtual_memory().available)
-    except (ImportError, OSError, AttributeError):  # psutil missing or unsupported platform
-        return 4 * 1024 ** 3
+    except (OSError, AttributeError):  # an unsupported platform
+        return 4 * 1024**3
 
 
 def parse_budget(text: str | float) -> tuple[int, str]:
@@ -51,15 +65,17 @@ def parse_budget(text: str | float) -> tuple[int, str]:
     s = str(text).strip()
     for name, gb in PRESETS.items():
         if s.lower() == name.lower() or s.lower().replace(" ", "") == name.lower().replace(" ", ""):
-            want = int(gb * 1000 ** 3 * USABLE_FRACTION)
+            want = int(gb * 1000**3 * USABLE_FRACTION)
             free = int(available_bytes() * 0.8)
             if free < want:
-                return free, f"{name}: {format_bytes(want)} usable, capped at 80% of the {format_bytes(free / 0.8)} free here"
+                return (
+                    free,
+                    f"{name}: {format_bytes(want)} usable, capped at 80% of the {format_bytes(free / 0.8)} free here",
+                )
             return want, f"{name}: {format_bytes(want)} usable ({USABLE_FRACTION:.0%} of its RAM)"
     m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-zA-Z]*)", s)
     if not m or m.group(2).lower() not in _UNITS:
-        raise ValueError(f"cannot read memory budget {s!r}: use e.g. 2GB, 512MiB or "
-                         f"one of: {', '.join(PRESETS)}")
+        raise ValueError(f"cannot read memory budget {s!r}: use e.g. 2GB, 512MiB or one of: {', '.join(PRESETS)}")
     value = float(m.group(1)) * _UNITS[m.group(2).lower()]
     if value < 1:
         raise ValueError(f"memory budget must be positive, got {s!r}")
@@ -69,32 +85,49 @@ def parse_budget(text: str | float) -> tuple[int, str]:
 @dataclass
 class BatchSearchResult:
     """Outcome of :func:`find_max_batch_size`; ``trials`` are the measured (batch, peak) pairs."""
+
     batch_size: int
     budget: int
-    peak: int                       # measured step peak at batch_size
+    peak: int  # measured step peak at batch_size
     resident: int
-    bytes_per_sample: float         # slope of the fitted line
-    fixed: float                    # its intercept (resident + batch-independent temporaries)
+    bytes_per_sample: float  # slope of the fitted line
+    fixed: float  # its intercept (resident + batch-independent temporaries)
     trials: list[tuple[int, int]] = field(default_factory=list)
-    capped: bool = False            # hit max_batch before the budget
+    capped: bool = False  # hit max_batch before the budget
     seconds: float = 0.0
 
     def predict(self, batch_size) -> np.ndarray:
         return self.fixed + self.bytes_per_sample * np.asarray(batch_size, dtype=float)
 
     def as_dict(self) -> dict:
-        return {"batch_size": self.batch_size, "budget": self.budget, "peak": self.peak,
-                "resident": self.resident, "bytes_per_sample": self.bytes_per_sample, "fixed": self.fixed,
-                "trials": [list(t) for t in self.trials], "capped": self.capped, "seconds": self.seconds}
+        return {
+            "batch_size": self.batch_size,
+            "budget": self.budget,
+            "peak": self.peak,
+            "resident": self.resident,
+            "bytes_per_sample": self.bytes_per_sample,
+            "fixed": self.fixed,
+            "trials": [list(t) for t in self.trials],
+            "capped": self.capped,
+            "seconds": self.seconds,
+        }
 
 
 class BudgetTooSmall(ValueError):
     """Even the smallest batch does not fit the budget."""
 
 
-def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndarray, y: np.ndarray,
-                        budget: int, max_batch: int | None = None, probes: tuple[int, int] = (16, 64),
-                        margin: float = 0.01, progress=None) -> BatchSearchResult:
+def find_max_batch_size(
+    strategy: StepStrategy,
+    optimizer: Optimizer,
+    x: np.ndarray,
+    y: np.ndarray,
+    budget: int,
+    max_batch: int | None = None,
+    probes: tuple[int, int] = (16, 64),
+    margin: float = 0.01,
+    progress=None,
+) -> BatchSearchResult:
     """The largest batch whose measured training-step peak fits ``budget`` bytes.
 
     Works on copies of the network and optimizer (the originals are untouched).
@@ -120,13 +153,15 @@ def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndar
     if max_batch < 1:
         raise ValueError("max_batch must be at least 1")
     strategy, optimizer = _private_copy(strategy, optimizer)
-    if hasattr(strategy, "scaler"):   # measure the full step (update included), not a skipped one
+    if hasattr(strategy, "scaler"):  # measure the full step (update included), not a skipped one
         strategy.scaler.scale = 1.0
-    x = strategy.prepare_inputs(x)    # batches come from the dataset as the trainer keeps it
+    x = strategy.prepare_inputs(x)  # batches come from the dataset as the trainer keeps it
     resident = sum(resident_bytes(strategy.network, optimizer, strategy).values())
     if resident >= budget:
-        raise BudgetTooSmall(f"the budget {format_bytes(budget)} is smaller than the weights, gradients and "
-                             f"optimizer state alone ({format_bytes(resident)})")
+        raise BudgetTooSmall(
+            f"the budget {format_bytes(budget)} is smaller than the weights, gradients and "
+            f"optimizer state alone ({format_bytes(resident)})"
+        )
     safe = budget * (1 - margin)
     trials: list[tuple[int, int]] = []
 
@@ -168,25 +203,24 @@ def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndar
         b1 = 1
     fx, sl, ratio, p_first = event_model(b1, b2)
     if p_first > budget:
-        raise BudgetTooSmall(f"even a batch of {b1} needs {format_bytes(p_first)} "
-                             f"(budget {format_bytes(budget)})")
+        raise BudgetTooSmall(f"even a batch of {b1} needs {format_bytes(p_first)} (budget {format_bytes(budget)})")
     model = (fx, sl, ratio)
     big1, big2 = 4 * b2, 8 * b2
     if big2 <= max_batch and largest_fitting(safe, model) >= big2:
         fx, sl, ratio, _ = event_model(big1, big2)
         model = (fx, sl, ratio)
     # 2. confirm with measured steps; each measurement recalibrates the model
-    lo = max(b for b, p in trials if p <= budget)   # largest batch measured to fit
-    hi = max_batch + 1                               # smallest batch measured not to fit
+    lo = max(b for b, p in trials if p <= budget)  # largest batch measured to fit
+    hi = max_batch + 1  # smallest batch measured not to fit
     limit = safe
     for _ in range(12):
         cand = min(largest_fitting(limit, model), max_batch)
-        if cand >= hi:                     # the model disagrees with a measurement: bisect
+        if cand >= hi:  # the model disagrees with a measurement: bisect
             cand = (lo + hi) // 2
         if cand <= lo:
             break
         if hi > max_batch and lo > b2 and cand - lo < lo * margin:
-            break                          # less than `margin` left to gain: not worth another big step
+            break  # less than `margin` left to gain: not worth another big step
         predicted = predict(cand, model)
         p = measure(cand)
         if p <= budget:
@@ -199,8 +233,9 @@ def find_max_batch_size(strategy: StepStrategy, optimizer: Optimizer, x: np.ndar
     slope = float(model[1][np.argmax(model[0] + model[1] * lo)]) * model[2]
     fixed = float(dict(trials)[lo] - slope * lo)
     peak = dict(trials)[lo]
-    return BatchSearchResult(lo, budget, peak, resident, slope, fixed, trials, capped=lo == max_batch,
-                             seconds=time.perf_counter() - t0)
+    return BatchSearchResult(
+        lo, budget, peak, resident, slope, fixed, trials, capped=lo == max_batch, seconds=time.perf_counter() - t0
+    )
 
 
 def _private_copy(strategy: StepStrategy, optimizer: Optimizer) -> tuple[StepStrategy, Optimizer]:

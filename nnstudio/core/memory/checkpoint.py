@@ -12,6 +12,7 @@ largest moment of the step (checkpoints kept so far + one segment's
 activations) is as small as possible, measured per sample on a two-row probe
 batch. With ``balance="layers"`` the PyTorch rule is used instead.
 """
+
 from __future__ import annotations
 
 import copy
@@ -40,7 +41,7 @@ class Checkpointed(StepStrategy):
         self.segments = int(segments)
         self.balance = balance
         self.bounds: list[tuple[int, int]] | None = None
-        self._checkpoints: list = []       # (input array, rng states) per segment, None once used
+        self._checkpoints: list = []  # (input array, rng states) per segment, None once used
         self._last_out = None
 
     @property
@@ -134,7 +135,7 @@ class Checkpointed(StepStrategy):
         for s in range(last, -1, -1):
             a, b = self.bounds[s]
             x_in, states = self._checkpoints[s]
-            if s < last:   # run the segment again to get back what its layers cache
+            if s < last:  # run the segment again to get back what its layers cache
                 _restore_rng(states)
                 y = x_in
                 for i in range(a, b):
@@ -167,8 +168,11 @@ class Checkpointed(StepStrategy):
 
 def _rng_states(layers) -> list:
     """Random-number state of layers that draw (Dropout), so a recomputation draws the same masks."""
-    return [(layer, copy.deepcopy(layer._rng.bit_generator.state))
-            for layer in layers if getattr(layer, "_rng", None) is not None]
+    return [
+        (layer, copy.deepcopy(layer._rng.bit_generator.state))
+        for layer in layers
+        if getattr(layer, "_rng", None) is not None
+    ]
 
 
 def _restore_rng(states) -> None:
@@ -179,13 +183,14 @@ def _restore_rng(states) -> None:
 class CheckpointedTrainer(StrategyTrainer):
     """:class:`~nnstudio.core.training.Trainer` with gradient checkpointing over ``segments`` segments."""
 
-    def __init__(self, network, optimizer, train, test=None, segments: int = 4, balance: str = "memory",
-                 **kwargs):
-        super().__init__(network, optimizer, train, test,
-                         strategy=Checkpointed(network, segments, balance=balance), **kwargs)
+    def __init__(self, network, optimizer, train, test=None, segments: int = 4, balance: str = "memory", **kwargs):
+        super().__init__(
+            network, optimizer, train, test, strategy=Checkpointed(network, segments, balance=balance), **kwargs
+        )
 
 
-def checkpoint_sequential(network: Sequential, segments: int, x: np.ndarray, y: np.ndarray,
-                          loss: Loss | None = None) -> tuple[float, np.ndarray]:
+def checkpoint_sequential(
+    network: Sequential, segments: int, x: np.ndarray, y: np.ndarray, loss: Loss | None = None
+) -> tuple[float, np.ndarray]:
     """One checkpointed forward + backward (sets the gradients), PyTorch's name for it."""
     return Checkpointed(network, segments, loss).forward_backward(x, y)

@@ -1,10 +1,11 @@
 """The Memory lab's measurements: one network trained three ways, compared on this machine."""
+
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import time
 
 from nnstudio.core.nn.network import Sequential
 from nnstudio.core.nn.optim import Adam
@@ -36,8 +37,17 @@ def gradient_difference(a: StepStrategy, b: StepStrategy, xb, yb) -> float:
     return diff
 
 
-def compare_strategies(network: Sequential, make_opt, x, y, batch_size: int, segments: int = 4,
-                       steps: int = 5, kinds=("baseline", "checkpoint", "mixed"), progress=None) -> list[dict]:
+def compare_strategies(
+    network: Sequential,
+    make_opt,
+    x,
+    y,
+    batch_size: int,
+    segments: int = 4,
+    steps: int = 5,
+    kinds=("baseline", "checkpoint", "mixed"),
+    progress=None,
+) -> list[dict]:
     """Profile, time and check gradients of each strategy on copies of ``network``.
 
     ``make_opt(params)`` builds a fresh optimizer. Returns one dict per strategy
@@ -79,6 +89,7 @@ def compare_strategies(network: Sequential, make_opt, x, y, batch_size: int, seg
 @dataclass
 class LabRun:
     """Everything the Memory lab shows for one way of training."""
+
     kind: str
     profile: StepProfile
     seconds_per_step: float
@@ -92,8 +103,17 @@ class LabRun:
     state: str = ""
 
 
-def time_interleaved(kinds, sizes: list[int], x: np.ndarray, y: np.ndarray, batch_size: int, segments: int = 4,
-                     rounds: int = 5, seed: int = 0, cancel=None) -> dict[str, float]:
+def time_interleaved(
+    kinds,
+    sizes: list[int],
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    segments: int = 4,
+    rounds: int = 5,
+    seed: int = 0,
+    cancel=None,
+) -> dict[str, float]:
     """Median seconds per training step of each strategy, measured in alternation.
 
     One step of each in turn, ``rounds`` times (after a warm-up round), so a
@@ -120,10 +140,21 @@ def time_interleaved(kinds, sizes: list[int], x: np.ndarray, y: np.ndarray, batc
     return {kind: float(np.median(t)) for kind, t in times.items()}
 
 
-def lab_run(kind: str, sizes: list[int], train: tuple[np.ndarray, np.ndarray],
-            test: tuple[np.ndarray, np.ndarray] | None, batch_size: int, segments: int = 4, epochs: int = 1,
-            seed: int = 0, lr: float = 1e-3, on_trainer=None, on_step=None, init_scale: float = 2.0 ** 16,
-            timing_steps: int = 3) -> LabRun:
+def lab_run(
+    kind: str,
+    sizes: list[int],
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray] | None,
+    batch_size: int,
+    segments: int = 4,
+    epochs: int = 1,
+    seed: int = 0,
+    lr: float = 1e-3,
+    on_trainer=None,
+    on_step=None,
+    init_scale: float = 2.0**16,
+    timing_steps: int = 3,
+) -> LabRun:
     """Profile one step, time a few, then train ``epochs`` epochs of an MLP ``sizes`` with strategy ``kind``.
 
     ``on_trainer(trainer)`` receives the trainer before it runs (so a GUI can stop
@@ -137,19 +168,30 @@ def lab_run(kind: str, sizes: list[int], train: tuple[np.ndarray, np.ndarray],
     probe_net = net.copy()
     probe = make_strategy(kind, probe_net, segments=segments)
     probe_opt = Adam(probe_net.parameters(), lr=lr)
-    xs = probe.prepare_inputs(x[:max(batch_size * 3, 1)])
-    ys = y[:len(xs)]
+    xs = probe.prepare_inputs(x[: max(batch_size * 3, 1)])
+    ys = y[: len(xs)]
     prof = profile_step(probe, probe_opt, xs, ys, batch_size, seed=seed)
     probe.release()
-    sec = time_steps(probe, probe_opt, xs, ys, batch_size, steps=timing_steps, seed=seed) if timing_steps \
+    sec = (
+        time_steps(probe, probe_opt, xs, ys, batch_size, steps=timing_steps, seed=seed)
+        if timing_steps
         else float("nan")
+    )
     del probe, probe_net, probe_opt, xs
     if kind == "mixed":
         strategy = make_strategy(kind, net, scaler=GradScaler(init_scale=init_scale))
     else:
         strategy = make_strategy(kind, net, segments=segments)
-    trainer = StrategyTrainer(net, Adam(net.parameters(), lr=lr), train, test, strategy=strategy,
-                              batch_size=min(batch_size, len(x)), epochs=epochs, seed=seed)
+    trainer = StrategyTrainer(
+        net,
+        Adam(net.parameters(), lr=lr),
+        train,
+        test,
+        strategy=strategy,
+        batch_size=min(batch_size, len(x)),
+        epochs=epochs,
+        seed=seed,
+    )
     if on_step is not None:
         trainer.events.connect("step", on_step)
     if on_trainer is not None:
@@ -157,8 +199,16 @@ def lab_run(kind: str, sizes: list[int], train: tuple[np.ndarray, np.ndarray],
     hist = trainer.run()
     strategy.release()
     scaler = getattr(strategy, "scaler", None)
-    return LabRun(kind, prof, sec, [e["seconds"] for e in hist.epochs],
-                  [e["test_accuracy"] for e in hist.epochs if e["test_accuracy"] is not None], len(x),
-                  list(scaler.scale_history) if scaler else [], trainer.skipped_steps,
-                  list(scaler.skipped_at) if scaler else [], getattr(strategy, "segments_used", None),
-                  trainer.state)
+    return LabRun(
+        kind,
+        prof,
+        sec,
+        [e["seconds"] for e in hist.epochs],
+        [e["test_accuracy"] for e in hist.epochs if e["test_accuracy"] is not None],
+        len(x),
+        list(scaler.scale_history) if scaler else [],
+        trainer.skipped_steps,
+        list(scaler.skipped_at) if scaler else [],
+        getattr(strategy, "segments_used", None),
+        trainer.state,
+    )

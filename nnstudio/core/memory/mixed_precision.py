@@ -20,6 +20,7 @@ divided by it afterwards. :class:`GradScaler` keeps PyTorch's rules: start at
 ReLU keeps its fp16 *output* (the next Dense layer's input, so stored once)
 instead of a separate mask: the mask is ``output > 0``. PyTorch does the same.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,7 +37,7 @@ from .checkpoint import Checkpointed, _restore_rng, _rng_states
 from .step import StepStrategy, StrategyTrainer
 
 F16, F32 = np.float16, np.float32
-FP16_MAX = float(np.finfo(np.float16).max)   # 65504
+FP16_MAX = float(np.finfo(np.float16).max)  # 65504
 SUPPORTED = (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Identity, Dropout)
 
 
@@ -57,20 +58,26 @@ class GradScaler:
     ``skipped_steps`` counts updates skipped because of inf/NaN gradients.
     """
 
-    def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0, backoff_factor: float = 0.5,
-                 growth_interval: int = 2000):
+    def __init__(
+        self,
+        init_scale: float = 2.0**16,
+        growth_factor: float = 2.0,
+        backoff_factor: float = 0.5,
+        growth_interval: int = 2000,
+    ):
         if not (init_scale > 0 and growth_factor > 1 and 0 < backoff_factor < 1 and growth_interval >= 1):
-            raise ValueError("GradScaler needs init_scale > 0, growth_factor > 1, "
-                             "0 < backoff_factor < 1 and growth_interval >= 1")
+            raise ValueError(
+                "GradScaler needs init_scale > 0, growth_factor > 1, 0 < backoff_factor < 1 and growth_interval >= 1"
+            )
         self.scale = float(init_scale)
         self.growth_factor = float(growth_factor)
         self.backoff_factor = float(backoff_factor)
         self.growth_interval = int(growth_interval)
-        self.growth_tracker = 0     # clean steps since the last change
+        self.growth_tracker = 0  # clean steps since the last change
         self.steps = 0
         self.skipped_steps = 0
         self.scale_history: list[float] = []
-        self.skipped_at: list[int] = []    # 1-based update numbers that were skipped
+        self.skipped_at: list[int] = []  # 1-based update numbers that were skipped
 
     def update(self, found_inf: bool) -> None:
         self.steps += 1
@@ -87,9 +94,15 @@ class GradScaler:
         self.scale_history.append(self.scale)
 
     def state_dict(self) -> dict:
-        return {"scale": self.scale, "growth_factor": self.growth_factor, "backoff_factor": self.backoff_factor,
-                "growth_interval": self.growth_interval, "growth_tracker": self.growth_tracker,
-                "steps": self.steps, "skipped_steps": self.skipped_steps}
+        return {
+            "scale": self.scale,
+            "growth_factor": self.growth_factor,
+            "backoff_factor": self.backoff_factor,
+            "growth_interval": self.growth_interval,
+            "growth_tracker": self.growth_tracker,
+            "steps": self.steps,
+            "skipped_steps": self.skipped_steps,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for key in ("scale", "growth_factor", "backoff_factor"):
@@ -103,8 +116,9 @@ class MixedPrecision(StepStrategy):
 
     name = "mixed"
 
-    def __init__(self, network: Sequential, loss: Loss | None = None, scaler: GradScaler | None = None,
-                 segments: int = 1):
+    def __init__(
+        self, network: Sequential, loss: Loss | None = None, scaler: GradScaler | None = None, segments: int = 1
+    ):
         super().__init__(network, loss)
         if not (isinstance(segments, (int, np.integer)) and segments >= 1):
             raise ValueError(f"checkpoint segments must be a whole number >= 1, got {segments!r}")
@@ -114,16 +128,21 @@ class MixedPrecision(StepStrategy):
         self._checkpoints: list = []
         for layer in network.layers:
             if not isinstance(layer, SUPPORTED):
-                raise ValueError(f"mixed precision does not support {layer.kind} layers "
-                                 f"(supported: {', '.join(c.kind for c in SUPPORTED)})")
+                raise ValueError(
+                    f"mixed precision does not support {layer.kind} layers "
+                    f"(supported: {', '.join(c.kind for c in SUPPORTED)})"
+                )
         self.scaler = scaler or GradScaler()
         # the fp16 weight copy lives for the whole run (allocated once, refreshed each step)
         # (keyed by layer position, so deep copies of the strategy stay consistent)
-        self.weights16 = {i: (layer.W.data.astype(F16), layer.b.data.astype(F16))
-                          for i, layer in enumerate(network.layers) if isinstance(layer, Dense)}
+        self.weights16 = {
+            i: (layer.W.data.astype(F16), layer.b.data.astype(F16))
+            for i, layer in enumerate(network.layers)
+            if isinstance(layer, Dense)
+        }
         self._saved: list = [None] * len(network.layers)
         self._unscaled = True
-        self.inject_overflow = False   # set True to poison the next backward with inf (demo/tests)
+        self.inject_overflow = False  # set True to poison the next backward with inf (demo/tests)
 
     def prepare_inputs(self, x):
         return x if x.dtype == F16 else x.astype(F16)
@@ -157,7 +176,7 @@ class MixedPrecision(StepStrategy):
                 np.copyto(w16, layer.W.data, casting="same_kind")
                 np.copyto(b16, layer.b.data, casting="same_kind")
         if self.bounds is None:
-            if self.segments > 1:   # the same cut points as fp32 checkpointing
+            if self.segments > 1:  # the same cut points as fp32 checkpointing
                 self.bounds = Checkpointed(self.network, self.segments).plan(xb[:2].astype(F32))
             else:
                 self.bounds = [(0, len(layers))]
@@ -171,7 +190,7 @@ class MixedPrecision(StepStrategy):
                 if rec:
                     self._record(f"forward {i} {layers[i].kind}", x_in, x)
                 del x_in
-            if s < last:      # checkpointing: keep only the next segment's input
+            if s < last:  # checkpointing: keep only the next segment's input
                 self._saved[a:b] = [None] * (b - a)
                 if rec:
                     self._record(f"checkpoint {s + 1}", x)
@@ -187,10 +206,10 @@ class MixedPrecision(StepStrategy):
         if self.inject_overflow:
             g.flat[0] = np.inf
             self.inject_overflow = False
-        g = g.astype(F16)          # overflows to inf here if the scale is too large
+        g = g.astype(F16)  # overflows to inf here if the scale is too large
         for s in range(last, -1, -1):
             a, b = self.bounds[s]
-            if s < last:          # recompute the segment from its checkpoint
+            if s < last:  # recompute the segment from its checkpoint
                 y, states = self._checkpoints[s]
                 _restore_rng(states)
                 for i in range(a, b):
@@ -224,7 +243,7 @@ class MixedPrecision(StepStrategy):
                 y[r] = yc
                 if self.recorder is not None and r.start == 0:
                     self._record(f"forward {i} Dense (fp32 compute)", x, xc, w32, yc, y)
-                del xc, yc   # before the next slice is widened
+                del xc, yc  # before the next slice is widened
             return y
         if isinstance(layer, ReLU):
             y = np.maximum(x, F16(0))
@@ -246,13 +265,13 @@ class MixedPrecision(StepStrategy):
             mask *= F16(1.0 / keep)
             self._saved[i] = mask
             return x * mask
-        return x   # Identity
+        return x  # Identity
 
     def _backward(self, i, layer, g):
         saved = self._saved[i]
         if isinstance(layer, Dense):
             w16, _ = self.weights16[i]
-            need_input_grad = i > 0   # the input batch needs no gradient (the Trainer skips it too)
+            need_input_grad = i > 0  # the input batch needs no gradient (the Trainer skips it too)
             w32 = w16.astype(F32) if need_input_grad else None
             gx = np.empty((len(g), w16.shape[0]), F16) if need_input_grad else None
             chunks = _chunks(len(g))
@@ -324,10 +343,17 @@ class MixedPrecisionTrainer(StrategyTrainer):
     one). Test-set evaluation uses the fp32 master weights.
     """
 
-    def __init__(self, network, optimizer, train, test=None, scaler: GradScaler | None = None, segments: int = 1,
-                 **kwargs):
-        super().__init__(network, optimizer, train, test,
-                         strategy=MixedPrecision(network, scaler=scaler, segments=segments), **kwargs)
+    def __init__(
+        self, network, optimizer, train, test=None, scaler: GradScaler | None = None, segments: int = 1, **kwargs
+    ):
+        super().__init__(
+            network,
+            optimizer,
+            train,
+            test,
+            strategy=MixedPrecision(network, scaler=scaler, segments=segments),
+            **kwargs,
+        )
 
     @property
     def scaler(self) -> GradScaler:

@@ -7,6 +7,7 @@ plugs any of them into the :class:`~nnstudio.core.training.Trainer` through its 
 overridable method, ``train_batch``. A strategy can report every forward/backward
 event of a step to a recorder (:class:`~nnstudio.core.memory.accounting.MemoryTimeline`).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ from nnstudio.core.training.trainer import Trainer
 class Recorder(Protocol):
     """Told about each event of a step (see :class:`~nnstudio.core.memory.accounting.MemoryTimeline`)."""
 
-    def record(self, label: str, strategy: "StepStrategy", work=(), extra_workspace: int = 0) -> None: ...
+    def record(self, label: str, strategy: StepStrategy, work=(), extra_workspace: int = 0) -> None: ...
 
 
 class StepStrategy:
@@ -83,7 +84,7 @@ class PlainStep(StepStrategy):
         x = xb
         for i, layer in enumerate(self.network.layers):
             x_in, x = x, layer.forward(x, True)
-            if rec:   # input and output are both alive while a layer runs
+            if rec:  # input and output are both alive while a layer runs
                 self._record(f"forward {i} {layer.kind}", x_in, x)
             del x_in
         loss = self.loss.forward(x, yb)
@@ -114,8 +115,7 @@ class StrategyTrainer(Trainer):
     only ``train_batch`` differs.
     """
 
-    def __init__(self, network, optimizer, train, test=None, *, strategy: StepStrategy | None = None,
-                 **kwargs):
+    def __init__(self, network, optimizer, train, test=None, *, strategy: StepStrategy | None = None, **kwargs):
         super().__init__(network, optimizer, train, test, **kwargs)
         self.strategy = strategy or PlainStep(network, self.loss)
         self.strategy.loss = self.loss

@@ -1,4 +1,5 @@
 """Choose a step strategy (and its trainer) by name: the one place that knows every kind."""
+
 from __future__ import annotations
 
 from nnstudio.core.nn.losses import Loss
@@ -14,8 +15,9 @@ from .step import PlainStep, StepStrategy
 KINDS = ("baseline", "checkpoint", "mixed", "mixed+checkpoint")
 
 
-def make_strategy(kind: str, network: Sequential, loss: Loss | None = None, segments: int = 4,
-                  **kwargs) -> StepStrategy:
+def make_strategy(
+    kind: str, network: Sequential, loss: Loss | None = None, segments: int = 4, **kwargs
+) -> StepStrategy:
     """'baseline' | 'checkpoint' | 'mixed' | 'mixed+checkpoint' -> a strategy for ``network``."""
     if kind in ("baseline", "plain", "fp32"):
         return PlainStep(network, loss)
@@ -28,8 +30,9 @@ def make_strategy(kind: str, network: Sequential, loss: Loss | None = None, segm
     raise ValueError(f"unknown memory strategy {kind!r}; choose baseline, checkpoint, mixed or mixed+checkpoint")
 
 
-def make_trainer(kind: str, network: Sequential, optimizer: Optimizer, train, test=None, segments: int = 1,
-                 **kwargs) -> Trainer:
+def make_trainer(
+    kind: str, network: Sequential, optimizer: Optimizer, train, test=None, segments: int = 1, **kwargs
+) -> Trainer:
     """The Trainer for a strategy kind: the plain :class:`Trainer` for 'baseline', else a
     :class:`StrategyTrainer` with checkpointing and/or mixed precision (``kwargs`` go to the Trainer)."""
     if kind == "baseline":
@@ -37,13 +40,15 @@ def make_trainer(kind: str, network: Sequential, optimizer: Optimizer, train, te
     if kind == "checkpoint":
         return CheckpointedTrainer(network, optimizer, train, test, segments=segments, **kwargs)
     if kind in ("mixed", "mixed+checkpoint"):
-        return MixedPrecisionTrainer(network, optimizer, train, test,
-                                     segments=segments if kind == "mixed+checkpoint" else 1, **kwargs)
+        return MixedPrecisionTrainer(
+            network, optimizer, train, test, segments=segments if kind == "mixed+checkpoint" else 1, **kwargs
+        )
     raise ValueError(f"unknown memory strategy {kind!r}; choose one of {', '.join(KINDS)}")
 
 
-def batch_for_budget(kind: str, network: Sequential, optimizer: Optimizer, x, y, budget: int, wanted: int,
-                     segments: int = 1) -> BatchSearchResult:
+def batch_for_budget(
+    kind: str, network: Sequential, optimizer: Optimizer, x, y, budget: int, wanted: int, segments: int = 1
+) -> BatchSearchResult:
     """The batch size to train with under ``budget`` bytes: ``wanted`` if its measured step fits,
     else the largest batch that does (:class:`BudgetTooSmall` if none does).
 

@@ -5,13 +5,13 @@ Each entry of :data:`ACTIVATIONS` is an :class:`ActivationFunction`:
 note. The engine's layers (:mod:`nnstudio.core.nn.layers`), the Activations
 lesson and the playground all read it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
-
 
 LEAKY_ALPHA = 0.01
 ELU_ALPHA = 1.0
@@ -92,12 +92,12 @@ def softplus_grad(x):
 def gelu(x):
     """GELU in its tanh form (as in BERT/GPT-2): 0.5 x (1 + tanh(c (x + 0.044715 x^3)))."""
     x = np.asarray(x)
-    return 0.5 * x * (1 + np.tanh(_GELU_C * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.tanh(_GELU_C * (x + 0.044715 * x**3)))
 
 
 def gelu_grad(x):
     x = np.asarray(x)
-    t = np.tanh(_GELU_C * (x + 0.044715 * x ** 3))
+    t = np.tanh(_GELU_C * (x + 0.044715 * x**3))
     return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_C * (1 + 3 * 0.044715 * x * x)
 
 
@@ -113,8 +113,8 @@ def swish_grad(x):
 
 @dataclass(frozen=True)
 class ActivationFunction:
-    name: str                       # key, e.g. "leaky_relu"
-    label: str                      # for people, e.g. "Leaky ReLU"
+    name: str  # key, e.g. "leaky_relu"
+    label: str  # for people, e.g. "Leaky ReLU"
     fn: Callable[[np.ndarray], np.ndarray]
     grad: Callable[[np.ndarray], np.ndarray]
     formula: str
@@ -124,27 +124,77 @@ class ActivationFunction:
         return self.fn(x)
 
 
-ACTIVATIONS: dict[str, ActivationFunction] = {a.name: a for a in (
-    ActivationFunction("sigmoid", "Sigmoid", sigmoid, sigmoid_grad, "1 / (1 + e^-x)",
-                       "Squashes any number into (0, 1). Its slope is at most 0.25 and below 0.05 once "
-                       "|x| > 3, so stacked sigmoids pass back very little gradient."),
-    ActivationFunction("tanh", "Tanh", tanh, tanh_grad, "(e^x - e^-x) / (e^x + e^-x)",
-                       "Like sigmoid but in (-1, 1) and centred on 0; slope 1 at 0, still flat for large |x|."),
-    ActivationFunction("relu", "ReLU", relu, relu_grad, "max(0, x)",
-                       "Keeps positives, zeroes negatives. Slope 1 for x > 0, so gradients pass unchanged; "
-                       "a neuron stuck at negative inputs gets no gradient at all (a 'dead' ReLU)."),
-    ActivationFunction("leaky_relu", "Leaky ReLU", leaky_relu, leaky_relu_grad, f"x if x > 0 else {LEAKY_ALPHA}x",
-                       "ReLU with a small slope for negatives, so no neuron goes completely dead."),
-    ActivationFunction("elu", "ELU", elu, elu_grad, "x if x > 0 else e^x - 1",
-                       "Smooth for negatives and saturates at -1 there, which pulls mean outputs towards 0."),
-    ActivationFunction("softplus", "Softplus", softplus, softplus_grad, "log(1 + e^x)",
-                       "A smooth ReLU; its derivative is exactly the sigmoid."),
-    ActivationFunction("gelu", "GELU", gelu, gelu_grad, "x * Phi(x)  (tanh approximation)",
-                       "Weighs x by how likely it is to be positive; used in transformers. Dips slightly "
-                       "below 0 for negative x."),
-    ActivationFunction("swish", "Swish (SiLU)", swish, swish_grad, "x * sigmoid(x)",
-                       "Smooth and non-monotonic like GELU; behaves like ReLU for large |x|."),
-)}
+ACTIVATIONS: dict[str, ActivationFunction] = {
+    a.name: a
+    for a in (
+        ActivationFunction(
+            "sigmoid",
+            "Sigmoid",
+            sigmoid,
+            sigmoid_grad,
+            "1 / (1 + e^-x)",
+            "Squashes any number into (0, 1). Its slope is at most 0.25 and below 0.05 once "
+            "|x| > 3, so stacked sigmoids pass back very little gradient.",
+        ),
+        ActivationFunction(
+            "tanh",
+            "Tanh",
+            tanh,
+            tanh_grad,
+            "(e^x - e^-x) / (e^x + e^-x)",
+            "Like sigmoid but in (-1, 1) and centred on 0; slope 1 at 0, still flat for large |x|.",
+        ),
+        ActivationFunction(
+            "relu",
+            "ReLU",
+            relu,
+            relu_grad,
+            "max(0, x)",
+            "Keeps positives, zeroes negatives. Slope 1 for x > 0, so gradients pass unchanged; "
+            "a neuron stuck at negative inputs gets no gradient at all (a 'dead' ReLU).",
+        ),
+        ActivationFunction(
+            "leaky_relu",
+            "Leaky ReLU",
+            leaky_relu,
+            leaky_relu_grad,
+            f"x if x > 0 else {LEAKY_ALPHA}x",
+            "ReLU with a small slope for negatives, so no neuron goes completely dead.",
+        ),
+        ActivationFunction(
+            "elu",
+            "ELU",
+            elu,
+            elu_grad,
+            "x if x > 0 else e^x - 1",
+            "Smooth for negatives and saturates at -1 there, which pulls mean outputs towards 0.",
+        ),
+        ActivationFunction(
+            "softplus",
+            "Softplus",
+            softplus,
+            softplus_grad,
+            "log(1 + e^x)",
+            "A smooth ReLU; its derivative is exactly the sigmoid.",
+        ),
+        ActivationFunction(
+            "gelu",
+            "GELU",
+            gelu,
+            gelu_grad,
+            "x * Phi(x)  (tanh approximation)",
+            "Weighs x by how likely it is to be positive; used in transformers. Dips slightly below 0 for negative x.",
+        ),
+        ActivationFunction(
+            "swish",
+            "Swish (SiLU)",
+            swish,
+            swish_grad,
+            "x * sigmoid(x)",
+            "Smooth and non-monotonic like GELU; behaves like ReLU for large |x|.",
+        ),
+    )
+}
 
 
 def get(name: str) -> ActivationFunction:

@@ -6,6 +6,7 @@ layers hold :class:`Parameter` objects; ``backward`` *sets* their ``.grad``
 (it does not accumulate), which is what the training loop needs and saves a
 pass over memory per step.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -79,8 +80,15 @@ class Dense(Layer):
 
     kind = "Dense"
 
-    def __init__(self, in_features: int, out_features: int, init: str = "he",
-                 seed: int | None = 0, dtype=DEFAULT_DTYPE, rng: np.random.Generator | None = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        init: str = "he",
+        seed: int | None = 0,
+        dtype=DEFAULT_DTYPE,
+        rng: np.random.Generator | None = None,
+    ):
         in_features, out_features = int(in_features), int(out_features)
         if in_features <= 0 or out_features <= 0:
             raise ValueError(f"Dense layer sizes must be positive, got {in_features}->{out_features}")

@@ -1,4 +1,5 @@
 """Loss functions. ``forward(pred, target) -> float``; ``backward() -> dL/dpred``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -73,7 +74,7 @@ class MSE(Loss):
     def forward(self, pred, target):
         target = target.reshape(pred.shape) if target.size == pred.size else target
         self._diff = pred - target
-        return float(np.mean(self._diff ** 2))
+        return float(np.mean(self._diff**2))
 
     def backward(self):
         return self._diff * (2.0 / self._diff.size)

@@ -2,6 +2,7 @@
 
 Saving and loading live in :mod:`nnstudio.core.nn.serialization`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,7 @@ class Sequential:
             self.add(layer)
 
     # -- building ---------------------------------------------------------
-    def add(self, layer: Layer) -> "Sequential":
+    def add(self, layer: Layer) -> Sequential:
         if not isinstance(layer, Layer):
             raise TypeError(f"expected a Layer, got {type(layer).__name__}")
         if self.input_size is None and isinstance(layer, Dense) and not self.layers:
@@ -33,8 +34,15 @@ class Sequential:
         return self
 
     @classmethod
-    def mlp(cls, sizes: list[int], activation_name: str | list[str] = "relu", init: str = "he",
-            dropout: float | list[float] = 0.0, seed: int | None = 0, dtype=np.float32) -> "Sequential":
+    def mlp(
+        cls,
+        sizes: list[int],
+        activation_name: str | list[str] = "relu",
+        init: str = "he",
+        dropout: float | list[float] = 0.0,
+        seed: int | None = 0,
+        dtype=np.float32,
+    ) -> Sequential:
         """Build an MLP from sizes, e.g. ``[784, 128, 10]``; the output layer gets no activation.
 
         ``activation_name`` and ``dropout`` may be one value or one per hidden layer.
@@ -86,7 +94,7 @@ class Sequential:
         x = np.asarray(x)
         if x.ndim == 1:
             return self.predict(x[None, :], batch_size)[0]
-        outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+        outs = [self.forward(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         self.clear_cache()
         return np.concatenate(outs) if outs else np.zeros((0, self.output_size))
 
@@ -149,25 +157,28 @@ class Sequential:
             n = sum(p.size for p in layer.parameters())
             rows.append((str(i), repr(layer), str(size), f"{n:,}" if n else ""))
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
-        lines = ["  ".join(cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(r, widths)))
-                 for r in rows]
+        lines = [
+            "  ".join(cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(r, widths)))
+            for r in rows
+        ]
         lines.insert(1, "-" * len(lines[0]))
         lines.append("-" * len(lines[0]))
-        lines.append(f"total parameters: {self.num_parameters():,} "
-                     f"({sum(p.data.nbytes for p in self.parameters()):,} bytes)")
+        lines.append(
+            f"total parameters: {self.num_parameters():,} ({sum(p.data.nbytes for p in self.parameters()):,} bytes)"
+        )
         return "\n".join(lines)
 
     def config(self) -> dict:
         return {"input_size": self.input_size, "architecture": [layer.config() for layer in self.layers]}
 
     @classmethod
-    def from_config(cls, cfg: dict, seed: int | None = 0) -> "Sequential":
+    def from_config(cls, cfg: dict, seed: int | None = 0) -> Sequential:
         net = cls(input_size=cfg.get("input_size"))
         for layer_cfg in cfg["architecture"]:
             net.add(layer_from_config(layer_cfg, seed=seed))
         return net
 
-    def copy(self, dtype=None) -> "Sequential":
+    def copy(self, dtype=None) -> Sequential:
         """An independent copy: same layers, same weights (in ``dtype`` if given), same metadata.
 
         Nothing is shared with the original, so one can be trained or read on
@@ -177,9 +188,11 @@ class Sequential:
         for dst, src in zip(twin.parameters(), self.parameters()):
             dst.data = np.array(src.data, dtype=dtype or src.data.dtype, copy=True)
             dst.grad = np.zeros_like(dst.data)
-        twin.meta = {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
-                     for k, v in self.meta.items()}
+        twin.meta = {
+            k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v) for k, v in self.meta.items()
+        }
         return twin
+
 
 # The course calls it a Network; both names work.
 Network = Sequential

@@ -4,6 +4,7 @@ Every update happens in place on ``Parameter.data`` with preallocated state
 buffers, so a step allocates as little as possible. ``lr`` (and ``momentum``)
 are plain attributes: change them between steps and the next step uses them.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,11 @@ class Optimizer:
         return []
 
     def state_dict(self) -> dict:
-        return {"hyperparameters": self.hyperparameters(), "steps": self.steps,
-                "buffers": [b.copy() for b in self.state_buffers()]}
+        return {
+            "hyperparameters": self.hyperparameters(),
+            "steps": self.steps,
+            "buffers": [b.copy() for b in self.state_buffers()],
+        }
 
     def load_state_dict(self, state: dict) -> None:
         buffers = self.state_buffers()
@@ -66,8 +70,7 @@ class SGD(Optimizer):
     restores into the same kind.
     """
 
-    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
-                 velocity: bool | None = None):
+    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, velocity: bool | None = None):
         super().__init__(params, lr)
         self.momentum = check_limit("momentum", momentum)
         self.nesterov = bool(nesterov)
@@ -142,8 +145,8 @@ class Adam(Optimizer):
         self.steps += 1
         b1, b2 = self.betas
         t = self.steps
-        bc1 = 1.0 - b1 ** t
-        bc2 = 1.0 - b2 ** t
+        bc1 = 1.0 - b1**t
+        bc2 = 1.0 - b2**t
         step_size = self.lr / bc1
         eps_hat = self.eps * math.sqrt(bc2)
         # w -= lr/bc1 * m / (sqrt(v) + eps*sqrt(bc2)) * sqrt(bc2)  (same as PyTorch's form)
@@ -166,8 +169,12 @@ class Adam(Optimizer):
             p.data -= tmp
 
     def hyperparameters(self):
-        return {**super().hyperparameters(), "betas": list(self.betas), "eps": self.eps,
-                "weight_decay": self.weight_decay}
+        return {
+            **super().hyperparameters(),
+            "betas": list(self.betas),
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+        }
 
     def state_buffers(self):
         return self.m + self.v

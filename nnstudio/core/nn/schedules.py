@@ -1,4 +1,5 @@
 """Learning-rate schedules, with PyTorch's names and behaviour."""
+
 from __future__ import annotations
 
 import math
@@ -20,7 +21,7 @@ class CosineAnnealingLR:
         self.T_max = max(1, int(T_max))
         self.base_lr = optimizer.lr
         self.eta_min = float(eta_min)
-        self.last_epoch = 0          # PyTorch's name for the number of step() calls so far
+        self.last_epoch = 0  # PyTorch's name for the number of step() calls so far
 
     def lr_at(self, t: int) -> float:
         frac = min(t, self.T_max) / self.T_max
@@ -38,5 +39,4 @@ class CosineAnnealingLR:
         return [self.optimizer.lr]
 
     def state_dict(self) -> dict:
-        return {"T_max": self.T_max, "eta_min": self.eta_min, "base_lr": self.base_lr,
-                "last_epoch": self.last_epoch}
+        return {"T_max": self.T_max, "eta_min": self.eta_min, "base_lr": self.base_lr, "last_epoch": self.last_epoch}

@@ -14,6 +14,7 @@ velocity, Adam's m and v), so training can continue exactly where it stopped.
 ``hyperparameters`` is written by :class:`nnstudio.core.training.config.RunConfig`
 (the base learning rate and the schedule, never the decayed rate).
 """
+
 from __future__ import annotations
 
 import io
@@ -35,16 +36,25 @@ class ModelFileError(ValueError):
     """A model file that cannot be loaded: corrupt, truncated, foreign or mismatched."""
 
 
-def save_model(net: Sequential, path: str | os.PathLike, hyperparameters: dict | None = None,
-               history: dict | None = None, optimizer: Optimizer | None = None) -> None:
+def save_model(
+    net: Sequential,
+    path: str | os.PathLike,
+    hyperparameters: dict | None = None,
+    history: dict | None = None,
+    optimizer: Optimizer | None = None,
+) -> None:
     """Write ``net``'s weights and metadata to ``path`` (atomically: a crash never leaves half a file).
 
     With ``optimizer``, its state buffers are saved too (see :func:`restore_optimizer`).
     """
-    meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **net.config(),
-            **{k: v for k, v in net.meta.items() if k not in ("hyperparameters", "history")},
-            "hyperparameters": hyperparameters if hyperparameters is not None else net.meta.get("hyperparameters", {}),
-            "history": history if history is not None else net.meta.get("history", {})}
+    meta = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        **net.config(),
+        **{k: v for k, v in net.meta.items() if k not in ("hyperparameters", "history")},
+        "hyperparameters": hyperparameters if hyperparameters is not None else net.meta.get("hyperparameters", {}),
+        "history": history if history is not None else net.meta.get("history", {}),
+    }
     arrays = {f"p{i}": p.data for i, p in enumerate(net.parameters())}
     if optimizer is not None:
         buffers = optimizer.state_buffers()
@@ -83,8 +93,10 @@ def load_model(path: str | os.PathLike) -> Sequential:
         raise ModelFileError(f"{name} is not an nnstudio model")
     version = meta.get("version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ModelFileError(f"{name} was written by a newer nnstudio (format version {version}); "
-                             f"this one reads version {FORMAT_VERSION}")
+        raise ModelFileError(
+            f"{name} was written by a newer nnstudio (format version {version}); "
+            f"this one reads version {FORMAT_VERSION}"
+        )
     try:
         net = Sequential.from_config(meta)
     except (KeyError, TypeError, ValueError) as exc:
@@ -110,11 +122,15 @@ def load_model(path: str | os.PathLike) -> Sequential:
             raise ModelFileError(f"{name}: weight array {i} contains NaN or infinity")
     for i, p in enumerate(params):
         p.data[...] = files[f"p{i}"]
-    net.meta = {k: v for k, v in meta.items()
-                if k not in ("format", "version", "architecture", "input_size", "optimizer_state")}
+    net.meta = {
+        k: v for k, v in meta.items() if k not in ("format", "version", "architecture", "input_size", "optimizer_state")
+    }
     if opt_buffers:
-        net.optimizer_state = {"kind": opt_meta.get("kind"), "steps": int(opt_meta.get("steps", 0)),
-                               "buffers": opt_buffers}
+        net.optimizer_state = {
+            "kind": opt_meta.get("kind"),
+            "steps": int(opt_meta.get("steps", 0)),
+            "buffers": opt_buffers,
+        }
     return net
 
 

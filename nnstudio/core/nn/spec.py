@@ -7,6 +7,7 @@ arrays a training step holds: the same categories, and for the network's own
 arrays the same bytes, that :func:`nnstudio.core.memory.account` counts from a
 live network.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,16 +32,21 @@ class MemoryEstimate:
     parameters: int
     gradients: int
     optimizer_state: int
-    activations: int            # kept for backward at the batch size, the input batch included
-    workspace: int              # transient at the busiest moment of backward (gradients flowing back, probabilities)
-    snapshots: int = 0          # the divergence guard's copies of weights + optimizer state
-    dataset: int = 0            # the training and test arrays as the trainer holds them
-    count: int = 0              # number of parameters
+    activations: int  # kept for backward at the batch size, the input batch included
+    workspace: int  # transient at the busiest moment of backward (gradients flowing back, probabilities)
+    snapshots: int = 0  # the divergence guard's copies of weights + optimizer state
+    dataset: int = 0  # the training and test arrays as the trainer holds them
+    count: int = 0  # number of parameters
 
-    LABELS = (("parameters", "Weights and biases"), ("gradients", "Gradients"),
-              ("optimizer_state", "Optimizer state"), ("activations", "Activations kept for backward"),
-              ("workspace", "Temporaries during backward"), ("snapshots", "Divergence-guard snapshots"),
-              ("dataset", "Dataset in memory"))
+    LABELS = (
+        ("parameters", "Weights and biases"),
+        ("gradients", "Gradients"),
+        ("optimizer_state", "Optimizer state"),
+        ("activations", "Activations kept for backward"),
+        ("workspace", "Temporaries during backward"),
+        ("snapshots", "Divergence-guard snapshots"),
+        ("dataset", "Dataset in memory"),
+    )
 
     @property
     def total(self) -> int:
@@ -63,8 +69,8 @@ class MLPSpec:
     inputs: int
     hidden: list[int]
     outputs: int
-    activations: list[str] = field(default_factory=list)   # one per hidden layer ('relu', 'tanh', ...)
-    dropout: list[float] = field(default_factory=list)      # one per hidden layer
+    activations: list[str] = field(default_factory=list)  # one per hidden layer ('relu', 'tanh', ...)
+    dropout: list[float] = field(default_factory=list)  # one per hidden layer
     init: str = "he"
 
     def __post_init__(self):
@@ -101,19 +107,36 @@ class MLPSpec:
                 current[2] = layer.p
             elif current is not None:
                 current[1] = _ACTIVATION_OF_KIND.get(layer.kind, getattr(getattr(layer, "act", None), "name", "linear"))
-        return cls(net.input_size or (dense[0].in_features if dense else 0), hidden,
-                   dense[-1].out_features if dense else 0, acts, drops, dense[0].init if dense else "he")
+        return cls(
+            net.input_size or (dense[0].in_features if dense else 0),
+            hidden,
+            dense[-1].out_features if dense else 0,
+            acts,
+            drops,
+            dense[0].init if dense else "he",
+        )
 
     @classmethod
     def from_editor(cls, d: dict, inputs: int, outputs: int) -> MLPSpec:
         """From the layer editor's ``{"hidden": [{"units", "activation", "dropout"}...], "init"}``."""
         rows = d.get("hidden", [])
-        return cls(inputs, [r["units"] for r in rows], outputs, [r.get("activation", "relu") for r in rows],
-                   [r.get("dropout", 0.0) for r in rows], d.get("init", "he"))
+        return cls(
+            inputs,
+            [r["units"] for r in rows],
+            outputs,
+            [r.get("activation", "relu") for r in rows],
+            [r.get("dropout", 0.0) for r in rows],
+            d.get("init", "he"),
+        )
 
     def to_editor(self) -> dict:
-        return {"hidden": [{"units": u, "activation": a, "dropout": p}
-                           for u, a, p in zip(self.hidden, self.activations, self.dropout)], "init": self.init}
+        return {
+            "hidden": [
+                {"units": u, "activation": a, "dropout": p}
+                for u, a, p in zip(self.hidden, self.activations, self.dropout)
+            ],
+            "init": self.init,
+        }
 
     @property
     def sizes(self) -> list[int]:
@@ -155,12 +178,19 @@ class MLPSpec:
         problems = self.problems()
         if problems:
             raise ValueError(problems[0])
-        return Sequential.mlp(self.sizes, list(self.activations), init=self.init, dropout=list(self.dropout),
-                              seed=seed, dtype=dtype)
+        return Sequential.mlp(
+            self.sizes, list(self.activations), init=self.init, dropout=list(self.dropout), seed=seed, dtype=dtype
+        )
 
     # -- memory ------------------------------------------------------------------------------------
-    def estimate_bytes(self, batch_size: int = 128, optimizer: str = "adam", itemsize: int = 4,
-                       snapshots: int = 0, dataset_bytes: int = 0) -> MemoryEstimate:
+    def estimate_bytes(
+        self,
+        batch_size: int = 128,
+        optimizer: str = "adam",
+        itemsize: int = 4,
+        snapshots: int = 0,
+        dataset_bytes: int = 0,
+    ) -> MemoryEstimate:
         """What training this network takes, counted from shapes alone (nothing is allocated).
 
         ``snapshots`` copies of weights and optimizer state are the trainer's divergence
@@ -175,10 +205,16 @@ class MLPSpec:
         probs = batch_size * self.outputs * itemsize
         # busiest moment of backward: the gradient arriving at a Dense layer and the one it sends down
         flowing = max((batch_size * (a + b) * itemsize for a, b in zip(widths[:-1], widths[1:])), default=0)
-        return MemoryEstimate(parameters=param_bytes, gradients=param_bytes,
-                              optimizer_state=param_bytes * (buffers + scratch), activations=kept,
-                              workspace=probs + flowing, snapshots=snapshots * param_bytes * (1 + buffers),
-                              dataset=int(dataset_bytes), count=n)
+        return MemoryEstimate(
+            parameters=param_bytes,
+            gradients=param_bytes,
+            optimizer_state=param_bytes * (buffers + scratch),
+            activations=kept,
+            workspace=probs + flowing,
+            snapshots=snapshots * param_bytes * (1 + buffers),
+            dataset=int(dataset_bytes),
+            count=n,
+        )
 
     def _kept_arrays(self, batch: int, itemsize: int) -> int:
         """Bytes of the distinct arrays the layers keep for backward after a training forward pass
@@ -192,31 +228,47 @@ class MLPSpec:
             sizes[i] = batch * width * bytes_per
             return i
 
-        current, width = new(self.inputs), self.inputs       # the gathered input batch
+        current, width = new(self.inputs), self.inputs  # the gathered input batch
         for i, units in enumerate([*self.hidden, self.outputs]):
-            kept.add(current)                                  # Dense keeps its input
+            kept.add(current)  # Dense keeps its input
             current, width = new(units), units
             if i == len(self.hidden):
                 break
             keeps = _KEEPS[self.activations[i]]
-            if keeps == "mask":                                # ReLU: a boolean mask, a new output
+            if keeps == "mask":  # ReLU: a boolean mask, a new output
                 kept.add(new(width, 1))
                 current = new(width)
-            elif keeps == "output":                            # sigmoid/tanh/softmax keep what they return
+            elif keeps == "output":  # sigmoid/tanh/softmax keep what they return
                 current = new(width)
                 kept.add(current)
-            elif keeps == "input":                             # leaky ReLU and the function layers
+            elif keeps == "input":  # leaky ReLU and the function layers
                 kept.add(current)
                 current = new(width)
             # "nothing" (identity): the same array passes on
             if self.dropout[i] > 0:
-                kept.add(new(width))                           # the dropout mask
+                kept.add(new(width))  # the dropout mask
                 current = new(width)
         return sum(sizes[i] for i in kept)
 
 
 # What each activation keeps for backward (see the layers' cached_arrays()).
-_KEEPS = {"relu": "mask", "leaky_relu": "input", "sigmoid": "output", "tanh": "output", "softmax": "output",
-          "linear": "nothing", "elu": "input", "softplus": "input", "gelu": "input", "swish": "input"}
-_ACTIVATION_OF_KIND = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh",
-                       "Softmax": "softmax", "Identity": "linear"}
+_KEEPS = {
+    "relu": "mask",
+    "leaky_relu": "input",
+    "sigmoid": "output",
+    "tanh": "output",
+    "softmax": "output",
+    "linear": "nothing",
+    "elu": "input",
+    "softplus": "input",
+    "gelu": "input",
+    "swish": "input",
+}
+_ACTIVATION_OF_KIND = {
+    "ReLU": "relu",
+    "LeakyReLU": "leaky_relu",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "Softmax": "softmax",
+    "Identity": "linear",
+}

@@ -8,6 +8,7 @@ the *base* learning rate and the schedule, never the rate after decay.
 versions wrote (the CLI's decayed ``lr: 0.0``, activations as "relu,tanh" text,
 capitalised optimizer names).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from nnstudio.core.limits import LIMITS, LimitError
 from nnstudio.core.nn.network import Sequential
 from nnstudio.core.nn.optim import DEFAULT_LR, OPTIMIZERS, Optimizer, make_optimizer
-from nnstudio.core.nn.spec import MLPSpec, MemoryEstimate
+from nnstudio.core.nn.spec import MemoryEstimate, MLPSpec
 
 from .trainer import History, Trainer
 
@@ -29,11 +30,11 @@ class RunConfig:
 
     dataset: str = "mnist"
     hidden: list[int] = field(default_factory=lambda: [128])
-    activation: list[str] = field(default_factory=lambda: ["relu"])   # one, or one per hidden layer
-    dropout: list[float] = field(default_factory=lambda: [0.0])       # one, or one per hidden layer
+    activation: list[str] = field(default_factory=lambda: ["relu"])  # one, or one per hidden layer
+    dropout: list[float] = field(default_factory=lambda: [0.0])  # one, or one per hidden layer
     init: str = "he"
     optimizer: str = "adam"
-    lr: float | None = None            # the base rate; None = the measured default for the optimizer
+    lr: float | None = None  # the base rate; None = the measured default for the optimizer
     momentum: float = 0.9
     nesterov: bool = False
     betas: tuple[float, float] = (0.9, 0.999)
@@ -42,17 +43,17 @@ class RunConfig:
     batch_size: int = 128
     epochs: int = 5
     seed: int = 0
-    schedule: str = "cosine"           # cosine decay to zero over each run, or a constant rate
-    precision: str = "fp32"            # "mixed": fp16 activations, fp32 master weights, loss scaling
+    schedule: str = "cosine"  # cosine decay to zero over each run, or a constant rate
+    precision: str = "fp32"  # "mixed": fp16 activations, fp32 master weights, loss scaling
     checkpoint_segments: int | None = None
 
     def __post_init__(self):
         self.optimizer = str(self.optimizer).lower()
         self.hidden = [int(h) for h in self.hidden]
-        self.activation = [str(a) for a in (self.activation if isinstance(self.activation, (list, tuple))
-                                            else [self.activation])]
-        self.dropout = [float(d) for d in (self.dropout if isinstance(self.dropout, (list, tuple))
-                                           else [self.dropout])]
+        self.activation = [
+            str(a) for a in (self.activation if isinstance(self.activation, (list, tuple)) else [self.activation])
+        ]
+        self.dropout = [float(d) for d in (self.dropout if isinstance(self.dropout, (list, tuple)) else [self.dropout])]
         self.betas = (float(self.betas[0]), float(self.betas[1]))
 
     # -- derived ---------------------------------------------------------------------------------
@@ -81,8 +82,13 @@ class RunConfig:
         out = []
         if self.optimizer not in OPTIMIZERS:
             out.append(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        checks = [("lr", self.base_lr), ("weight_decay", self.weight_decay), ("batch_size", self.batch_size),
-                  ("epochs", self.epochs), ("seed", self.seed)]
+        checks = [
+            ("lr", self.base_lr),
+            ("weight_decay", self.weight_decay),
+            ("batch_size", self.batch_size),
+            ("epochs", self.epochs),
+            ("seed", self.seed),
+        ]
         if self.optimizer == "momentum":
             checks.append(("momentum", self.momentum))
         if self.optimizer == "adam":
@@ -123,35 +129,69 @@ class RunConfig:
     def make_optimizer(self, params) -> Optimizer:
         return make_optimizer(self.optimizer, params, **self.optimizer_kwargs())
 
-    def make_trainer(self, network: Sequential, optimizer: Optimizer, train, test=None,
-                     history: History | None = None, start_paused: bool = False, **kwargs) -> Trainer:
+    def make_trainer(
+        self,
+        network: Sequential,
+        optimizer: Optimizer,
+        train,
+        test=None,
+        history: History | None = None,
+        start_paused: bool = False,
+        **kwargs,
+    ) -> Trainer:
         """The plain :class:`Trainer` for this config (memory strategies: :func:`nnstudio.core.memory.make_trainer`)."""
-        return Trainer(network, optimizer, train, test, batch_size=min(self.batch_size, len(train[0])),
-                       epochs=self.epochs, seed=self.seed, cosine=self.cosine, history=history,
-                       start_paused=start_paused, **kwargs)
+        return Trainer(
+            network,
+            optimizer,
+            train,
+            test,
+            batch_size=min(self.batch_size, len(train[0])),
+            epochs=self.epochs,
+            seed=self.seed,
+            cosine=self.cosine,
+            history=history,
+            start_paused=start_paused,
+            **kwargs,
+        )
 
     def estimate_bytes(self, inputs: int, outputs: int, dataset_bytes: int = 0) -> MemoryEstimate:
         """What training with this config holds in memory: the network's arrays at this batch size,
         the optimizer's state, the trainer's divergence snapshots and (if given) the dataset."""
-        return self.spec(inputs, outputs).estimate_bytes(self.batch_size, self.optimizer,
-                                                         snapshots=Trainer.SNAPSHOTS, dataset_bytes=dataset_bytes)
+        return self.spec(inputs, outputs).estimate_bytes(
+            self.batch_size, self.optimizer, snapshots=Trainer.SNAPSHOTS, dataset_bytes=dataset_bytes
+        )
 
     # -- model files -------------------------------------------------------------------------------
     def to_hyperparameters(self) -> dict:
         """The ``hyperparameters`` a model file records (JSON-able; lists, not text)."""
-        return {"optimizer": self.optimizer, "lr": self.base_lr, "schedule": self.schedule, "cosine": self.cosine,
-                "momentum": self.momentum, "nesterov": self.nesterov, "betas": list(self.betas), "eps": self.eps,
-                "weight_decay": self.weight_decay, "batch_size": self.batch_size, "epochs": self.epochs,
-                "seed": self.seed, "layers": list(self.hidden), "activation": self._per_layer(self.activation),
-                "init": self.init, "dropout": self._per_layer(self.dropout), "precision": self.precision,
-                "checkpoint_segments": self.checkpoint_segments}
+        return {
+            "optimizer": self.optimizer,
+            "lr": self.base_lr,
+            "schedule": self.schedule,
+            "cosine": self.cosine,
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "betas": list(self.betas),
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "seed": self.seed,
+            "layers": list(self.hidden),
+            "activation": self._per_layer(self.activation),
+            "init": self.init,
+            "dropout": self._per_layer(self.dropout),
+            "precision": self.precision,
+            "checkpoint_segments": self.checkpoint_segments,
+        }
 
     def _per_layer(self, values: list) -> list:
         return values * len(self.hidden) if len(values) == 1 and len(self.hidden) != 1 else list(values)
 
     @classmethod
-    def from_hyperparameters(cls, hp: dict | None, dataset: str | None = None,
-                             net: Sequential | None = None) -> RunConfig:
+    def from_hyperparameters(
+        cls, hp: dict | None, dataset: str | None = None, net: Sequential | None = None
+    ) -> RunConfig:
         """Read what a model file recorded, tolerating older dialects; with ``net``, the architecture
         comes from the network itself (the file's weights are the truth)."""
         hp = dict(hp or {})
@@ -174,14 +214,24 @@ class RunConfig:
             kw["hidden"] = list(hp["layers"])
         for key, text_ok in (("activation", str), ("dropout", float)):
             value = hp.get(key)
-            if isinstance(value, str):           # "relu" or "relu,tanh" (old CLI files)
+            if isinstance(value, str):  # "relu" or "relu,tanh" (old CLI files)
                 value = [text_ok(v.strip()) for v in value.split(",")]
             elif value is not None and not isinstance(value, list):
                 value = [value]
             if value is not None:
                 kw[key] = value
-        for key in ("momentum", "nesterov", "eps", "weight_decay", "batch_size", "epochs", "seed", "init",
-                    "precision", "checkpoint_segments"):
+        for key in (
+            "momentum",
+            "nesterov",
+            "eps",
+            "weight_decay",
+            "batch_size",
+            "epochs",
+            "seed",
+            "init",
+            "precision",
+            "checkpoint_segments",
+        ):
             if key in hp and key in known and hp[key] is not None:
                 kw[key] = hp[key]
         cfg = cls(**kw)

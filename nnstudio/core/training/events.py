@@ -5,9 +5,11 @@ test). Callbacks run synchronously on the thread that emits. Every event name
 is declared when the :class:`Events` is made, so a typo in ``connect("stpe")``
 fails at once instead of subscribing to nothing.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 class Events:

@@ -9,6 +9,7 @@ It publishes what happens through :class:`~nnstudio.core.training.events.Events`
 - ``"state"``: the new state name ("running", "paused", "stopped", "finished", "diverged")
 - ``"diverged"``: a message string when the loss became NaN/inf
 """
+
 from __future__ import annotations
 
 import math
@@ -31,13 +32,13 @@ EVENTS = ("step", "epoch", "state", "diverged")
 
 @dataclass
 class StepInfo:
-    step: int                 # optimizer steps since the trainer was made (1-based)
-    epoch: int                # 1-based epoch this step belongs to
-    batch: int                # 1-based batch within the epoch
+    step: int  # optimizer steps since the trainer was made (1-based)
+    epoch: int  # 1-based epoch this step belongs to
+    batch: int  # 1-based batch within the epoch
     batches_per_epoch: int
     loss: float
-    accuracy: float | None    # on this batch (classification only)
-    samples_per_sec: float    # averaged over the current epoch so far, pauses excluded
+    accuracy: float | None  # on this batch (classification only)
+    samples_per_sec: float  # averaged over the current epoch so far, pauses excluded
     lr: float
 
     @property
@@ -59,6 +60,7 @@ class EpochInfo:
 @dataclass
 class History:
     """Everything a chart needs to redraw a run; saved with the model."""
+
     step_loss: list[float] = field(default_factory=list)
     epochs: list[dict] = field(default_factory=list)
 
@@ -66,18 +68,19 @@ class History:
         return {"step_loss": list(self.step_loss), "epochs": list(self.epochs)}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "History":
+    def from_dict(cls, d: dict | None) -> History:
         d = d or {}
         return cls(step_loss=[float(v) for v in d.get("step_loss", [])], epochs=list(d.get("epochs", [])))
 
 
-def evaluate(network: Sequential, x: np.ndarray, y: np.ndarray, loss: Loss | None = None,
-             batch_size: int = 2048) -> tuple[float, float | None]:
+def evaluate(
+    network: Sequential, x: np.ndarray, y: np.ndarray, loss: Loss | None = None, batch_size: int = 2048
+) -> tuple[float, float | None]:
     """Mean loss and (for integer labels) accuracy of ``network`` on ``(x, y)``."""
     loss = loss or SoftmaxCrossEntropy()
     total, correct, n = 0.0, 0, len(x)
     for i in range(0, n, batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
         out = network.forward(xb, training=False)
         total += loss.forward(out, yb) * len(xb)
         if yb.ndim == 1:
@@ -101,10 +104,21 @@ class Trainer:
     # (memory estimates count them).
     SNAPSHOTS = 2
 
-    def __init__(self, network: Sequential, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray],
-                 test: tuple[np.ndarray, np.ndarray] | None = None, loss: Loss | None = None,
-                 batch_size: int = 128, epochs: int = 5, seed: int = 0, cosine: bool = False,
-                 snapshot_every: int = 25, start_paused: bool = False, history: History | None = None):
+    def __init__(
+        self,
+        network: Sequential,
+        optimizer: Optimizer,
+        train: tuple[np.ndarray, np.ndarray],
+        test: tuple[np.ndarray, np.ndarray] | None = None,
+        loss: Loss | None = None,
+        batch_size: int = 128,
+        epochs: int = 5,
+        seed: int = 0,
+        cosine: bool = False,
+        snapshot_every: int = 25,
+        start_paused: bool = False,
+        history: History | None = None,
+    ):
         x, y = train
         if len(x) != len(y) or len(x) == 0:
             raise ValueError("training data is empty or x and y differ in length")
@@ -121,15 +135,15 @@ class Trainer:
         self.schedule = CosineAnnealingLR(optimizer, self.epochs * self.batches_per_epoch) if cosine else None
         self.events = Events(EVENTS)
         self.history = history if history is not None else History()
-        self.step_count = len(self.history.step_loss)   # optimizer steps so far, this run and earlier ones
-        self.epoch = len(self.history.epochs)            # completed epochs
+        self.step_count = len(self.history.step_loss)  # optimizer steps so far, this run and earlier ones
+        self.epoch = len(self.history.epochs)  # completed epochs
         self.state = "idle"
         self.message = ""
         self.snapshot_every = max(1, int(snapshot_every))
         self._cond = threading.Condition()
         self._paused = bool(start_paused)
-        self._running = False       # run() is executing
-        self._parked = False        # run() is waiting in the pause gate
+        self._running = False  # run() is executing
+        self._parked = False  # run() is waiting in the pause gate
         self._stop = False
         self._steps_allowed = 0
         self._paused_seconds = 0.0
@@ -197,7 +211,7 @@ class Trainer:
                 self._set_state("paused")
                 waited = time.perf_counter()
                 self._parked = True
-                self._cond.notify_all()          # pause(wait=True) returns now
+                self._cond.notify_all()  # pause(wait=True) returns now
                 while self._paused and self._steps_allowed == 0 and not self._stop:
                     self._cond.wait()
                 self._parked = False
@@ -281,7 +295,7 @@ class Trainer:
                 if not self._gate():
                     self._set_state("stopped")
                     return self.history
-                idx = order[b * bs:(b + 1) * bs]
+                idx = order[b * bs : (b + 1) * bs]
                 xb, yb = x[idx], y[idx]
                 loss, out = self.train_batch(xb, yb)
                 if not math.isfinite(loss):
@@ -303,17 +317,34 @@ class Trainer:
                 self.history.step_loss.append(loss)
                 if self.events.has_listeners("step"):
                     elapsed = time.perf_counter() - t0 - self._paused_seconds
-                    self.events.emit("step", StepInfo(self.step_count, epoch, b + 1, self.batches_per_epoch, loss,
-                                                      acc, seen / elapsed if elapsed > 0 else 0.0,
-                                                      self.optimizer.lr))
+                    self.events.emit(
+                        "step",
+                        StepInfo(
+                            self.step_count,
+                            epoch,
+                            b + 1,
+                            self.batches_per_epoch,
+                            loss,
+                            acc,
+                            seen / elapsed if elapsed > 0 else 0.0,
+                            self.optimizer.lr,
+                        ),
+                    )
             seconds = time.perf_counter() - t0 - self._paused_seconds
             self.network.clear_cache()
             test_loss = test_acc = None
             if self.test is not None:
                 test_loss, test_acc = evaluate(self.network, *self.test, loss=self.loss)
             self.epoch = epoch
-            info = EpochInfo(epoch, loss_sum / seen, correct / seen if classification else None,
-                             test_loss, test_acc, seconds, seen / seconds if seconds > 0 else 0.0)
+            info = EpochInfo(
+                epoch,
+                loss_sum / seen,
+                correct / seen if classification else None,
+                test_loss,
+                test_acc,
+                seconds,
+                seen / seconds if seconds > 0 else 0.0,
+            )
             self.history.epochs.append(asdict(info))
             self.events.emit("epoch", info)
         self._set_state("finished")
@@ -321,9 +352,11 @@ class Trainer:
 
     def _diverged(self, epoch: int, batch: int, loss: float) -> None:
         good_step = self._restore_snapshot()
-        self.message = (f"Training stopped: the loss became {loss} at epoch {epoch}, batch {batch} "
-                        f"(learning rate {self.optimizer.lr:g}). The weights were restored to their state "
-                        f"after step {good_step}, the last one known to give a finite loss. "
-                        f"Try a smaller learning rate.")
+        self.message = (
+            f"Training stopped: the loss became {loss} at epoch {epoch}, batch {batch} "
+            f"(learning rate {self.optimizer.lr:g}). The weights were restored to their state "
+            f"after step {good_step}, the last one known to give a finite loss. "
+            f"Try a smaller learning rate."
+        )
         self.events.emit("diverged", self.message)
         self._set_state("diverged")

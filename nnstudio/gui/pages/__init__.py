@@ -4,6 +4,7 @@ Each entry is (module, class name). A page is a QWidget whose constructor takes
 the :class:`~nnstudio.gui.context.AppContext`; it has a class attribute
 ``title`` (the navigation label) and an ``objectName`` of its own.
 """
+
 PAGES = (
     ("nnstudio.gui.pages.studio_page", "StudioPage"),
     ("nnstudio.gui.pages.draw_page", "DrawPage"),

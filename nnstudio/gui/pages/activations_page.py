@@ -3,19 +3,30 @@
 The functions, derivatives, flat ranges and the deep-stack gradient norms all
 come from :mod:`nnstudio.core.lessons.activations`.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio.core.lessons import activations as acts
 from nnstudio.core.nn.functional import ACTIVATIONS
 
 X_RANGE = (-6.0, 6.0)
-FLAT = 0.05                 # |f'(x)| below this counts as "the gradient vanishes here"
+FLAT = 0.05  # |f'(x)| below this counts as "the gradient vanishes here"
 BATCH = 4000
 DEPTH = 10
 INITS = (("Recommended for it", "auto"), ("Xavier", "xavier"), ("He", "he"))
@@ -91,8 +102,9 @@ class ActivationsPage(QWidget):
         self.other_curves = {}
         for a in ACTIVATIONS.values():
             self.other_curves[a.name] = self.grad_plot.plot(pen=pg.mkPen((190, 190, 190), width=1))
-        self.grad_curve_main = self.grad_plot.plot(pen=pg.mkPen((198, 40, 40), width=3), symbol="o",
-                                                   symbolBrush=(198, 40, 40), symbolSize=7)
+        self.grad_curve_main = self.grad_plot.plot(
+            pen=pg.mkPen((198, 40, 40), width=3), symbol="o", symbolBrush=(198, 40, 40), symbolSize=7
+        )
         self.grad_note = QLabel(objectName="gradientNote")
         self.grad_note.setWordWrap(True)
 
@@ -158,8 +170,7 @@ class ActivationsPage(QWidget):
         self.flat_regions = []
         self.ranges = acts.vanishing_ranges(self.name, *X_RANGE, threshold=FLAT)
         for lo, hi in self.ranges:
-            region = pg.LinearRegionItem((lo, hi), movable=False, brush=pg.mkBrush(198, 40, 40, 40),
-                                         pen=pg.mkPen(None))
+            region = pg.LinearRegionItem((lo, hi), movable=False, brush=pg.mkBrush(198, 40, 40, 40), pen=pg.mkPen(None))
             region.setZValue(-10)
             self.fn_plot.addItem(region)
             self.flat_regions.append(region)
@@ -174,8 +185,10 @@ class ActivationsPage(QWidget):
         if not self.ranges:
             return "Its slope never drops below 0.05 here: gradients always get through."
         parts = [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in self.ranges]
-        return ("Shaded red: the slope is below 0.05, so almost no gradient gets back through a neuron whose input "
-                "is there (x from " + " and ".join(parts) + ").")
+        return (
+            "Shaded red: the slope is below 0.05, so almost no gradient gets back through a neuron whose input "
+            "is there (x from " + " and ".join(parts) + ")."
+        )
 
     def _on_mouse(self, pos) -> None:
         vb = self.fn_plot.getPlotItem().vb
@@ -208,8 +221,10 @@ class ActivationsPage(QWidget):
         a = ACTIVATIONS[self.name]
         flat = float(np.mean(np.abs(a.grad(x)) < FLAT))
         zero = float(np.mean(y == 0))
-        note = (f"Output mean {y.mean():+.2f}, spread {y.std():.2f}. "
-                f"{100 * flat:.0f}% of these inputs sit where the slope is below {FLAT}")
+        note = (
+            f"Output mean {y.mean():+.2f}, spread {y.std():.2f}. "
+            f"{100 * flat:.0f}% of these inputs sit where the slope is below {FLAT}"
+        )
         note += f"; {100 * zero:.0f}% come out exactly 0." if zero >= 0.005 else "."
         self.hist_note.setText(note + " " + self.flat_text())
         self.histogram_counts = h
@@ -235,5 +250,7 @@ class ActivationsPage(QWidget):
             verdict = "the gradient explodes on the way down."
         else:
             verdict = "the gradient reaches the first layer in good shape."
-        self.grad_note.setText(f"Red: {ACTIVATIONS[self.name].label}; grey: the other seven (log scale). "
-                               f"Layer 1 gets {ratio:.2g}\u00d7 the gradient of layer {DEPTH}: {verdict}")
+        self.grad_note.setText(
+            f"Red: {ACTIVATIONS[self.name].label}; grey: the other seven (log scale). "
+            f"Layer 1 gets {ratio:.2g}\u00d7 the gradient of layer {DEPTH}: {verdict}"
+        )

@@ -4,6 +4,7 @@ Everything computed here comes from :mod:`nnstudio.core.autograd.expr` (the safe
 symbolic derivative, chain-rule steps) and :mod:`nnstudio.core.autograd` (the
 engine); the page only lays it out.
 """
+
 from __future__ import annotations
 
 import html
@@ -41,8 +42,8 @@ EXAMPLES = (
 )
 DEBOUNCE_MS = 250
 CURVE_POINTS = 801
-DERIVATIVE_CHARS = 400    # longer symbolic derivatives are cut (the full text is in the tooltip)
-ERROR_COLOR = "#d9480f"   # readable on light and dark backgrounds
+DERIVATIVE_CHARS = 400  # longer symbolic derivatives are cut (the full text is in the tooltip)
+ERROR_COLOR = "#d9480f"  # readable on light and dark backgrounds
 F_COLOR, DF_COLOR, TANGENT_COLOR = "#1f77b4", "#e8590c", "#2f9e44"
 
 
@@ -59,10 +60,10 @@ class AutogradPage(QWidget):
         super().__init__(parent)
         self.setObjectName("autogradPage")
         self.context = context
-        self.expression = None          # last expression that parsed
-        self.graph = None               # core Graph at the current point
-        self.steps = []                 # backward steps of self.graph
-        self.steps_done = 0             # how many of them are revealed
+        self.expression = None  # last expression that parsed
+        self.graph = None  # core Graph at the current point
+        self.steps = []  # backward steps of self.graph
+        self.steps_done = 0  # how many of them are revealed
         self.values: dict[str, float] = {"x": 1.0}
         self.spins: dict[str, QDoubleSpinBox] = {}
         self._syncing = False
@@ -74,16 +75,20 @@ class AutogradPage(QWidget):
 
     # -- layout --------------------------------------------------------------------------
     def _build(self) -> None:
-        intro = QLabel("Type a formula. Autograd records every operation as a box in a graph, then walks it "
-                       "backwards multiplying local derivatives (the chain rule) to get the slope. The plot "
-                       "shows f, its derivative f′ and the tangent at the point you pick.")
+        intro = QLabel(
+            "Type a formula. Autograd records every operation as a box in a graph, then walks it "
+            "backwards multiplying local derivatives (the chain rule) to get the slope. The plot "
+            "shows f, its derivative f′ and the tangent at the point you pick."
+        )
         intro.setWordWrap(True)
 
         self.input = QLineEdit(objectName="expressionInput")
         self.input.setPlaceholderText("e.g. x**2 + 3*x + 5,  (x + 2)^2,  sigmoid(w*x + b),  3x sin(x)")
-        self.input.setToolTip("Numbers, one-letter variables (x, w, b…), + − * / and ** or ^ for powers, "
-                              "implicit products like 3x and 2(x+1).\nFunctions: sin cos tan exp log sqrt abs "
-                              "tanh sigmoid relu. Constants: pi, e.")
+        self.input.setToolTip(
+            "Numbers, one-letter variables (x, w, b…), + − * / and ** or ^ for powers, "
+            "implicit products like 3x and 2(x+1).\nFunctions: sin cos tan exp log sqrt abs "
+            "tanh sigmoid relu. Constants: pi, e."
+        )
         mono = QFontDatabase.systemFont(QFontDatabase.FixedFont)
         big = QFont(mono)
         big.setPointSizeF(max(11.0, mono.pointSizeF() * 1.15))
@@ -148,9 +153,12 @@ class AutogradPage(QWidget):
         self.tangent = self.plot.plot(pen=pg.mkPen(TANGENT_COLOR, width=2), name="tangent at x")
         self.point = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(TANGENT_COLOR), pen=pg.mkPen("w", width=1.5))
         self.plot.addItem(self.point)
-        self.x_line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen(TANGENT_COLOR, width=1.5,
-                                                                             style=Qt.DotLine),
-                                      hoverPen=pg.mkPen(TANGENT_COLOR, width=3))
+        self.x_line = pg.InfiniteLine(
+            angle=90,
+            movable=True,
+            pen=pg.mkPen(TANGENT_COLOR, width=1.5, style=Qt.DotLine),
+            hoverPen=pg.mkPen(TANGENT_COLOR, width=3),
+        )
         self.x_line.setToolTip("Drag to move the point")
         self.plot.addItem(self.x_line)
         self.x_line.sigPositionChanged.connect(self._line_moved)
@@ -198,8 +206,9 @@ class AutogradPage(QWidget):
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
-        graph_title = QLabel("<b>Computation graph</b> — value of every box, and its gradient once "
-                             "the backward pass reaches it")
+        graph_title = QLabel(
+            "<b>Computation graph</b> — value of every box, and its gradient once the backward pass reaches it"
+        )
         graph_title.setWordWrap(True)
         rv.addWidget(graph_title)
         self.graph_scroll = QScrollArea(objectName="graphScroll")
@@ -255,8 +264,12 @@ class AutogradPage(QWidget):
             self._show_error(exc)
             return
         self._clear_error()
-        same = self.expression is not None and self.expression.tree is not None and \
-            str(self.expression) == str(expression) and self.expression.variables == expression.variables
+        same = (
+            self.expression is not None
+            and self.expression.tree is not None
+            and str(self.expression) == str(expression)
+            and self.expression.variables == expression.variables
+        )
         self.expression = expression
         self.output_label.setText(f"{expression.output} =")
         if not same:
@@ -314,8 +327,7 @@ class AutogradPage(QWidget):
             spin.setValue(self.values.get(name, 1.0))
             spin.setKeyboardTracking(False)
             spin.setMinimumWidth(90)
-            spin.setToolTip(f"Value of {name}" + (" (or drag the dotted line in the plot)"
-                                                    if name == "x" else ""))
+            spin.setToolTip(f"Value of {name}" + (" (or drag the dotted line in the plot)" if name == "x" else ""))
             spin.valueChanged.connect(lambda v, n=name: self.set_value(n, v))
             self.variables_layout.addWidget(QLabel(f"{name} ="))
             self.variables_layout.addWidget(spin)
@@ -384,8 +396,10 @@ class AutogradPage(QWidget):
             self.tangent.setData([x0 - half, x0 + half], [y0 - slope * half, y0 + slope * half])
             self.point.setData([x0], [y0])
             at = ", ".join(f"{k} = {v:g}" for k, v in point.items()) or "any point"
-            text = (f"At {at}:  <b>{y} = {_num(y0)}</b>,  slope <b>d{y}/d{var} = {_num(slope)}</b> "
-                    f"<span style='color:{TANGENT_COLOR}'>(the green tangent line)</span>")
+            text = (
+                f"At {at}:  <b>{y} = {_num(y0)}</b>,  slope <b>d{y}/d{var} = {_num(slope)}</b> "
+                f"<span style='color:{TANGENT_COLOR}'>(the green tangent line)</span>"
+            )
         else:
             self.tangent.setData([], [])
             self.point.setData([], [])
@@ -408,7 +422,7 @@ class AutogradPage(QWidget):
         self.plot.setXRange(xs[0], xs[-1], padding=0.02)
         if finite.size:
             lo, hi = np.percentile(finite, [2, 98])
-            lo, hi = min(lo, 0.0), max(hi, 0.0)   # keep the x-axis in view
+            lo, hi = min(lo, 0.0), max(hi, 0.0)  # keep the x-axis in view
             pad = 0.08 * (hi - lo or 1.0)
             self.plot.setYRange(lo - pad, hi + pad, padding=0)
 
@@ -435,7 +449,7 @@ class AutogradPage(QWidget):
         return self.graph.nodes[self.steps[self.steps_done - 1].node]
 
     def _show_backward(self) -> None:
-        done = self.steps[:self.steps_done]
+        done = self.steps[: self.steps_done]
         current = done[-1].node if done else None
         labels = {}
         if current is not None:
@@ -454,9 +468,11 @@ class AutogradPage(QWidget):
         self.reset_button.setEnabled(self.steps_done > 0)
         if not done:
             y = self.expression.output if self.expression else "y"
-            intro = ("The forward pass is done: every box has its value. Press <b>Backward ▶</b> to compute "
-                     f"d{y}/d(box) one box at a time, starting at the output "
-                     f"(d{y}/d{y} = 1) and moving back towards the inputs.")
+            intro = (
+                "The forward pass is done: every box has its value. Press <b>Backward ▶</b> to compute "
+                f"d{y}/d(box) one box at a time, starting at the output "
+                f"(d{y}/d{y} = 1) and moving back towards the inputs."
+            )
             self.chain_text.setHtml(f"<p>{intro}</p>")
             return
         blocks = []
@@ -469,8 +485,7 @@ class AutogradPage(QWidget):
             else:
                 blocks.append(f"<p style='margin:4px 0; color:gray'>{head}<br>{lines}</p>")
         if self.steps_done == total:
-            grads = ", ".join(f"d{self.expression.output}/d{v} = {_num(g)}"
-                              for v, g in self.graph.gradient().items())
+            grads = ", ".join(f"d{self.expression.output}/d{v} = {_num(g)}" for v, g in self.graph.gradient().items())
             blocks.append(f"<p style='margin:6px 0'>Done: {html.escape(grads)}.</p>")
         self.chain_text.setHtml("".join(blocks))
         bar = self.chain_text.verticalScrollBar()
@@ -481,9 +496,9 @@ class AutogradPage(QWidget):
         if node is None or node.index not in self.graph_view.rects:
             return
         r = self.graph_view.node_rect(node.index)
-        self.graph_scroll.ensureVisible(int(r.center().x()), int(r.center().y()),
-                                        int(r.width() / 2 + 30), int(r.height() / 2 + 30))
+        self.graph_scroll.ensureVisible(
+            int(r.center().x()), int(r.center().y()), int(r.width() / 2 + 30), int(r.height() / 2 + 30)
+        )
 
     def shutdown(self) -> None:
         self._debounce.stop()
-

@@ -3,6 +3,7 @@
 Every number shown comes from a :class:`~nnstudio.core.lessons.backprop.Trace` recorded by
 the core from the real engine; this page only chooses what to show.
 """
+
 from __future__ import annotations
 
 import html
@@ -12,23 +13,55 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QSizePolicy, QSpinBox, QSplitter, QStackedWidget, QTextBrowser,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
+from nnstudio.core.data import DataError, load_dataset, to_inputs
+from nnstudio.core.lessons.backprop import (
+    BackpropTracer,
+    Trace,
+    TraceError,
+    check_traceable,
+    default_loss,
+    find_mistakes,
+    fmt,
+    tiny_problem,
+)
 from nnstudio.core.nn import Sequential, load_model
-from nnstudio.core.lessons.backprop import (BackpropTracer, Trace, TraceError, check_traceable, default_loss, find_mistakes,
-                                 fmt, tiny_problem)
 from nnstudio.gui.widgets.network_diagram import DiagramState, NetworkDiagram
+from nnstudio.resources import pretrained_model_path
 
-TINY_LIMIT = 12          # up to this many neurons per layer the network is drawn node by node
+TINY_LIMIT = 12  # up to this many neurons per layer the network is drawn node by node
 
-NETWORKS = (("xor", "XOR · 2-2-1"), ("toy", "Two clusters · 2-3-2"), ("studio", "Studio model"),
-            ("mnist", "MNIST · 784-128-10"))
+NETWORKS = (
+    ("xor", "XOR · 2-2-1"),
+    ("toy", "Two clusters · 2-3-2"),
+    ("studio", "Studio model"),
+    ("mnist", "MNIST · 784-128-10"),
+)
 OPTIMIZERS = (("sgd", "SGD"), ("momentum", "Momentum"), ("adam", "Adam"))
 
-PHASE_WORDS = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass",
-               "update": "Update", "after": "After the update"}
+PHASE_WORDS = {
+    "forward": "Forward pass",
+    "loss": "Loss",
+    "backward": "Backward pass",
+    "update": "Update",
+    "after": "After the update",
+}
 
 
 def _esc(s: str) -> str:
@@ -89,8 +122,11 @@ class MatrixView(pg.GraphicsLayoutWidget):
         self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8)
         self.vector_plot.addItem(self.bars)
         self.vector_plot.showGrid(y=True, alpha=0.3)
-        for plot, item in ((self.input_plot, self.input_image), (self.neuron_plot, self.neuron_image),
-                           (self.matrix_plot, self.matrix_image)):
+        for plot, item in (
+            (self.input_plot, self.input_image),
+            (self.neuron_plot, self.neuron_image),
+            (self.matrix_plot, self.matrix_image),
+        ):
             plot.setMinimumWidth(80)
             plot.addItem(item)
             plot.invertY(True)
@@ -99,12 +135,9 @@ class MatrixView(pg.GraphicsLayoutWidget):
             plot.setMenuEnabled(False)
         self.input_plot.setAspectLocked(True)
         self.neuron_plot.setAspectLocked(True)
-        self.input_marker = pg.ScatterPlotItem(size=11, symbol="s", pen=pg.mkPen((230, 180, 0), width=2),
-                                               brush=None)
-        self.neuron_marker = pg.ScatterPlotItem(size=11, symbol="s", pen=pg.mkPen((230, 180, 0), width=2),
-                                                brush=None)
-        self.matrix_marker = pg.ScatterPlotItem(size=11, symbol="s", pen=pg.mkPen((230, 180, 0), width=2),
-                                                brush=None)
+        self.input_marker = pg.ScatterPlotItem(size=11, symbol="s", pen=pg.mkPen((230, 180, 0), width=2), brush=None)
+        self.neuron_marker = pg.ScatterPlotItem(size=11, symbol="s", pen=pg.mkPen((230, 180, 0), width=2), brush=None)
+        self.matrix_marker = pg.ScatterPlotItem(size=11, symbol="s", pen=pg.mkPen((230, 180, 0), width=2), brush=None)
         self.input_plot.addItem(self.input_marker)
         self.neuron_plot.addItem(self.neuron_marker)
         self.matrix_plot.addItem(self.matrix_marker)
@@ -121,8 +154,20 @@ class MatrixView(pg.GraphicsLayoutWidget):
         side = _square(size)
         return ((index % side) + 0.5, (index // side) + 0.5) if side else (index + 0.5, 0.5)
 
-    def show(self, x, x_title, neuron_weights, neuron_title, matrix, matrix_title, vector, vector_title,
-             pick_i, pick_j, first_layer=True):
+    def show(
+        self,
+        x,
+        x_title,
+        neuron_weights,
+        neuron_title,
+        matrix,
+        matrix_title,
+        vector,
+        vector_title,
+        pick_i,
+        pick_j,
+        first_layer=True,
+    ):
         """Update every panel in place; signed panels get symmetric colour levels.
 
         ``first_layer``: the picked neuron's inputs are the network's inputs (an image, and the
@@ -149,8 +194,10 @@ class MatrixView(pg.GraphicsLayoutWidget):
         self.matrix_plot.setTitle(matrix_title)
         self.matrix_marker.setData([pick_i + 0.5], [pick_j + 0.5])
 
-        brushes = [pg.mkBrush(230, 180, 0) if k == pick_j else pg.mkBrush(52, 120, 214) if v >= 0
-                   else pg.mkBrush(226, 110, 40) for k, v in enumerate(vector)]
+        brushes = [
+            pg.mkBrush(230, 180, 0) if k == pick_j else pg.mkBrush(52, 120, 214) if v >= 0 else pg.mkBrush(226, 110, 40)
+            for k, v in enumerate(vector)
+        ]
         self.bars.setOpts(x=np.arange(vector.size), height=vector, width=0.8, brushes=brushes, pen=None)
         self.vector_plot.setTitle(vector_title)
         self.vector_plot.enableAutoRange()
@@ -168,10 +215,10 @@ class BackpropPage(QWidget):
         self.trace: Trace | None = None
         self.tracer: BackpropTracer | None = None
         self.step = 0
-        self.net: Sequential | None = None     # the network being traced (its original weights)
-        self.problem = None                    # TinyProblem for the built-in nets
-        self.selected = (0, 0, 0)               # (block, i, j)
-        self._picks: dict[int, tuple[int, int]] = {}   # the weight picked in each layer
+        self.net: Sequential | None = None  # the network being traced (its original weights)
+        self.problem = None  # TinyProblem for the built-in nets
+        self.selected = (0, 0, 0)  # (block, i, j)
+        self._picks: dict[int, tuple[int, int]] = {}  # the weight picked in each layer
         self._datasets: dict = {}
         self._mistakes: dict = {}
         self._sample_x = None
@@ -184,8 +231,10 @@ class BackpropPage(QWidget):
         self.network_combo = QComboBox(objectName="backpropNetworkCombo")
         for key, text in NETWORKS:
             self.network_combo.addItem(text, key)
-        self.network_combo.setToolTip("The network to step through: a tiny built-in one where every weight is "
-                                      "visible, the model built in the studio, or an MNIST-sized network")
+        self.network_combo.setToolTip(
+            "The network to step through: a tiny built-in one where every weight is "
+            "visible, the model built in the studio, or an MNIST-sized network"
+        )
         self.source_combo = QComboBox(objectName="backpropSampleSource")
         for combo in (self.network_combo, self.source_combo):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
@@ -223,8 +272,9 @@ class BackpropPage(QWidget):
         self.prev_button.setToolTip("Previous operation (Left arrow)")
         self.next_button.setToolTip("Next operation (Right arrow)")
         self.run_button.setToolTip("Jump to the end of this training step (End)")
-        self.repeat_button.setToolTip("Train once more on the same sample, starting from the updated weights "
-                                      "and the optimizer's state")
+        self.repeat_button.setToolTip(
+            "Train once more on the same sample, starting from the updated weights and the optimizer's state"
+        )
         self.step_label = QLabel(objectName="backpropStepLabel")
         font = self.step_label.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
@@ -245,8 +295,9 @@ class BackpropPage(QWidget):
         self.diagram = NetworkDiagram()
         self.diagram.tooltip = self._tooltip
         self.diagram.weight_clicked.connect(self.select_weight)
-        self.matrix_view = MatrixView(on_pick_input=self._pick_input, on_pick_neuron=self._pick_matrix,
-                                      on_pick_pixel=self._pick_pixel)
+        self.matrix_view = MatrixView(
+            on_pick_input=self._pick_input, on_pick_neuron=self._pick_matrix, on_pick_pixel=self._pick_pixel
+        )
         self.view_stack = QStackedWidget(objectName="backpropViewStack")
         self.view_stack.addWidget(self.diagram)
         self.view_stack.addWidget(self.matrix_view)
@@ -314,8 +365,12 @@ class BackpropPage(QWidget):
         self.weight_block.currentIndexChanged.connect(self._weight_block_changed)
         self.weight_from.valueChanged.connect(lambda _v: self._weight_spins_changed())
         self.weight_to.valueChanged.connect(lambda _v: self._weight_spins_changed())
-        for key, slot in ((Qt.Key_Right, self.next), (Qt.Key_Left, self.previous),
-                          (Qt.Key_Home, self.reset_steps), (Qt.Key_End, self.run_to_end)):
+        for key, slot in (
+            (Qt.Key_Right, self.next),
+            (Qt.Key_Left, self.previous),
+            (Qt.Key_Home, self.reset_steps),
+            (Qt.Key_End, self.run_to_end),
+        ):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -391,14 +446,13 @@ class BackpropPage(QWidget):
         self.reset()
 
     def _mnist_network(self) -> Sequential:
-        from nnstudio.resources import pretrained_model_path
         path = pretrained_model_path("mnist")
         if path.exists():
             try:
                 net = load_model(path)
                 self.network_combo.setItemText(3, "MNIST · 784-128-10 (trained)")
                 return net
-            except Exception:   # a broken shipped file: fall back to a fresh network
+            except Exception:  # a broken shipped file: fall back to a fresh network
                 pass
         self.network_combo.setItemText(3, "MNIST · 784-128-10 (untrained)")
         return Sequential.mlp([784, 128, 10], seed=0)
@@ -411,7 +465,6 @@ class BackpropPage(QWidget):
     def _dataset(self):
         name = self._dataset_name()
         if name not in self._datasets:
-            from nnstudio.core.data import DataError, load_dataset
             try:
                 self._datasets[name] = load_dataset(name, self.context.data_dir, download=False)
             except (DataError, OSError, ValueError) as exc:
@@ -446,8 +499,11 @@ class BackpropPage(QWidget):
 
     def _is_trained(self) -> bool:
         key = self._network_key()
-        return (key == "studio" or bool(self.net.meta.get("history"))
-                or (key == "mnist" and "(trained)" in self.network_combo.itemText(3)))
+        return (
+            key == "studio"
+            or bool(self.net.meta.get("history"))
+            or (key == "mnist" and "(trained)" in self.network_combo.itemText(3))
+        )
 
     def _update_sample_range(self) -> None:
         source = self.source_combo.currentData()
@@ -460,7 +516,7 @@ class BackpropPage(QWidget):
         elif source == "mistakes":
             n = max(1, len(self._mistake_indices()))
         elif source == "drawing":
-            n = self.net.output_size          # the spin box is the label the drawing should have
+            n = self.net.output_size  # the spin box is the label the drawing should have
         self.sample_spin.blockSignals(True)
         self.sample_spin.setRange(0, max(0, n - 1))
         self.sample_spin.setValue(min(self.sample_spin.value(), n - 1))
@@ -469,7 +525,6 @@ class BackpropPage(QWidget):
     def _mistake_indices(self) -> np.ndarray:
         key = self._network_key()
         if key not in self._mistakes:
-            from nnstudio.core.data import to_inputs
             ds = self._dataset()
             self._mistakes[key] = find_mistakes(self.net, to_inputs(ds.x_test), ds.y_test)
         return self._mistakes[key]
@@ -495,21 +550,21 @@ class BackpropPage(QWidget):
             label = names[int(y)] if names else f"target {fmt(float(y))}"
             self._sample_text = f"Point {idx}: ({fmt(float(x[0]))}, {fmt(float(x[1]))}) → {label}"
         elif source in ("train", "test", "mistakes"):
-            from nnstudio.core.data import to_inputs
             ds = self._dataset()
             split = "train" if source == "train" else "test"
             real = idx
             if source == "mistakes":
                 wrong = self._mistake_indices()
                 if len(wrong) == 0:
-                    self.info_label.setText("This network makes no mistakes on the test set; "
-                                            "showing test sample 0 instead.")
+                    self.info_label.setText(
+                        "This network makes no mistakes on the test set; showing test sample 0 instead."
+                    )
                     real = 0
                 else:
                     real = int(wrong[min(idx, len(wrong) - 1)])
             images = ds.x_train if split == "train" else ds.x_test
             labels = ds.y_train if split == "train" else ds.y_test
-            x = to_inputs(images[real:real + 1])[0]
+            x = to_inputs(images[real : real + 1])[0]
             y = int(labels[real])
             what = {"train": "Training", "test": "Test", "mistakes": "Misclassified test"}[source]
             self._sample_text = f"{what} image #{real}, label {names[y] if names else y}"
@@ -521,9 +576,11 @@ class BackpropPage(QWidget):
                 self._sample_text = "No drawing yet: draw a digit on the Draw page (a blank input is used)"
             else:
                 guess = self.context.drawing_guess
-                self._sample_text = (f"Your drawing from the Draw page, target {names[y] if names else y}"
-                                     + (f" (the Draw page's model read it as {guess})" if guess is not None else "")
-                                     + "; set the number to the digit you meant")
+                self._sample_text = (
+                    f"Your drawing from the Draw page, target {names[y] if names else y}"
+                    + (f" (the Draw page's model read it as {guess})" if guess is not None else "")
+                    + "; set the number to the digit you meant"
+                )
         else:
             rng = np.random.default_rng(idx)
             size = self.net.input_size
@@ -605,8 +662,9 @@ class BackpropPage(QWidget):
         except (TraceError, ValueError) as exc:
             self.info_label.setText(f"Cannot trace this step: {exc}")
             return
-        self.info_label.setText(f"{self._sample_text} · training step {trace.t} on this sample "
-                                f"(loss before it: {fmt(trace.loss)})")
+        self.info_label.setText(
+            f"{self._sample_text} · training step {trace.t} on this sample (loss before it: {fmt(trace.loss)})"
+        )
         self._set_trace(trace, 0)
 
     def _set_trace(self, trace: Trace, step: int) -> None:
@@ -662,8 +720,12 @@ class BackpropPage(QWidget):
 
     def keyPressEvent(self, event) -> None:
         # The shortcuts cover focus inside the page; this covers the page itself having focus.
-        keys = {Qt.Key_Right: self.next, Qt.Key_Left: self.previous, Qt.Key_Home: self.reset_steps,
-                Qt.Key_End: self.run_to_end}
+        keys = {
+            Qt.Key_Right: self.next,
+            Qt.Key_Left: self.previous,
+            Qt.Key_Home: self.reset_steps,
+            Qt.Key_End: self.run_to_end,
+        }
         if event.key() in keys:
             keys[event.key()]()
             event.accept()
@@ -775,10 +837,13 @@ class BackpropPage(QWidget):
         titles = ["input"]
         for b in range(t.n_blocks):
             last = b == t.n_blocks - 1
-            titles.append(("output" if last else f"hidden {b + 1}") + (f" ({cols[b + 1][1]})" if cols[b + 1][1] else ""))
+            titles.append(
+                ("output" if last else f"hidden {b + 1}") + (f" ({cols[b + 1][1]})" if cols[b + 1][1] else "")
+            )
         edge_grads = [t.dense(b).dW if self._grads_shown(b) else None for b in range(t.n_blocks)]
-        node_grads = [None] + [t.dense(b).grad_y if self._first_bwd_block.get(b, 10**9) <= self.step else None
-                               for b in range(t.n_blocks)]
+        node_grads = [None] + [
+            t.dense(b).grad_y if self._first_bwd_block.get(b, 10**9) <= self.step else None for b in range(t.n_blocks)
+        ]
         highlight = None
         if s.kind == "input":
             highlight = (0, 0)
@@ -786,17 +851,30 @@ class BackpropPage(QWidget):
             highlight = (s.block, s.block + 1)
         elif s.kind in ("loss", "after"):
             highlight = (t.n_blocks, t.n_blocks)
-        self.diagram.set_state(DiagramState(
-            sizes=t.sizes, weights=[self._weights_now(b) for b in range(t.n_blocks)],
-            values=[c[0] for c in cols], value_names=[c[1] for c in cols], edge_grads=edge_grads,
-            node_grads=node_grads, highlight=highlight, selected=self.selected, column_titles=titles,
-            input_names=self.problem.input_names if self.problem is not None else []))
+        self.diagram.set_state(
+            DiagramState(
+                sizes=t.sizes,
+                weights=[self._weights_now(b) for b in range(t.n_blocks)],
+                values=[c[0] for c in cols],
+                value_names=[c[1] for c in cols],
+                edge_grads=edge_grads,
+                node_grads=node_grads,
+                highlight=highlight,
+                selected=self.selected,
+                column_titles=titles,
+                input_names=self.problem.input_names if self.problem is not None else [],
+            )
+        )
         phase = s.phase
-        legend = ("Edges: <span style='color:#3478d6'>■ positive</span> / <span style='color:#e26e28'>■ negative</span> "
-                  "weight, width = size. Circles show each neuron's value.")
+        legend = (
+            "Edges: <span style='color:#3478d6'>■ positive</span> / <span style='color:#e26e28'>■ negative</span> "
+            "weight, width = size. Circles show each neuron's value."
+        )
         if phase in ("backward", "update", "after"):
-            legend += (" <span style='color:#9646c8'>■ Purple</span> under an edge is its gradient ∂L/∂w; "
-                       "a purple ring is the neuron's ∂L/∂z.")
+            legend += (
+                " <span style='color:#9646c8'>■ Purple</span> under an edge is its gradient ∂L/∂w; "
+                "a purple ring is the neuron's ∂L/∂z."
+            )
         legend += " Hover for numbers; click an edge to pick that weight."
         self.legend.setText(legend)
 
@@ -804,7 +882,7 @@ class BackpropPage(QWidget):
         t, s = self.trace, self.current_step()
         b = self._view_block()
         sb, i, j = self.selected
-        if sb != b:   # the picked neuron belongs to another layer: show that layer's neuron 0
+        if sb != b:  # the picked neuron belongs to another layer: show that layer's neuron 0
             i, j = 0, 0
         d = t.dense(b)
         phase = s.phase
@@ -816,14 +894,24 @@ class BackpropPage(QWidget):
             mat, what = d.W, "W"
         vector, vtitle = self._step_vector()
         self.matrix_view.show(
-            x=t.layers[0].x, x_title="Input" + (" (28×28)" if t.sizes[0] == 784 else ""),
-            neuron_weights=mat[:, j], neuron_title=f"{what} into neuron {j}",
-            matrix=mat.T, matrix_title=f"Layer {b + 1} {what} ({mat.shape[1]}×{mat.shape[0]})",
-            vector=vector, vector_title=vtitle, pick_i=i if sb == b else 0, pick_j=j, first_layer=b == 0)
-        self.legend.setText("Blue = positive, red = negative, white ≈ 0 (W before the backward pass, ∂L/∂W during "
-                            "it, Δw after the update). The layer matrix has one row per neuron, one column per "
-                            "input. The yellow square marks the picked weight: click a pixel of the weight image "
-                            "to pick the input, a cell of the matrix to pick both, or use the spin boxes.")
+            x=t.layers[0].x,
+            x_title="Input" + (" (28×28)" if t.sizes[0] == 784 else ""),
+            neuron_weights=mat[:, j],
+            neuron_title=f"{what} into neuron {j}",
+            matrix=mat.T,
+            matrix_title=f"Layer {b + 1} {what} ({mat.shape[1]}×{mat.shape[0]})",
+            vector=vector,
+            vector_title=vtitle,
+            pick_i=i if sb == b else 0,
+            pick_j=j,
+            first_layer=b == 0,
+        )
+        self.legend.setText(
+            "Blue = positive, red = negative, white ≈ 0 (W before the backward pass, ∂L/∂W during "
+            "it, Δw after the update). The layer matrix has one row per neuron, one column per "
+            "input. The yellow square marks the picked weight: click a pixel of the weight image "
+            "to pick the input, a cell of the matrix to pick both, or use the spin boxes."
+        )
 
     def _step_vector(self):
         """The vector the current step produces, for the bar chart."""
@@ -838,8 +926,11 @@ class BackpropPage(QWidget):
         if s.kind == "loss":
             return (t.probs, "probabilities") if t.probs is not None else (t.output, "output")
         if s.kind == "after":
-            return ((t.probs_after, "probabilities after the update") if t.probs_after is not None
-                    else (t.output_after, "output after the update"))
+            return (
+                (t.probs_after, "probabilities after the update")
+                if t.probs_after is not None
+                else (t.output_after, "output after the update")
+            )
         if s.kind == "update":
             u = t.update(s.block, "b")
             return u.delta, f"Δb of layer {s.block + 1}"
@@ -861,7 +952,9 @@ class BackpropPage(QWidget):
             for idx in t.blocks[b]:
                 if self._fwd[idx] <= self.step:
                     rec = t.layers[idx]
-                    lines.append(f"{'z' if rec.kind == 'Dense' else 'a = ' + rec.kind + '(z)'} = {fmt(float(rec.y[k]))}")
+                    lines.append(
+                        f"{'z' if rec.kind == 'Dense' else 'a = ' + rec.kind + '(z)'} = {fmt(float(rec.y[k]))}"
+                    )
             if self._first_bwd_block.get(b, 10**9) <= self.step:
                 post = t.blocks[b][1:]
                 if post:
@@ -871,8 +964,10 @@ class BackpropPage(QWidget):
             return "\n".join(lines)
         b, i, j = index
         u = t.update(b, "W")
-        lines = [f"w from {'input' if b == 0 else f'hidden {b}'} {i} to neuron {j} of layer {b + 1}",
-                 f"w = {fmt(float(u.before[i, j]))}"]
+        lines = [
+            f"w from {'input' if b == 0 else f'hidden {b}'} {i} to neuron {j} of layer {b + 1}",
+            f"w = {fmt(float(u.before[i, j]))}",
+        ]
         if self._grads_shown(b):
             lines.append(f"∂L/∂w = {fmt(float(u.grad[i, j]))}")
         if self._upd[b] <= self.step:
@@ -888,9 +983,11 @@ class BackpropPage(QWidget):
         if s.kind == "input":
             p.append(f"<p>{_esc(self._sample_text)}.</p>")
             p.append(f"<p>The input vector a⁰ = x has {t.sizes[0]} values: {_esc(_vec(t.layers[0].x))}.</p>")
-            p.append("<p>Training repeats five steps: <b>predict</b> (forward pass), <b>measure the error</b> "
-                     "(loss), <b>find which weights caused it</b> (backward pass), <b>adjust them</b> "
-                     "(update), and <b>repeat</b>. Press → to run each operation of the engine in turn.</p>")
+            p.append(
+                "<p>Training repeats five steps: <b>predict</b> (forward pass), <b>measure the error</b> "
+                "(loss), <b>find which weights caused it</b> (backward pass), <b>adjust them</b> "
+                "(update), and <b>repeat</b>. Press → to run each operation of the engine in turn.</p>"
+            )
             if t.dropout_off:
                 if any(r.kind == "Dropout" for r in t.layers):
                     p.append("<p><i>Dropout is switched off while tracing, so the step is repeatable.</i></p>")
@@ -898,8 +995,10 @@ class BackpropPage(QWidget):
             rec = t.layers[s.layer]
             b = s.block
             if rec.kind == "Dense":
-                p.append(f"<p>Each neuron of layer {b + 1} adds up its inputs, each times its weight, plus its "
-                         f"bias: <b>z = W·a + b</b> ({rec.x.size} inputs → {rec.y.size} neurons).</p>")
+                p.append(
+                    f"<p>Each neuron of layer {b + 1} adds up its inputs, each times its weight, plus its "
+                    f"bias: <b>z = W·a + b</b> ({rec.x.size} inputs → {rec.y.size} neurons).</p>"
+                )
                 js = range(rec.y.size) if tiny else [self.selected[2] if self.selected[0] == b else 0]
                 for j in js:
                     p.append(f"<p><tt>{_esc(t.forward_line(b, j, 4 if tiny else 5))}</tt></p>")
@@ -908,8 +1007,11 @@ class BackpropPage(QWidget):
             else:
                 p.append(f"<p>The activation function bends each weighted sum: <b>a = {rec.kind}(z)</b>.</p>")
                 if not tiny:
-                    p.append(self._picked_line(b, f"z = {fmt(float(rec.x[self.selected[2]]))} → "
-                                                  f"a = {fmt(float(rec.y[self.selected[2]]))}"))
+                    p.append(
+                        self._picked_line(
+                            b, f"z = {fmt(float(rec.x[self.selected[2]]))} → a = {fmt(float(rec.y[self.selected[2]]))}"
+                        )
+                    )
                     p.append(f"<p>{int(np.count_nonzero(rec.y))} of {rec.y.size} neurons are non-zero.</p>")
                 p.append(self._pairs("z", rec.x, "a", rec.y, tiny))
         elif s.kind == "loss":
@@ -924,11 +1026,15 @@ class BackpropPage(QWidget):
 
     def _pairs(self, n1, v1, n2, v2, tiny) -> str:
         limit = v1.size if tiny else 10
-        rows = "".join(f"<tr><td>{k}</td><td align='right'>{fmt(float(v1[k]))}</td>"
-                       f"<td align='right'>{fmt(float(v2[k]))}</td></tr>" for k in range(min(limit, v1.size)))
+        rows = "".join(
+            f"<tr><td>{k}</td><td align='right'>{fmt(float(v1[k]))}</td><td align='right'>{fmt(float(v2[k]))}</td></tr>"
+            for k in range(min(limit, v1.size))
+        )
         more = f"<p>… and {v1.size - limit} more.</p>" if v1.size > limit else ""
-        return (f"<table cellspacing='0' cellpadding='3'><tr><th>neuron</th><th>{n1}</th><th>{n2}</th></tr>"
-                f"{rows}</table>{more}")
+        return (
+            f"<table cellspacing='0' cellpadding='3'><tr><th>neuron</th><th>{n1}</th><th>{n2}</th></tr>"
+            f"{rows}</table>{more}"
+        )
 
     def _loss_html(self) -> str:
         t = self.trace
@@ -938,40 +1044,56 @@ class BackpropPage(QWidget):
             cls = names[label] if names else str(label)
             pred = t.prediction
             pname = names[pred] if names else str(pred)
-            return (f"<p>Softmax turns the {t.output.size} outputs into probabilities, and cross-entropy "
-                    f"measures how little probability went to the right answer: "
-                    f"<b>L = −log p<sub>{label}</sub></b>.</p>"
-                    f"<p>p = {_esc(_vec(t.probs))}</p>"
-                    f"<p>Right answer: <b>{_esc(cls)}</b> with p = {fmt(float(t.probs[label]))}, so "
-                    f"<b>L = −log({fmt(float(t.probs[label]))}) = {fmt(t.loss)}</b>. "
-                    f"The network's guess: {_esc(pname)}{' ✓' if pred == label else ' ✗'}.</p>"
-                    f"<p>The backward pass starts here: ∂L/∂z = p − y = {_esc(_vec(t.grad_output))}.</p>")
-        return (f"<p>Mean squared error: <b>L = mean((a − target)²)</b>.</p>"
-                f"<p>output a = {_esc(_vec(t.output))}, target = {_esc(_vec(t.target))}</p>"
-                f"<p><b>L = {fmt(t.loss)}</b></p>"
-                f"<p>The backward pass starts here: ∂L/∂a = 2·(a − target)/n = {_esc(_vec(t.grad_output))}.</p>")
+            return (
+                f"<p>Softmax turns the {t.output.size} outputs into probabilities, and cross-entropy "
+                f"measures how little probability went to the right answer: "
+                f"<b>L = −log p<sub>{label}</sub></b>.</p>"
+                f"<p>p = {_esc(_vec(t.probs))}</p>"
+                f"<p>Right answer: <b>{_esc(cls)}</b> with p = {fmt(float(t.probs[label]))}, so "
+                f"<b>L = −log({fmt(float(t.probs[label]))}) = {fmt(t.loss)}</b>. "
+                f"The network's guess: {_esc(pname)}{' ✓' if pred == label else ' ✗'}.</p>"
+                f"<p>The backward pass starts here: ∂L/∂z = p − y = {_esc(_vec(t.grad_output))}.</p>"
+            )
+        return (
+            f"<p>Mean squared error: <b>L = mean((a − target)²)</b>.</p>"
+            f"<p>output a = {_esc(_vec(t.output))}, target = {_esc(_vec(t.target))}</p>"
+            f"<p><b>L = {fmt(t.loss)}</b></p>"
+            f"<p>The backward pass starts here: ∂L/∂a = 2·(a − target)/n = {_esc(_vec(t.grad_output))}.</p>"
+        )
 
     def _backward_html(self, rec, b: int, tiny: bool) -> str:
         if rec.kind == "Dense":
             d = rec
-            parts = [f"<p>Layer {b + 1} received ∂L/∂z = {_esc(_vec(d.grad_y))}. From it the engine gets:</p><ul>"
-                     "<li><b>∂L/∂W = a ⊗ ∂L/∂z</b>: each weight's gradient is its input times its neuron's ∂L/∂z.</li>"
-                     "<li><b>∂L/∂b = ∂L/∂z</b>.</li>"]
+            parts = [
+                f"<p>Layer {b + 1} received ∂L/∂z = {_esc(_vec(d.grad_y))}. From it the engine gets:</p><ul>"
+                "<li><b>∂L/∂W = a ⊗ ∂L/∂z</b>: each weight's gradient is its input times its neuron's ∂L/∂z.</li>"
+                "<li><b>∂L/∂b = ∂L/∂z</b>.</li>"
+            ]
             if b > 0:
-                parts.append("<li><b>∂L/∂a (layer below) = W · ∂L/∂z</b>: the error sent back through the same "
-                             "weights.</li>")
+                parts.append(
+                    "<li><b>∂L/∂a (layer below) = W · ∂L/∂z</b>: the error sent back through the same weights.</li>"
+                )
             parts.append("</ul>")
             if tiny:
-                rows = "".join("<tr><td>" + f"in {i}" + "</td>" + "".join(
-                    f"<td align='right'>{fmt(float(d.dW[i, j]))}</td>" for j in range(d.dW.shape[1])) + "</tr>"
-                    for i in range(d.dW.shape[0]))
+                rows = "".join(
+                    "<tr><td>"
+                    + f"in {i}"
+                    + "</td>"
+                    + "".join(f"<td align='right'>{fmt(float(d.dW[i, j]))}</td>" for j in range(d.dW.shape[1]))
+                    + "</tr>"
+                    for i in range(d.dW.shape[0])
+                )
                 head = "".join(f"<th>→{j}</th>" for j in range(d.dW.shape[1]))
-                parts.append(f"<p>∂L/∂W:</p><table cellspacing='0' cellpadding='3'><tr><th></th>{head}</tr>{rows}"
-                             f"</table><p>∂L/∂b = {_esc(_vec(d.db))}</p>")
+                parts.append(
+                    f"<p>∂L/∂W:</p><table cellspacing='0' cellpadding='3'><tr><th></th>{head}</tr>{rows}"
+                    f"</table><p>∂L/∂b = {_esc(_vec(d.db))}</p>"
+                )
             else:
-                parts.append(f"<p>|∂L/∂W| is largest at {self._largest(d.dW)}; "
-                             f"{int(np.count_nonzero(d.dW))} of {d.dW.size} weight gradients are non-zero.</p>"
-                             f"<p>∂L/∂b = {_esc(_vec(d.db))}</p>")
+                parts.append(
+                    f"<p>|∂L/∂W| is largest at {self._largest(d.dW)}; "
+                    f"{int(np.count_nonzero(d.dW))} of {d.dW.size} weight gradients are non-zero.</p>"
+                    f"<p>∂L/∂b = {_esc(_vec(d.db))}</p>"
+                )
             if b > 0:
                 parts.append(f"<p>Sent back: ∂L/∂a = {_esc(_vec(d.grad_x))}</p>")
             return "".join(parts)
@@ -979,22 +1101,33 @@ class BackpropPage(QWidget):
         p = [f"<p>Through the activation: <b>∂L/∂z = ∂L/∂a · {name}′(z)</b>, neuron by neuron.</p>"]
         if rec.local is not None and not tiny:
             j = self.selected[2]
-            p.append(self._picked_line(b, f"∂L/∂a = {fmt(float(rec.grad_y[j]))}, slope {fmt(float(rec.local[j]))}, "
-                                          f"∂L/∂z = {fmt(float(rec.grad_x[j]))}"))
+            p.append(
+                self._picked_line(
+                    b,
+                    f"∂L/∂a = {fmt(float(rec.grad_y[j]))}, slope {fmt(float(rec.local[j]))}, "
+                    f"∂L/∂z = {fmt(float(rec.grad_x[j]))}",
+                )
+            )
         if rec.local is not None:
             limit = rec.y.size if tiny else 10
-            rows = "".join(f"<tr><td>{k}</td><td align='right'>{fmt(float(rec.grad_y[k]))}</td>"
-                           f"<td align='right'>{fmt(float(rec.local[k]))}</td>"
-                           f"<td align='right'>{fmt(float(rec.grad_x[k]))}</td></tr>"
-                           for k in range(min(limit, rec.y.size)))
-            p.append(f"<table cellspacing='0' cellpadding='3'><tr><th>neuron</th><th>∂L/∂a</th><th>{name}′(z)</th>"
-                     f"<th>∂L/∂z</th></tr>{rows}</table>")
+            rows = "".join(
+                f"<tr><td>{k}</td><td align='right'>{fmt(float(rec.grad_y[k]))}</td>"
+                f"<td align='right'>{fmt(float(rec.local[k]))}</td>"
+                f"<td align='right'>{fmt(float(rec.grad_x[k]))}</td></tr>"
+                for k in range(min(limit, rec.y.size))
+            )
+            p.append(
+                f"<table cellspacing='0' cellpadding='3'><tr><th>neuron</th><th>∂L/∂a</th><th>{name}′(z)</th>"
+                f"<th>∂L/∂z</th></tr>{rows}</table>"
+            )
             if rec.y.size > limit:
                 p.append(f"<p>… and {rec.y.size - limit} more.</p>")
             dead = int(np.sum(rec.local == 0))
             if dead:
-                p.append(f"<p>{dead} neuron(s) have slope 0 here (ReLU with z ≤ 0): no error flows back "
-                         f"through them, so their incoming weights get no gradient from this sample.</p>")
+                p.append(
+                    f"<p>{dead} neuron(s) have slope 0 here (ReLU with z ≤ 0): no error flows back "
+                    f"through them, so their incoming weights get no gradient from this sample.</p>"
+                )
         else:
             p.append(f"<p>∂L/∂z = {_esc(_vec(rec.grad_x))}</p>")
         return "".join(p)
@@ -1012,13 +1145,15 @@ class BackpropPage(QWidget):
         t = self.trace
         hp = t.optimizer
         kind = hp["optimizer"]
-        desc = {"SGD": "Plain gradient descent moves every weight a little against its gradient: w ← w − lr·g.",
-                "Momentum": "Momentum keeps a running velocity v of past gradients (like a ball rolling "
-                            "downhill) and moves along it: v ← μ·v + g, w ← w − lr·v.",
-                "Adam": "Adam keeps two running averages per weight: m of the gradient and v of its square. "
-                        "Early on both start near 0, so it divides by (1−βᵗ) — the bias correction — and then "
-                        "takes a step of about lr in the direction of m̂, scaled down where gradients are large "
-                        "or noisy."}[kind]
+        desc = {
+            "SGD": "Plain gradient descent moves every weight a little against its gradient: w ← w − lr·g.",
+            "Momentum": "Momentum keeps a running velocity v of past gradients (like a ball rolling "
+            "downhill) and moves along it: v ← μ·v + g, w ← w − lr·v.",
+            "Adam": "Adam keeps two running averages per weight: m of the gradient and v of its square. "
+            "Early on both start near 0, so it divides by (1−βᵗ) — the bias correction — and then "
+            "takes a step of about lr in the direction of m̂, scaled down where gradients are large "
+            "or noisy.",
+        }[kind]
         hps = ", ".join(f"{k} = {v}" for k, v in hp.items() if k != "optimizer")
         p = [f"<p>{desc}</p><p><i>{_esc(kind)}: {_esc(hps)}; this is step t = {t.t}.</i></p>"]
         if t.bias_correction is not None:
@@ -1034,12 +1169,22 @@ class BackpropPage(QWidget):
         p.append(f"<p>and its neuron's bias:</p><p><tt>{_esc(t.update_lines(b, 'b', j)[-1])}</tt></p>")
         u = t.update(b, "W")
         if tiny:
-            rows = "".join("<tr><td>" + f"in {r}" + "</td>" + "".join(
-                f"<td align='right'>{fmt(float(u.before[r, c]))} → {fmt(float(u.after[r, c]))}</td>"
-                for c in range(u.before.shape[1])) + "</tr>" for r in range(u.before.shape[0]))
+            rows = "".join(
+                "<tr><td>"
+                + f"in {r}"
+                + "</td>"
+                + "".join(
+                    f"<td align='right'>{fmt(float(u.before[r, c]))} → {fmt(float(u.after[r, c]))}</td>"
+                    for c in range(u.before.shape[1])
+                )
+                + "</tr>"
+                for r in range(u.before.shape[0])
+            )
             head = "".join(f"<th>→{c}</th>" for c in range(u.before.shape[1]))
-            p.append(f"<p>All weights of layer {b + 1}:</p><table cellspacing='0' cellpadding='3'>"
-                     f"<tr><th></th>{head}</tr>{rows}</table>")
+            p.append(
+                f"<p>All weights of layer {b + 1}:</p><table cellspacing='0' cellpadding='3'>"
+                f"<tr><th></th>{head}</tr>{rows}</table>"
+            )
         else:
             p.append(f"<p>Largest change in layer {b + 1}: {self._largest(u.delta)}.</p>")
         return "".join(p)
@@ -1048,37 +1193,54 @@ class BackpropPage(QWidget):
         t = self.trace
         down = t.loss_after < t.loss
         colour = "#2e9d4a" if down else "#d04a2a"
-        p = [f"<p>The same sample goes through the updated network again.</p>"
-             f"<p>Loss before: <b>{fmt(t.loss)}</b> → after: <b style='color:{colour}'>{fmt(t.loss_after)}</b></p>",
-             f"<p>{_esc(t.verdict)}</p>"]
+        p = [
+            f"<p>The same sample goes through the updated network again.</p>"
+            f"<p>Loss before: <b>{fmt(t.loss)}</b> → after: <b style='color:{colour}'>{fmt(t.loss_after)}</b></p>",
+            f"<p>{_esc(t.verdict)}</p>",
+        ]
         if t.prediction is not None:
             names = t.class_names
-            name = (lambda k: names[k] if names else str(k))
+
+            def name(k):
+                return names[k] if names else str(k)
+
             p.append(f"<p>Prediction before: {_esc(name(t.prediction))}, after: {_esc(name(t.prediction_after))}.</p>")
             if t.probs_after is not None:
                 label = int(t.target)
-                p.append(f"<p>Probability of the right answer: {fmt(float(t.probs[label]))} → "
-                         f"{fmt(float(t.probs_after[label]))}.</p>")
+                p.append(
+                    f"<p>Probability of the right answer: {fmt(float(t.probs[label]))} → "
+                    f"{fmt(float(t.probs_after[label]))}.</p>"
+                )
         else:
-            p.append(f"<p>Output before: {_esc(_vec(t.output))}, after: {_esc(_vec(t.output_after))}, "
-                     f"target {_esc(_vec(t.target))}.</p>")
-        p.append("<p>That was one training step. <b>Repeat with the new weights</b> runs the next one on this "
-                 "sample (the optimizer keeps its state); training repeats this thousands of times over many "
-                 "samples.</p>")
+            p.append(
+                f"<p>Output before: {_esc(_vec(t.output))}, after: {_esc(_vec(t.output_after))}, "
+                f"target {_esc(_vec(t.target))}.</p>"
+            )
+        p.append(
+            "<p>That was one training step. <b>Repeat with the new weights</b> runs the next one on this "
+            "sample (the optimizer keeps its state); training repeats this thousands of times over many "
+            "samples.</p>"
+        )
         return "".join(p)
 
     def _chain_html(self) -> str:
         t = self.trace
         b, i, j = self.selected
         d = t.dense(b)
-        src = ("input " + (self.problem.input_names[i] if self.problem is not None else str(i))) if b == 0 \
+        src = (
+            ("input " + (self.problem.input_names[i] if self.problem is not None else str(i)))
+            if b == 0
             else f"hidden neuron {i} of layer {b}"
-        head = (f"<p>w = W[{i}, {j}] of layer {b + 1}: from {_esc(src)} to neuron {j}; "
-                f"w = <b>{fmt(float(d.W[i, j]))}</b>.</p>")
+        )
+        head = (
+            f"<p>w = W[{i}, {j}] of layer {b + 1}: from {_esc(src)} to neuron {j}; "
+            f"w = <b>{fmt(float(d.W[i, j]))}</b>.</p>"
+        )
         first = self._first_bwd_block.get(b, 10**9)
         if self.step < first:
-            return head + (f"<p><i>Its gradient appears when the backward pass reaches layer {b + 1} "
-                           f"(step {first + 1}).</i></p>")
+            return head + (
+                f"<p><i>Its gradient appears when the backward pass reaches layer {b + 1} (step {first + 1}).</i></p>"
+            )
         rule = t.chain_rule(b, i, j)
         p = [head, f"<p><b>{_esc(rule.text())}</b></p><ul>"]
         for term in rule.terms:
@@ -1092,8 +1254,10 @@ class BackpropPage(QWidget):
                 terms += f" + … ({len(rule.upstream) - 6} more)"
             p.append(f"<p><tt>∂L/∂a{j} = Σₖ ∂L/∂z′ₖ·W′{j}ₖ = {_esc(terms)} = {fmt(rule.terms[0].value)}</tt></p>")
         ok = math.isclose(rule.product, rule.engine, rel_tol=1e-9, abs_tol=1e-15)
-        p.append(f"<p>The engine's backward set ∂L/∂w = {fmt(rule.engine)}"
-                 f"{' — the same number ✓' if ok else ' (differs!)'}</p>")
+        p.append(
+            f"<p>The engine's backward set ∂L/∂w = {fmt(rule.engine)}"
+            f"{' — the same number ✓' if ok else ' (differs!)'}</p>"
+        )
         if self._upd.get(b, 10**9) <= self.step:
             p.append("<p>Update: <tt>" + "<br>".join(_esc(x) for x in t.update_lines(b, "W", (i, j))) + "</tt></p>")
         return "".join(p)

@@ -7,6 +7,7 @@ the UI thread because it is tiny (one 28x28 image through a small MLP, well
 under a millisecond) but at most every ``THROTTLE_MS`` while the pen moves,
 so drawing never waits for it; lifting the pen predicts at once.
 """
+
 from __future__ import annotations
 
 import html
@@ -100,7 +101,7 @@ class DrawPage(QWidget):
     """Draw a digit, see what the network receives and how it reads it; keep your own digits."""
 
     title = "Draw"
-    prediction_updated = Signal()      # after the labels, bars and images show a new reading
+    prediction_updated = Signal()  # after the labels, bars and images show a new reading
 
     def __init__(self, context, parent=None):
         super().__init__(parent)
@@ -111,7 +112,7 @@ class DrawPage(QWidget):
         self._last_prediction = -1.0
         self._lut = _viridis_lut()
         self._entries: dict[str, _ModelEntry] = {}
-        self.picture: np.ndarray | None = None   # the opened picture, while the canvas shows it untouched
+        self.picture: np.ndarray | None = None  # the opened picture, while the canvas shows it untouched
         self.fine_tune_job = Job(self, name="nnstudio-fine-tune")
         self.fine_tune_job.progress.connect(lambda text: self.my_digits_status.setText(text))
         self.fine_tune_job.finished.connect(self._on_fine_tuned)
@@ -175,16 +176,19 @@ class DrawPage(QWidget):
         self.digit_label_spin.setAccessibleName("Label for my digit")
         self.digit_label_spin.setToolTip("The digit you meant to draw")
         self.add_digit_button = QPushButton("Add to my digits", objectName="addDigitButton")
-        self.add_digit_button.setToolTip("Save the 28×28 image, labelled with the number on the left, "
-                                         "to your own digit collection")
+        self.add_digit_button.setToolTip(
+            "Save the 28×28 image, labelled with the number on the left, to your own digit collection"
+        )
         self.add_digit_button.clicked.connect(self.add_to_my_digits)
         self.browse_digits_button = QPushButton("Browse…", objectName="browseDigitsButton")
         self.browse_digits_button.clicked.connect(self.browse_my_digits)
         self.evaluate_digits_button = QPushButton("How well does it read them?", objectName="evaluateDigitsButton")
         self.evaluate_digits_button.clicked.connect(self.evaluate_my_digits)
         self.fine_tune_button = QPushButton("Fine-tune on them", objectName="fineTuneButton")
-        self.fine_tune_button.setToolTip("Train a copy of the selected model a little on your digits "
-                                         "(mixed with MNIST so it keeps reading everyone else's)")
+        self.fine_tune_button.setToolTip(
+            "Train a copy of the selected model a little on your digits "
+            "(mixed with MNIST so it keeps reading everyone else's)"
+        )
         self.fine_tune_button.clicked.connect(self.fine_tune)
         self.my_digits_status = QLabel(objectName="myDigitsStatus")
         self.my_digits_status.setWordWrap(True)
@@ -250,8 +254,10 @@ class DrawPage(QWidget):
         self.input_view.setFixedSize(SIZE * 5 + 2, SIZE * 5 + 2)
         self.input_view.setAlignment(Qt.AlignCenter)
         self.input_view.setFrameShape(QFrame.Box)
-        self.input_view.setToolTip("The 28×28 image the network receives: cropped, scaled to 20 pixels "
-                                   "and centred by its centre of mass, like MNIST")
+        self.input_view.setToolTip(
+            "The 28×28 image the network receives: cropped, scaled to 20 pixels "
+            "and centred by its centre of mass, like MNIST"
+        )
         input_box = QGroupBox("What the network sees")
         ib = QVBoxLayout(input_box)
         ib.addWidget(self.input_view, 0, Qt.AlignHCenter)
@@ -260,8 +266,9 @@ class DrawPage(QWidget):
         self.hidden_box = QGroupBox("Hidden layer activations")
         self.hidden_layout = QVBoxLayout(self.hidden_box)
         self.hidden_views: list[tuple[QLabel, QLabel]] = []
-        self.hidden_note = QLabel("Brighter = a neuron responding more strongly (yellow is the strongest "
-                                  "in its layer, dark purple is zero).")
+        self.hidden_note = QLabel(
+            "Brighter = a neuron responding more strongly (yellow is the strongest in its layer, dark purple is zero)."
+        )
         self.hidden_note.setWordWrap(True)
 
         model_row = QHBoxLayout()
@@ -305,20 +312,25 @@ class DrawPage(QWidget):
             self._studio_model = None
             self._refresh_model_combo(select=None)
             return
-        if model is not self._studio_model:        # a newly built or loaded network
+        if model is not self._studio_model:  # a newly built or loaded network
             self._studio_model, self._studio_start = model, _fingerprint(model)
         trained = bool((model.meta.get("history") or {}).get("epochs")) or _fingerprint(model) != self._studio_start
         sizes = model.sizes()
         if not sizes or sizes[0] != SIZE * SIZE or model.output_size != 10:
-            entry = _ModelEntry("studio", "Studio model (cannot read drawings)", None,
-                                f"The studio's model takes {sizes[0] if sizes else '?'} inputs and gives "
-                                f"{model.output_size} outputs; drawing needs 784 inputs and 10 classes.")
+            entry = _ModelEntry(
+                "studio",
+                "Studio model (cannot read drawings)",
+                None,
+                f"The studio's model takes {sizes[0] if sizes else '?'} inputs and gives "
+                f"{model.output_size} outputs; drawing needs 784 inputs and 10 classes.",
+            )
         else:
-            net = model.copy()      # a private copy: reading it here never touches what the studio trains
+            net = model.copy()  # a private copy: reading it here never touches what the studio trains
             if not net.meta.get("dataset") and self.context.model_dataset:
                 net.meta["dataset"] = self.context.model_dataset
-            entry = _ModelEntry("studio", f"Studio model ({'-'.join(map(str, sizes))}"
-                                          f"{'' if trained else ', untrained'})", net)
+            entry = _ModelEntry(
+                "studio", f"Studio model ({'-'.join(map(str, sizes))}{'' if trained else ', untrained'})", net
+            )
         entry.trained = trained and entry.net is not None
         self._entries["studio"] = entry
         # An untrained network guesses at random: keep the shipped model until the studio's has trained.
@@ -359,8 +371,10 @@ class DrawPage(QWidget):
             hist = entry.net.meta.get("history") or {}
             epochs = hist.get("epochs") or []
             acc = epochs[-1].get("test_accuracy") if epochs and isinstance(epochs[-1], dict) else None
-            text = (f"{'-'.join(map(str, entry.net.sizes()))} network for "
-                    f"{'Fashion-MNIST clothing' if entry.is_fashion else 'MNIST digits'}")
+            text = (
+                f"{'-'.join(map(str, entry.net.sizes()))} network for "
+                f"{'Fashion-MNIST clothing' if entry.is_fashion else 'MNIST digits'}"
+            )
             if acc is not None:
                 text += f", {acc:.1%} on its test set"
             if entry.is_fashion:
@@ -399,7 +413,7 @@ class DrawPage(QWidget):
         self.pen_value.setText(f"{value} px")
 
     def _canvas_changed(self) -> None:
-        self.picture = None          # drawn on, cleared or undone: read the canvas from now on
+        self.picture = None  # drawn on, cleared or undone: read the canvas from now on
         self._schedule_prediction()
 
     def _schedule_prediction(self) -> None:
@@ -420,7 +434,7 @@ class DrawPage(QWidget):
         entry = self.entry
         reading = None
         if entry.net is not None and self.picture is not None:
-            reading = read_image(entry.net, self.picture)          # exactly what `nnstudio predict` reads
+            reading = read_image(entry.net, self.picture)  # exactly what `nnstudio predict` reads
         elif entry.net is not None and not self.canvas.is_empty():
             reading = read_image(entry.net, self.canvas.to_array())
         self._show_reading(reading)
@@ -428,7 +442,9 @@ class DrawPage(QWidget):
 
     def _show_message(self, text: str, error: bool = False) -> None:
         """A note above the prediction (an image that could not be opened); empty text hides it."""
-        self.message_label.setText(f"<span style='color:#d9534f'>{html.escape(text)}</span>" if error else html.escape(text))
+        self.message_label.setText(
+            f"<span style='color:#d9534f'>{html.escape(text)}</span>" if error else html.escape(text)
+        )
         self.message_label.setVisible(bool(text))
 
     def _show_reading(self, reading) -> None:
@@ -471,14 +487,15 @@ class DrawPage(QWidget):
         rows, cols = _grid_shape(len(h))
         grid = np.zeros(rows * cols, np.float32)
         peak = float(h.max())
-        grid[:len(h)] = np.clip(h, 0, None) / peak if peak > 0 else 0
+        grid[: len(h)] = np.clip(h, 0, None) / peak if peak > 0 else 0
         rgb = np.ascontiguousarray(self._lut[(grid * 255).astype(np.uint8)].reshape(rows, cols, 3))
         if len(h) < rows * cols:
-            rgb.reshape(-1, 3)[len(h):] = 128           # unused cells: neutral grey
+            rgb.reshape(-1, 3)[len(h) :] = 128  # unused cells: neutral grey
         qimg = QImage(rgb.data, cols, rows, cols * 3, QImage.Format_RGB888).copy()
         cell = view.property("cell") or 8
-        view.setPixmap(QPixmap.fromImage(qimg).scaled(cols * cell, rows * cell, Qt.IgnoreAspectRatio,
-                                                      Qt.FastTransformation))
+        view.setPixmap(
+            QPixmap.fromImage(qimg).scaled(cols * cell, rows * cell, Qt.IgnoreAspectRatio, Qt.FastTransformation)
+        )
         view.setToolTip(f"{len(h)} neurons; {int((h > 0).sum())} active; strongest {peak:.2f}")
 
     # ================================================================ images
@@ -504,7 +521,7 @@ class DrawPage(QWidget):
         self._show_message("")
         shown = ink
         h, w = ink.shape
-        if max(h, w) > RESOLUTION:       # area-filter big photos down for the canvas (thin lines stay visible)
+        if max(h, w) > RESOLUTION:  # area-filter big photos down for the canvas (thin lines stay visible)
             s = RESOLUTION / max(h, w)
             shown = np.clip(resize(ink, max(1, round(h * s)), max(1, round(w * s))), 0, 1)
         self.canvas.set_picture(shown)
@@ -517,11 +534,11 @@ class DrawPage(QWidget):
     def _refresh_my_digits(self) -> None:
         store = self.my_digits
         if store.damaged:
-            self.my_digits_status.setText(f"<span style='color:#d9534f'>{html.escape(store.error)}</span> "
-                                          "Open “Browse…” to set it aside.")
+            self.my_digits_status.setText(
+                f"<span style='color:#d9534f'>{html.escape(store.error)}</span> Open “Browse…” to set it aside."
+            )
         elif len(store) == 0:
-            self.my_digits_status.setText("No digits of your own yet. Draw one, check the number, "
-                                          "and add it.")
+            self.my_digits_status.setText("No digits of your own yet. Draw one, check the number, and add it.")
         else:
             counts = store.counts()
             per = ", ".join(f"{d}: {c}" for d, c in enumerate(counts) if c)
@@ -538,7 +555,9 @@ class DrawPage(QWidget):
         except (MyDigitsError, OSError) as exc:
             self.context.show_status(f"Not saved: {exc}")
             self._refresh_my_digits()
-            self.my_digits_status.setText(f"<span style='color:#d9534f'>The digit was not saved: {html.escape(str(exc))}</span>")
+            self.my_digits_status.setText(
+                f"<span style='color:#d9534f'>The digit was not saved: {html.escape(str(exc))}</span>"
+            )
             return
         self.context.show_status(f"Saved as a {self.my_digits.labels[index]} (digit {index + 1} of your own)")
         self._refresh_my_digits()
@@ -557,8 +576,9 @@ class DrawPage(QWidget):
             pred = entry.net.predict(x).argmax(axis=1)
             right = int((pred == y).sum())
             wrong = [f"{int(t)}→{int(p)}" for t, p in zip(y, pred) if t != p][:8]
-            text = (f"{entry.title} reads {right} of your {len(y)} digits correctly ({right / len(y):.0%})."
-                    + (f" Misread: {', '.join(wrong)}." if wrong else ""))
+            text = f"{entry.title} reads {right} of your {len(y)} digits correctly ({right / len(y):.0%})." + (
+                f" Misread: {', '.join(wrong)}." if wrong else ""
+            )
         self.my_digits_status.setText(text)
         return text
 
@@ -575,8 +595,9 @@ class DrawPage(QWidget):
 
     def _on_fine_tuned(self, result) -> None:
         net = result.network
-        self._entries["fine-tuned"] = _ModelEntry("fine-tuned", f"Fine-tuned on my digits (from {self._fine_tune_base})",
-                                                  net)
+        self._entries["fine-tuned"] = _ModelEntry(
+            "fine-tuned", f"Fine-tuned on my digits (from {self._fine_tune_base})", net
+        )
         self._refresh_model_combo(select="fine-tuned")
         self._refresh_my_digits()
         self.my_digits_status.setText(f"Fine-tuned {result.note}. " + self.evaluate_my_digits())
@@ -596,12 +617,15 @@ def _fine_tune_job(ctx, net, digits, data_dir):
         replay = training_arrays("mnist", data_dir).train
     except DataError:
         replay = None
+
     def on_trainer(trainer):
         ctx.on_cancel(trainer.stop)
 
         def epoch(info):
             ctx.progress(f"Fine-tuning a copy of the model on your digits… epoch {info.epoch} of {trainer.epochs} done")
+
         trainer.events.connect("epoch", epoch)
+
     return fine_tune(net, digits, replay=replay, on_trainer=on_trainer)
 
 
@@ -659,20 +683,25 @@ class MyDigitsDialog(QDialog):
         for i, (img, lab) in enumerate(zip(self.store.images, self.store.labels)):
             item = QListWidgetItem(QIcon(_gray_pixmap(img.astype(np.float32) / 255, 2)), str(int(lab)))
             item.setData(Qt.UserRole, i)
-            item.setToolTip(f"Digit {i + 1}, labelled {int(lab)}, added "
-                            f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(self.store.added[i]))}")
+            item.setToolTip(
+                f"Digit {i + 1}, labelled {int(lab)}, added "
+                f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(self.store.added[i]))}"
+            )
             self.list.addItem(item)
         damaged = self.store.damaged
         self.set_aside_button.setVisible(damaged)
         self.relabel_button.setEnabled(not damaged)
         self.delete_button.setEnabled(not damaged)
         if damaged:
-            self.message.setText(f"<span style='color:#d9534f'>{html.escape(self.store.error)}</span><br>Nothing will be "
-                                 "written over it. “Set damaged file aside” renames it (keeping it) and starts "
-                                 "a new collection.")
+            self.message.setText(
+                f"<span style='color:#d9534f'>{html.escape(self.store.error)}</span><br>Nothing will be "
+                "written over it. “Set damaged file aside” renames it (keeping it) and starts "
+                "a new collection."
+            )
         else:
-            self.message.setText(f"{len(self.store)} digits in {self.store.path}. Select some to relabel "
-                                 "or delete them.")
+            self.message.setText(
+                f"{len(self.store)} digits in {self.store.path}. Select some to relabel or delete them."
+            )
 
     def selected(self) -> list[int]:
         return sorted(item.data(Qt.UserRole) for item in self.list.selectedItems())

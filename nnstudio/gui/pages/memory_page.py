@@ -6,6 +6,7 @@ with tracemalloc), seconds per step and per epoch, test accuracy, the loss
 scale, and the largest batch that fits a memory budget. The work runs on a
 background thread; the page only draws.
 """
+
 from __future__ import annotations
 
 import threading
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.data import load_dataset
 from nnstudio.core.fmt import format_bytes
 from nnstudio.core.memory import (
     CATEGORIES,
@@ -52,28 +54,43 @@ from ..widgets.training_charts import style_plot
 KINDS = ("baseline", "checkpoint", "mixed")
 TITLES = {"baseline": "Baseline (fp32)", "checkpoint": "Gradient checkpointing", "mixed": "Mixed precision"}
 KIND_COLORS = {"baseline": (30, 110, 235), "checkpoint": (60, 170, 90), "mixed": (230, 120, 20)}
-CATEGORY_COLORS = {"parameters": (70, 110, 200), "gradients": (240, 160, 50), "optimizer state": (80, 170, 100),
-                   "fp16 weights": (40, 170, 190), "batch": (150, 150, 150), "activations": (210, 60, 80),
-                   "workspace": (150, 100, 210)}
+CATEGORY_COLORS = {
+    "parameters": (70, 110, 200),
+    "gradients": (240, 160, 50),
+    "optimizer state": (80, 170, 100),
+    "fp16 weights": (40, 170, 190),
+    "batch": (150, 150, 150),
+    "activations": (210, 60, 80),
+    "workspace": (150, 100, 210),
+}
 RESIDENT = ("parameters", "gradients", "optimizer state", "fp16 weights")
-NETWORKS = (("784 → 8×512 → 10", [784] + [512] * 8 + [10]),
-            ("784 → 16×1024 → 10 (the issue's deep net; slow)", [784] + [1024] * 16 + [10]),
-            ("784 → 4×256 → 10", [784] + [256] * 4 + [10]),
-            ("784 → 128 → 10 (the course's MNIST net)", [784, 128, 10]))
+NETWORKS = (
+    ("784 → 8×512 → 10", [784] + [512] * 8 + [10]),
+    ("784 → 16×1024 → 10 (the issue's deep net; slow)", [784] + [1024] * 16 + [10]),
+    ("784 → 4×256 → 10", [784] + [256] * 4 + [10]),
+    ("784 → 128 → 10 (the course's MNIST net)", [784, 128, 10]),
+)
 IMAGES = ((10000, "10 000 training images"), (60000, "all 60 000 training images"))
-METRICS = ("Step peak, measured", "Step peak, counted from arrays", "Activations kept (peak)", "Time per step",
-           "Time per epoch", "Test accuracy", "Notes")
-MAX_LAB_BATCH = 4096          # the budget search stops here: bigger steps take seconds each
+METRICS = (
+    "Step peak, measured",
+    "Step peak, counted from arrays",
+    "Activations kept (peak)",
+    "Time per step",
+    "Time per epoch",
+    "Test accuracy",
+    "Notes",
+)
+MAX_LAB_BATCH = 4096  # the budget search stops here: bigger steps take seconds each
 SLIDER_STEPS = 1000
 
 
 class LabWorker(QObject):
     """Runs lab jobs one at a time on a plain thread; results come back as queued signals."""
 
-    progress = Signal(str, float)       # what is happening, fraction done (0..1)
-    run_done = Signal(object)           # LabRun
-    curve_done = Signal(object)         # {kind: [(batch, peak), ...], "resident": {...}}
-    search_done = Signal(object)        # {kind: BatchSearchResult | str}
+    progress = Signal(str, float)  # what is happening, fraction done (0..1)
+    run_done = Signal(object)  # LabRun
+    curve_done = Signal(object)  # {kind: [(batch, peak), ...], "resident": {...}}
+    search_done = Signal(object)  # {kind: BatchSearchResult | str}
     failed = Signal(str)
     idle = Signal()
 
@@ -92,8 +109,7 @@ class LabWorker(QObject):
         if self.busy:
             return False
         self._cancel.clear()
-        self._thread = threading.Thread(target=self._run, args=(job, args), name="nnstudio-memory-lab",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(job, args), name="nnstudio-memory-lab", daemon=True)
         self._thread.start()
         return True
 
@@ -119,7 +135,7 @@ class LabWorker(QObject):
 
     def _say(self, text: str, frac: float, force: bool = False) -> None:
         now = time.monotonic()
-        if force or now - self._last_progress > 0.1:     # at most ~10 updates a second
+        if force or now - self._last_progress > 0.1:  # at most ~10 updates a second
             self._last_progress = now
             self.progress.emit(text, frac)
 
@@ -138,11 +154,21 @@ class LabWorker(QObject):
 
             def on_step(info, kind=kind, base=base):
                 frac = ((info.epoch - 1) + info.epoch_progress) / epochs
-                self._say(f"{TITLES[kind]}: training, epoch {info.epoch}/{epochs}",
-                          base + 0.95 * frac / len(KINDS))
+                self._say(f"{TITLES[kind]}: training, epoch {info.epoch}/{epochs}", base + 0.95 * frac / len(KINDS))
 
-            run = lab_run(kind, sizes, train, test, batch_size, segments=segments, epochs=epochs,
-                          on_trainer=keep, on_step=on_step, init_scale=init_scale, timing_steps=0)
+            run = lab_run(
+                kind,
+                sizes,
+                train,
+                test,
+                batch_size,
+                segments=segments,
+                epochs=epochs,
+                on_trainer=keep,
+                on_step=on_step,
+                init_scale=init_scale,
+                timing_steps=0,
+            )
             run.seconds_per_step = timing[kind]
             self._trainer = None
             if self._cancel.is_set() and run.state != "finished":
@@ -167,13 +193,13 @@ class LabWorker(QObject):
         for k, kind in enumerate(KINDS):
             if self._cancel.is_set():
                 return
-            self._say(f"searching the largest batch for {format_bytes(budget)}: {TITLES[kind]}",
-                      k / len(KINDS), force=True)
+            self._say(
+                f"searching the largest batch for {format_bytes(budget)}: {TITLES[kind]}", k / len(KINDS), force=True
+            )
             net = Sequential.mlp(sizes, seed=0)
             strategy = make_strategy(kind, net, segments=segments)
             try:
-                out[kind] = find_max_batch_size(strategy, Adam(net.parameters()), x, y, budget,
-                                                max_batch=MAX_LAB_BATCH)
+                out[kind] = find_max_batch_size(strategy, Adam(net.parameters()), x, y, budget, max_batch=MAX_LAB_BATCH)
             except BudgetTooSmall as exc:
                 out[kind] = str(exc)
         self.search_done.emit(out)
@@ -189,12 +215,16 @@ class TimelinePlot(pg.PlotWidget):
         self.setMinimumHeight(200)
         self.getPlotItem().setMouseEnabled(x=False, y=False)
         self.fills = {}
-        for cat in reversed(CATEGORIES):   # biggest cumulative first, so smaller ones draw over it
+        for cat in reversed(CATEGORIES):  # biggest cumulative first, so smaller ones draw over it
             c = CATEGORY_COLORS[cat]
             self.fills[cat] = self.plot([], [], pen=pg.mkPen(c, width=1), fillLevel=0, brush=pg.mkBrush(*c, 170))
         self.measured = self.plot([], [], pen=pg.mkPen((120, 120, 120), width=2, style=Qt.DashLine))
-        self.loss_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.DotLine),
-                                         label="loss", labelOpts={"position": 0.95, "color": (120, 120, 120)})
+        self.loss_line = pg.InfiniteLine(
+            angle=90,
+            pen=pg.mkPen((120, 120, 120), style=Qt.DotLine),
+            label="loss",
+            labelOpts={"position": 0.95, "color": (120, 120, 120)},
+        )
         self.loss_line.hide()
         self.addItem(self.loss_line)
         self.timeline = None
@@ -252,9 +282,11 @@ class MemoryPage(QWidget):
     # -- layout -----------------------------------------------------------------------
     def _build(self) -> None:
         root = QVBoxLayout(self)
-        intro = QLabel("<b>Memory lab</b> — the same network trained three ways. Where do the bytes of a "
-                       "training step go, what do checkpointing and mixed precision save, and what do they cost "
-                       "on <i>this</i> computer?")
+        intro = QLabel(
+            "<b>Memory lab</b> — the same network trained three ways. Where do the bytes of a "
+            "training step go, what do checkpointing and mixed precision save, and what do they cost "
+            "on <i>this</i> computer?"
+        )
         intro.setWordWrap(True)
         root.addWidget(intro)
 
@@ -273,8 +305,12 @@ class MemoryPage(QWidget):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
         self.segments_spin.setToolTip("Checkpoint segments: activations are kept only at segment boundaries")
-        for label, w in (("Network", self.network_box), ("Batch", self.batch_spin),
-                         ("Segments", self.segments_spin), ("Epochs", self.epochs_spin)):
+        for label, w in (
+            ("Network", self.network_box),
+            ("Batch", self.batch_spin),
+            ("Segments", self.segments_spin),
+            ("Epochs", self.epochs_spin),
+        ):
             controls.addWidget(QLabel(label))
             controls.addWidget(w)
         controls.addWidget(self.images_box)
@@ -290,7 +326,7 @@ class MemoryPage(QWidget):
         self.progress = QProgressBar(objectName="memoryProgress", minimum=0, maximum=1000, value=0)
         self.progress.setTextVisible(False)
         self.progress.setMaximumWidth(260)
-        self.progress.setVisible(False)   # an empty bar before any run only looks like a broken field
+        self.progress.setVisible(False)  # an empty bar before any run only looks like a broken field
         self.status = QLabel("Press “Run the three” to measure.", objectName="memoryStatus")
         status.addWidget(self.progress)
         status.addWidget(self.status, 1)
@@ -315,8 +351,9 @@ class MemoryPage(QWidget):
         self.legend.setWordWrap(True)
         row.addWidget(self.legend, 1)
         self.resident_check = QCheckBox("include weights, gradients, optimizer state", objectName="memoryResident")
-        self.resident_check.setToolTip("They are the same size all through the step; leave them out to see "
-                                       "what the step itself adds")
+        self.resident_check.setToolTip(
+            "They are the same size all through the step; leave them out to see what the step itself adds"
+        )
         self.resident_check.toggled.connect(self._redraw_timelines)
         row.addWidget(self.resident_check)
         lay.addLayout(row)
@@ -349,10 +386,13 @@ class MemoryPage(QWidget):
 
         bottom = QHBoxLayout()
         scale_box = QVBoxLayout()
-        self.high_scale_check = QCheckBox("start the loss scale too high (2^30) to watch it back off",
-                                          objectName="memoryHighScale")
-        self.high_scale_check.setToolTip("fp16 gradients overflow at first: those steps are skipped and the "
-                                         "scale halves until they fit (PyTorch's GradScaler rules)")
+        self.high_scale_check = QCheckBox(
+            "start the loss scale too high (2^30) to watch it back off", objectName="memoryHighScale"
+        )
+        self.high_scale_check.setToolTip(
+            "fp16 gradients overflow at first: those steps are skipped and the "
+            "scale halves until they fit (PyTorch's GradScaler rules)"
+        )
         scale_box.addWidget(self.high_scale_check)
         self.scale_plot = pg.PlotWidget(objectName="memoryScalePlot")
         style_plot(self.scale_plot, "Mixed precision: loss scale per step", "scale", "step")
@@ -360,8 +400,9 @@ class MemoryPage(QWidget):
         self.scale_plot.getAxis("left").enableAutoSIPrefix(False)
         self.scale_plot.setMinimumHeight(120)
         self.scale_curve = self.scale_plot.plot([], [], pen=pg.mkPen(KIND_COLORS["mixed"], width=2))
-        self.skip_marks = self.scale_plot.plot([], [], pen=None, symbol="x", symbolSize=8,
-                                               symbolPen=pg.mkPen((210, 60, 80), width=2), symbolBrush=None)
+        self.skip_marks = self.scale_plot.plot(
+            [], [], pen=None, symbol="x", symbolSize=8, symbolPen=pg.mkPen((210, 60, 80), width=2), symbolBrush=None
+        )
         scale_box.addWidget(self.scale_plot, 1)
         bottom.addLayout(scale_box, 2)
         self.explain = QLabel(objectName="memoryExplanation")
@@ -381,15 +422,22 @@ class MemoryPage(QWidget):
         lay = QVBoxLayout(tab)
         row = QHBoxLayout()
         row.addWidget(QLabel("Memory budget for one training step:"))
-        self.budget_slider = QSlider(Qt.Horizontal, objectName="memoryBudget", minimum=0, maximum=SLIDER_STEPS,
-                                     value=SLIDER_STEPS // 2, enabled=False)
+        self.budget_slider = QSlider(
+            Qt.Horizontal,
+            objectName="memoryBudget",
+            minimum=0,
+            maximum=SLIDER_STEPS,
+            value=SLIDER_STEPS // 2,
+            enabled=False,
+        )
         self.budget_label = QLabel("—", objectName="memoryBudgetLabel")
         self.budget_label.setMinimumWidth(90)
         row.addWidget(self.budget_slider, 1)
         row.addWidget(self.budget_label)
         lay.addLayout(row)
-        self.search_label = QLabel("The largest batch that fits is found by measuring steps; it appears here.",
-                                   objectName="memorySearchResult")
+        self.search_label = QLabel(
+            "The largest batch that fits is found by measuring steps; it appears here.", objectName="memorySearchResult"
+        )
         self.search_label.setWordWrap(True)
         self.search_label.setTextFormat(Qt.RichText)
         lay.addWidget(self.search_label)
@@ -399,21 +447,28 @@ class MemoryPage(QWidget):
         self.curve_items, self.found_lines = {}, {}
         for kind in KINDS:
             c = KIND_COLORS[kind]
-            self.curve_items[kind] = self.curve_plot.plot([], [], pen=pg.mkPen(c, width=2), symbol="o", symbolSize=6,
-                                                          symbolBrush=pg.mkBrush(c), name=TITLES[kind])
+            self.curve_items[kind] = self.curve_plot.plot(
+                [], [], pen=pg.mkPen(c, width=2), symbol="o", symbolSize=6, symbolBrush=pg.mkBrush(c), name=TITLES[kind]
+            )
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=1, style=Qt.DashLine))
             line.hide()
             self.curve_plot.addItem(line)
             self.found_lines[kind] = line
-        self.budget_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((210, 60, 80), width=2),
-                                           label="budget", labelOpts={"position": 0.05, "color": (210, 60, 80)})
+        self.budget_line = pg.InfiniteLine(
+            angle=0,
+            pen=pg.mkPen((210, 60, 80), width=2),
+            label="budget",
+            labelOpts={"position": 0.05, "color": (210, 60, 80)},
+        )
         self.budget_line.hide()
         self.curve_plot.addItem(self.budget_line)
         lay.addWidget(self.curve_plot, 1)
-        note = QLabel("Each point is the measured peak (tracemalloc) of one real training step. The search "
-                      "estimates from small probe batches, then confirms with measured steps; it never runs "
-                      f"a step it expects to exceed the budget. Batches are capped at {MAX_LAB_BATCH:,} here "
-                      "(try <code>nnstudio memory search</code> for more).")
+        note = QLabel(
+            "Each point is the measured peak (tracemalloc) of one real training step. The search "
+            "estimates from small probe batches, then confirms with measured steps; it never runs "
+            f"a step it expects to exceed the budget. Batches are capped at {MAX_LAB_BATCH:,} here "
+            "(try <code>nnstudio memory search</code> for more)."
+        )
         note.setWordWrap(True)
         lay.addWidget(note)
         self._budget_timer = QTimer(self, singleShot=True, interval=400)
@@ -427,7 +482,6 @@ class MemoryPage(QWidget):
 
     def _load_data(self):
         if self._data is None:
-            from nnstudio.core.data import load_dataset
             data = load_dataset("mnist", self.context.data_dir, download=False)
             self._data = (data.flat("train"), data.flat("test"))
         return self._data
@@ -454,9 +508,16 @@ class MemoryPage(QWidget):
         self.skip_marks.setData([], [])
         self.explain.setText(self._explanation())
         self._set_busy(True)
-        self.worker.start(self.worker.compare, self.sizes(), (x[:n], y[:n]), test, self.batch_spin.value(),
-                          self.segments_spin.value(), self.epochs_spin.value(),
-                          2.0 ** 30 if self.high_scale_check.isChecked() else 2.0 ** 16)
+        self.worker.start(
+            self.worker.compare,
+            self.sizes(),
+            (x[:n], y[:n]),
+            test,
+            self.batch_spin.value(),
+            self.segments_spin.value(),
+            self.epochs_spin.value(),
+            2.0**30 if self.high_scale_check.isChecked() else 2.0**16,
+        )
 
     def stop(self) -> None:
         self.worker.cancel()
@@ -478,8 +539,14 @@ class MemoryPage(QWidget):
         self._curve_key = None
         self.budget_slider.setEnabled(False)
         self._set_busy(True)
-        self.worker.start(self.worker.curve, self.sizes(), x[:MAX_LAB_BATCH], y[:MAX_LAB_BATCH],
-                          self.segments_spin.value(), [16, 64, 256, 512, 1024])
+        self.worker.start(
+            self.worker.curve,
+            self.sizes(),
+            x[:MAX_LAB_BATCH],
+            y[:MAX_LAB_BATCH],
+            self.segments_spin.value(),
+            [16, 64, 256, 512, 1024],
+        )
 
     def _budget_moved(self, _value=None) -> None:
         self.budget_label.setText(format_bytes(self.budget()))
@@ -501,8 +568,14 @@ class MemoryPage(QWidget):
         (x, y), _ = self._load_data()
         self._pending_budget = None
         self._set_busy(True)
-        self.worker.start(self.worker.search, self.sizes(), x[:MAX_LAB_BATCH], y[:MAX_LAB_BATCH],
-                          self.segments_spin.value(), self.budget())
+        self.worker.start(
+            self.worker.search,
+            self.sizes(),
+            x[:MAX_LAB_BATCH],
+            y[:MAX_LAB_BATCH],
+            self.segments_spin.value(),
+            self.budget(),
+        )
 
     # -- results (UI thread) ----------------------------------------------------------------
     def _set_busy(self, busy: bool) -> None:
@@ -548,10 +621,14 @@ class MemoryPage(QWidget):
         include = self.resident_check.isChecked()
         for kind, run in self.runs.items():
             self.timelines[kind].show_timeline(run.profile.timeline, include)
-        peaks = [r.profile.timeline.totals().max() - (0 if include else sum(r.profile.timeline.resident.values()))
-                 for r in self.runs.values()]
-        meas = [max(r.profile.timeline.measured or [0]) - (0 if include else sum(r.profile.timeline.resident.values()))
-                for r in self.runs.values()]
+        peaks = [
+            r.profile.timeline.totals().max() - (0 if include else sum(r.profile.timeline.resident.values()))
+            for r in self.runs.values()
+        ]
+        meas = [
+            max(r.profile.timeline.measured or [0]) - (0 if include else sum(r.profile.timeline.resident.values()))
+            for r in self.runs.values()
+        ]
         if peaks:
             self.timelines["baseline"].setYRange(0, max(peaks + meas) / MiB * 1.08, padding=0)
 
@@ -563,16 +640,23 @@ class MemoryPage(QWidget):
         def vs(value, ref):
             return "" if base is None or run is base or not ref else f"   (×{value / ref:.2f})"
 
-        col = [format_bytes(p.measured_peak) + vs(p.measured_peak, base and base.profile.measured_peak),
-               f"{format_bytes(p.accounted_peak)}   ({p.agreement:.1%} of measured)",
-               format_bytes(p.activation_peak) + vs(p.activation_peak, base and base.profile.activation_peak),
-               f"{run.seconds_per_step * 1000:.1f} ms" + vs(run.seconds_per_step, base and base.seconds_per_step),
-               f"{np.mean(run.epoch_seconds):.1f} s for {run.train_images:,} images" if run.epoch_seconds else "—",
-               f"{run.test_accuracy[-1]:.2%} after {len(run.test_accuracy)} epoch(s)" if run.test_accuracy else "—"]
-        note = {"baseline": "plain NumPy step, as the Trainer does it",
-                "checkpoint": f"{run.segments} segments; gradients identical to baseline",
-                "mixed": (f"{run.skipped_steps} steps skipped, final loss scale {run.scale_history[-1]:g}"
-                          if run.scale_history else "")}[run.kind]
+        col = [
+            format_bytes(p.measured_peak) + vs(p.measured_peak, base and base.profile.measured_peak),
+            f"{format_bytes(p.accounted_peak)}   ({p.agreement:.1%} of measured)",
+            format_bytes(p.activation_peak) + vs(p.activation_peak, base and base.profile.activation_peak),
+            f"{run.seconds_per_step * 1000:.1f} ms" + vs(run.seconds_per_step, base and base.seconds_per_step),
+            f"{np.mean(run.epoch_seconds):.1f} s for {run.train_images:,} images" if run.epoch_seconds else "—",
+            f"{run.test_accuracy[-1]:.2%} after {len(run.test_accuracy)} epoch(s)" if run.test_accuracy else "—",
+        ]
+        note = {
+            "baseline": "plain NumPy step, as the Trainer does it",
+            "checkpoint": f"{run.segments} segments; gradients identical to baseline",
+            "mixed": (
+                f"{run.skipped_steps} steps skipped, final loss scale {run.scale_history[-1]:g}"
+                if run.scale_history
+                else ""
+            ),
+        }[run.kind]
         if run.state not in ("finished", ""):
             note += f" (training {run.state})"
         col.append(note)
@@ -583,12 +667,14 @@ class MemoryPage(QWidget):
         lines = []
         ck = "<b>Checkpointing</b> — the course: “10× less memory, 30% slower”. "
         if b and c:
-            ck += (f"Here, {c.segments} segments: activations {format_bytes(b.profile.activation_peak)} → "
-                   f"{format_bytes(c.profile.activation_peak)} "
-                   f"(×{b.profile.activation_peak / c.profile.activation_peak:.1f} smaller), step "
-                   f"×{c.seconds_per_step / b.seconds_per_step:.2f} the time, whole-step peak "
-                   f"×{c.profile.measured_peak / b.profile.measured_peak:.2f}: weights, gradients and optimizer "
-                   "state do not shrink. The saving grows with depth; gradients are bit-for-bit the same.")
+            ck += (
+                f"Here, {c.segments} segments: activations {format_bytes(b.profile.activation_peak)} → "
+                f"{format_bytes(c.profile.activation_peak)} "
+                f"(×{b.profile.activation_peak / c.profile.activation_peak:.1f} smaller), step "
+                f"×{c.seconds_per_step / b.seconds_per_step:.2f} the time, whole-step peak "
+                f"×{c.profile.measured_peak / b.profile.measured_peak:.2f}: weights, gradients and optimizer "
+                "state do not shrink. The saving grows with depth; gradients are bit-for-bit the same."
+            )
         else:
             ck += "Keeps only each segment's input and recomputes the rest during backward."
         lines.append(ck)
@@ -596,18 +682,22 @@ class MemoryPage(QWidget):
         if b and m:
             acc = ""
             if b.test_accuracy and m.test_accuracy:
-                acc = (f" Test accuracy {m.test_accuracy[-1]:.2%} vs {b.test_accuracy[-1]:.2%} in fp32.")
-            mp += (f"Here: activations ×{b.profile.activation_peak / m.profile.activation_peak:.1f} smaller, "
-                   f"but the step takes ×{m.seconds_per_step / b.seconds_per_step:.1f} the time: NumPy has no "
-                   "fp16 arithmetic, so each fp16 array is widened to fp32 for the matrix products. On a GPU "
-                   "with fp16 units that is where the speed comes from; on this CPU only the memory saving "
-                   f"is real. The fp32 master weights stay, plus an fp16 copy.{acc}")
+                acc = f" Test accuracy {m.test_accuracy[-1]:.2%} vs {b.test_accuracy[-1]:.2%} in fp32."
+            mp += (
+                f"Here: activations ×{b.profile.activation_peak / m.profile.activation_peak:.1f} smaller, "
+                f"but the step takes ×{m.seconds_per_step / b.seconds_per_step:.1f} the time: NumPy has no "
+                "fp16 arithmetic, so each fp16 array is widened to fp32 for the matrix products. On a GPU "
+                "with fp16 units that is where the speed comes from; on this CPU only the memory saving "
+                f"is real. The fp32 master weights stay, plus an fp16 copy.{acc}"
+            )
         else:
             mp += "Stores activations in 16 bits, keeps 32-bit master weights, and scales the loss so small "
             mp += "gradients do not vanish."
         lines.append(mp)
-        lines.append("<b>Batch size</b> — the course doubles the batch until it crashes. The other tab measures "
-                     "steps instead and never goes past the budget.")
+        lines.append(
+            "<b>Batch size</b> — the course doubles the batch until it crashes. The other tab measures "
+            "steps instead and never goes past the budget."
+        )
         return "<br><br>".join(lines)
 
     def _on_curve(self, curve: dict) -> None:
@@ -639,9 +729,11 @@ class MemoryPage(QWidget):
                 line.hide()
                 continue
             cap = f" (the lab's cap of {MAX_LAB_BATCH:,})" if r.capped else ""
-            parts.append(f"<b style='color:rgb{KIND_COLORS[kind]}'>{TITLES[kind]}</b>: batch "
-                         f"<b>{r.batch_size:,}</b>{cap}, step peak {format_bytes(r.peak)}, "
-                         f"{len(r.trials)} measured steps in {r.seconds:.1f} s")
+            parts.append(
+                f"<b style='color:rgb{KIND_COLORS[kind]}'>{TITLES[kind]}</b>: batch "
+                f"<b>{r.batch_size:,}</b>{cap}, step peak {format_bytes(r.peak)}, "
+                f"{len(r.trials)} measured steps in {r.seconds:.1f} s"
+            )
             line.setValue(r.batch_size)
             line.show()
             pts = dict(self.curve.get(kind, [])) if self.curve else {}

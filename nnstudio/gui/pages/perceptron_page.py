@@ -3,27 +3,47 @@
 All the arithmetic is in :mod:`nnstudio.core.lessons.perceptron`; this page sets the
 inputs, steps the learner and draws the points and the decision line.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
-from nnstudio.core.lessons.perceptron import (PerceptronLearner, decide, gate_data, line_points, train_xor_network,
-                                      weighted_sum)
+from nnstudio.core.lessons.perceptron import (
+    PerceptronLearner,
+    decide,
+    gate_data,
+    line_points,
+    train_xor_network,
+    weighted_sum,
+)
 from nnstudio.gui.widgets.playground_colors import NEGATIVE, POSITIVE, to_rgba
 
-LO, HI = -0.5, 1.5          # the plane shown for the gates and the user's points
+LO, HI = -0.5, 1.5  # the plane shown for the gates and the user's points
 PROBLEMS = ("AND", "OR", "NAND", "XOR", "Your points")
-MAX_EPOCHS = 50             # Play gives up after this many epochs
+MAX_EPOCHS = 50  # Play gives up after this many epochs
 XOR_EXPLANATION = (
     "XOR is 1 when exactly one input is 1. The points (0,1) and (1,0) must be on one side of the line, (0,0) "
     "and (1,1) on the other, and no straight line can do that: whichever way it turns, one point is always on "
     "the wrong side. The rule keeps fixing one mistake by making another, so it never converges. "
     "Two neurons, each drawing its own line, and a third combining them can: press <b>Solve with a 2-2-1 "
-    "network</b>.")
+    "network</b>."
+)
 
 
 def _slider(value: float) -> QSlider:
@@ -108,19 +128,25 @@ class PerceptronPage(QWidget):
         s = weighted_sum(inputs, weights)
         out = decide(inputs, weights, threshold)
         compare = ">" if out else "\u2264"
-        self.sum_label.setText(f"weighted sum = {inputs[0]} \u00d7 {weights[0]:.1f} + {inputs[1]} \u00d7 "
-                               f"{weights[1]:.1f} = <b>{s:.2f}</b><br>"
-                               f"{s:.2f} {compare} threshold {threshold:.1f} \u2192 output <b>{out}</b>")
+        self.sum_label.setText(
+            f"weighted sum = {inputs[0]} \u00d7 {weights[0]:.1f} + {inputs[1]} \u00d7 "
+            f"{weights[1]:.1f} = <b>{s:.2f}</b><br>"
+            f"{s:.2f} {compare} threshold {threshold:.1f} \u2192 output <b>{out}</b>"
+        )
         self.decision_label.setText("Go to the beach!" if out else "Stay at home.")
         rows = []
         for sunny in (0, 1):
             for weekend in (0, 1):
                 o = decide([sunny, weekend], weights, threshold)
-                rows.append(f"<tr><td>{'yes' if sunny else 'no'}</td><td>{'yes' if weekend else 'no'}</td>"
-                            f"<td align='right'>{weighted_sum([sunny, weekend], weights):.1f}</td>"
-                            f"<td><b>{'beach' if o else 'home'}</b></td></tr>")
-        self.table_label.setText("<table cellspacing=0 cellpadding=3><tr><th>sunny</th><th>weekend</th>"
-                                 "<th>sum</th><th>decision</th></tr>" + "".join(rows) + "</table>")
+                rows.append(
+                    f"<tr><td>{'yes' if sunny else 'no'}</td><td>{'yes' if weekend else 'no'}</td>"
+                    f"<td align='right'>{weighted_sum([sunny, weekend], weights):.1f}</td>"
+                    f"<td><b>{'beach' if o else 'home'}</b></td></tr>"
+                )
+        self.table_label.setText(
+            "<table cellspacing=0 cellpadding=3><tr><th>sunny</th><th>weekend</th>"
+            "<th>sum</th><th>decision</th></tr>" + "".join(rows) + "</table>"
+        )
 
     # -- part 2: learning ------------------------------------------------------------------
     def _build_learning(self) -> QGroupBox:
@@ -132,14 +158,17 @@ class PerceptronPage(QWidget):
         self.problem_combo.addItems(PROBLEMS)
         self.problem_combo.currentIndexChanged.connect(self.reset_learning)
         form.addRow("Problem", self.problem_combo)
-        self.lr_spin = QDoubleSpinBox(objectName="perceptronLr", minimum=0.01, maximum=2.0, singleStep=0.05,
-                                      value=0.1, decimals=2)
+        self.lr_spin = QDoubleSpinBox(
+            objectName="perceptronLr", minimum=0.01, maximum=2.0, singleStep=0.05, value=0.1, decimals=2
+        )
         self.lr_spin.valueChanged.connect(self.reset_learning)
         form.addRow("Learning rate", self.lr_spin)
         side.addLayout(form)
-        rule = QLabel("For each point: output = 1 if w\u00b7x > threshold else 0.<br>If it is wrong: "
-                      "w \u2190 w + rate\u00b7(target \u2212 output)\u00b7x and threshold \u2190 threshold "
-                      "\u2212 rate\u00b7(target \u2212 output).")
+        rule = QLabel(
+            "For each point: output = 1 if w\u00b7x > threshold else 0.<br>If it is wrong: "
+            "w \u2190 w + rate\u00b7(target \u2212 output)\u00b7x and threshold \u2190 threshold "
+            "\u2212 rate\u00b7(target \u2212 output)."
+        )
         rule.setWordWrap(True)
         side.addWidget(rule)
         buttons = QGridLayout()
@@ -195,8 +224,9 @@ class PerceptronPage(QWidget):
         self.region = pg.ImageItem()
         self.plot.addItem(self.region)
         self.line = self.plot.plot(pen=pg.mkPen((30, 30, 30), width=3))
-        self.hidden_curves = [self.plot.plot(pen=pg.mkPen(c, width=2, style=Qt.DashLine))
-                              for c in ((46, 125, 50), (142, 36, 170))]
+        self.hidden_curves = [
+            self.plot.plot(pen=pg.mkPen(c, width=2, style=Qt.DashLine)) for c in ((46, 125, 50), (142, 36, 170))
+        ]
         self.points = pg.ScatterPlotItem(size=16, pen=pg.mkPen("w", width=1.5))
         self.current = pg.ScatterPlotItem(size=28, pen=pg.mkPen((220, 30, 30), width=3), brush=None)
         self.plot.addItem(self.points)
@@ -233,10 +263,12 @@ class PerceptronPage(QWidget):
         mine = self.problem() == "Your points"
         self.clear_button.setVisible(mine)
         self.xor_button.setVisible(self.problem() == "XOR")
-        self.hint_text = ("Click to add a blue point (target 1); Shift+click or right-click adds an "
-                                "orange point (target 0)." if mine else
-                                "Blue points should give 1, orange points 0. The shaded side is where the "
-                                "neuron says 1; the ringed point is the one just looked at.")
+        self.hint_text = (
+            "Click to add a blue point (target 1); Shift+click or right-click adds an orange point (target 0)."
+            if mine
+            else "Blue points should give 1, orange points 0. The shaded side is where the "
+            "neuron says 1; the ringed point is the one just looked at."
+        )
         self.hint_label.setText(self.hint_text)
         self.redraw()
 
@@ -291,7 +323,7 @@ class PerceptronPage(QWidget):
     def add_point(self, x: float, y: float, label: int) -> None:
         self.user_points.append((float(x), float(y), int(label)))
         if self.problem() != "Your points":
-            self.problem_combo.setCurrentText("Your points")   # resets the learner
+            self.problem_combo.setCurrentText("Your points")  # resets the learner
         else:
             self.reset_learning()
 
@@ -314,7 +346,7 @@ class PerceptronPage(QWidget):
         else:
             self.points.setData([], [])
         if self.last_index is not None and len(x):
-            self.current.setData(pos=x[self.last_index:self.last_index + 1])
+            self.current.setData(pos=x[self.last_index : self.last_index + 1])
         else:
             self.current.setData([], [])
         res = 80
@@ -347,9 +379,11 @@ class PerceptronPage(QWidget):
         self.mistakes_plot.setXRange(0.4, max(len(m), 5) + 0.6, padding=0)
         self.mistakes_plot.setYRange(0, max(max(m, default=1), 1) + 0.5, padding=0)
         w = lr.weights
-        self.epoch_label.setText(f"Epoch {lr.epoch} (point {lr.position + 1 if len(lr.x) else 0} of {len(lr.x)}), "
-                                 f"{lr.updates} updates<br>weights ({w[0]:+.2f}, {w[1]:+.2f}), "
-                                 f"threshold {lr.threshold:+.2f}")
+        self.epoch_label.setText(
+            f"Epoch {lr.epoch} (point {lr.position + 1 if len(lr.x) else 0} of {len(lr.x)}), "
+            f"{lr.updates} updates<br>weights ({w[0]:+.2f}, {w[1]:+.2f}), "
+            f"threshold {lr.threshold:+.2f}"
+        )
         self.epoch_label.setTextFormat(Qt.RichText)
         sol = self.xor_solution
         explanation = ""
@@ -359,16 +393,21 @@ class PerceptronPage(QWidget):
                 "Each dashed line belongs to one hidden neuron, which switches on on one side of it. Together the "
                 "two lines cut the plane into three parts, and the output neuron says 1 only where the hidden "
                 "neurons disagree: (0,1) and (1,0) land on one side, (0,0) and (1,1) on the other. The shading is "
-                "the network's output; two lines make the bend that one line could not.")
+                "the network's output; two lines make the bend that one line could not."
+            )
         elif lr.epoch == 0:
             text = "Not trained yet: press Step, One epoch or Play."
         elif lr.converged:
-            text = (f"<b style='color:#2e7d32'>Converged</b> after {lr.epoch} epoch{'s' if lr.epoch != 1 else ''}: "
-                    "a whole epoch without a mistake, every point is on its side of the line.")
+            text = (
+                f"<b style='color:#2e7d32'>Converged</b> after {lr.epoch} epoch{'s' if lr.epoch != 1 else ''}: "
+                "a whole epoch without a mistake, every point is on its side of the line."
+            )
         else:
-            text = (f"<b style='color:#c62828'>Not converged</b> after {lr.epoch} epochs "
-                    f"({lr.mistakes_per_epoch[-1]} mistake{'s' if lr.mistakes_per_epoch[-1] != 1 else ''} "
-                    "in the last one).")
+            text = (
+                f"<b style='color:#c62828'>Not converged</b> after {lr.epoch} epochs "
+                f"({lr.mistakes_per_epoch[-1]} mistake{'s' if lr.mistakes_per_epoch[-1] != 1 else ''} "
+                "in the last one)."
+            )
             if self.problem() == "XOR" and lr.epoch >= 3:
                 explanation = XOR_EXPLANATION
             elif lr.epoch >= MAX_EPOCHS and self.problem() == "Your points":

@@ -6,6 +6,7 @@ this keeps the window responsive without threads and the picture is always of
 a consistent state; ``benchmarks/bench_playground.py`` measures frame rate and
 the longest time the event loop is kept busy.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,24 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QPushButton, QScrollArea, QSizePolicy, QSlider, QSpinBox, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio.core.data import toy
 from nnstudio.core.lessons.playground import Playground, PlaygroundFileError
@@ -26,10 +42,10 @@ from nnstudio.gui.widgets.playground_network import NetworkDiagram
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 REG_RATES = (0.0, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
-FRAME_MS = 33                 # aim for ~30 redraws a second
-TRAIN_BUDGET_S = 0.012        # training time per frame
-MAP_RESOLUTION = 32           # neuron thumbnails
-OUTPUT_RESOLUTION = 80        # the big output heatmap
+FRAME_MS = 33  # aim for ~30 redraws a second
+TRAIN_BUDGET_S = 0.012  # training time per frame
+MAP_RESOLUTION = 32  # neuron thumbnails
+OUTPUT_RESOLUTION = 80  # the big output heatmap
 
 
 class PlaygroundPage(QWidget):
@@ -72,8 +88,9 @@ class PlaygroundPage(QWidget):
         self.noise_slider.sliderReleased.connect(self._on_noise)
         self.noise_slider.valueChanged.connect(lambda _: None if self.noise_slider.isSliderDown() else self._on_noise())
         form.addRow(self.noise_label, self.noise_slider)
-        self.split_slider = QSlider(Qt.Horizontal, objectName="splitSlider", minimum=10, maximum=90, singleStep=10,
-                                    pageStep=10)
+        self.split_slider = QSlider(
+            Qt.Horizontal, objectName="splitSlider", minimum=10, maximum=90, singleStep=10, pageStep=10
+        )
         self.split_label = QLabel()
         self.split_slider.valueChanged.connect(lambda v: self.split_label.setText(f"Test {v}%"))
         self.split_slider.valueChanged.connect(lambda _: None if self.split_slider.isSliderDown() else self._on_split())
@@ -197,8 +214,10 @@ class PlaygroundPage(QWidget):
         toggles.addWidget(self.discrete_check)
         toggles.addStretch(1)
         rl.addLayout(toggles)
-        legend = QLabel("Blue: positive / class 1, orange: negative / class 0. Circles: training points, "
-                        "squares: test points. Click a neuron to show it here.")
+        legend = QLabel(
+            "Blue: positive / class 1, orange: negative / class 0. Circles: training points, "
+            "squares: test points. Click a neuron to show it here."
+        )
         legend.setWordWrap(True)
         legend.setEnabled(False)
         rl.addWidget(legend)
@@ -209,7 +228,7 @@ class PlaygroundPage(QWidget):
         self.loss_plot.setLabel("left", "loss")
         self.loss_plot.getAxis("left").enableAutoSIPrefix(False)
         self.loss_plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.loss_plot.getPlotItem().getViewBox().setLimits(xMin=0)   # no negative epochs before training
+        self.loss_plot.getPlotItem().getViewBox().setLimits(xMin=0)  # no negative epochs before training
         self.loss_plot.addLegend(offset=(-10, 10))
         self.train_curve = self.loss_plot.plot(pen=pg.mkPen((40, 40, 40), width=2), name="train")
         self.test_curve = self.loss_plot.plot(pen=pg.mkPen((8, 119, 189), width=2, style=Qt.DashLine), name="test")
@@ -240,8 +259,17 @@ class PlaygroundPage(QWidget):
     def _sync_controls(self) -> None:
         """Show the playground's config in the controls (without triggering edits)."""
         c = self.playground.config
-        widgets = [self.dataset_combo, self.noise_slider, self.split_slider, self.lr_combo, self.opt_combo,
-                   self.batch_spin, self.reg_combo, self.reg_rate_combo, *self.feature_boxes.values()]
+        widgets = [
+            self.dataset_combo,
+            self.noise_slider,
+            self.split_slider,
+            self.lr_combo,
+            self.opt_combo,
+            self.batch_spin,
+            self.reg_combo,
+            self.reg_rate_combo,
+            *self.feature_boxes.values(),
+        ]
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -370,7 +398,7 @@ class PlaygroundPage(QWidget):
         self.playground.record()
         t0 = time.perf_counter()
         self.redraw()
-        self.diagram.repaint()      # paint now so its cost is measured with the redraw
+        self.diagram.repaint()  # paint now so its cost is measured with the redraw
         self.heatmap.viewport().repaint()
         self._redraw_seconds = time.perf_counter() - t0
         now = time.perf_counter()
@@ -422,8 +450,11 @@ class PlaygroundPage(QWidget):
                 m = maps[:, :, unit]
                 scale = max(float(np.abs(m).max()), 1e-6)
                 shown = m / scale
-                title = (f"Input {toy.FEATURES[pg_.config.features[unit]][0]}" if layer == 0
-                         else f"Neuron {unit + 1} of hidden layer {layer}")
+                title = (
+                    f"Input {toy.FEATURES[pg_.config.features[unit]][0]}"
+                    if layer == 0
+                    else f"Neuron {unit + 1} of hidden layer {layer}"
+                )
         self.heatmap.set_output(shown)
         self.output_title.setText(f"<b>{title}</b>")
         labels = [toy.FEATURES[f][0] for f in pg_.config.features]
@@ -476,8 +507,7 @@ class PlaygroundPage(QWidget):
         return True
 
     def _save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save playground", "playground.json",
-                                              "Playground files (*.json)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save playground", "playground.json", "Playground files (*.json)")
         if path:
             self.save_to(path)
 

@@ -6,6 +6,7 @@ from its flags), and the network, optimizer and trainer are core objects. The
 :class:`~nnstudio.gui.jobs.TrainingWorker` runs the trainer on its own thread and
 hands this page throttled updates, which it only draws.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,6 +42,7 @@ from nnstudio.core.memory import training_footprint
 from nnstudio.core.nn import DEFAULT_LR, ModelFileError, Sequential, load_model, restore_optimizer, save_model
 from nnstudio.core.training import History, RunConfig, Trainer
 
+from ..jobs import TrainingWorker
 from ..widgets.controls import LimitedDoubleSpinBox, LimitedSpinBox, LogSlider, MetricCard
 from ..widgets.dataset_view import DatasetView
 from ..widgets.download_dialog import obtain_dataset
@@ -49,15 +51,17 @@ from ..widgets.memory_view import MemoryView
 from ..widgets.studio_results import ResultsView
 from ..widgets.training_charts import AccuracyChart, GradientChart, LossChart
 from ..widgets.weight_view import WeightView
-from ..jobs import TrainingWorker
 
-DATASETS = (("MNIST digits", "mnist"), ("Fashion-MNIST clothing", "fashion-mnist"),
-            ("My digits (drawn on the Draw page)", "my-digits"))
+DATASETS = (
+    ("MNIST digits", "mnist"),
+    ("Fashion-MNIST clothing", "fashion-mnist"),
+    ("My digits (drawn on the Draw page)", "my-digits"),
+)
 OPTIMIZERS = (("SGD", "sgd"), ("Momentum", "momentum"), ("Adam", "adam"))
-CHART_INTERVAL = 0.2           # seconds between chart redraws while training (5 per second)
-HEATMAP_INTERVAL = 0.5         # seconds between weight-heatmap redraws while training
+CHART_INTERVAL = 0.2  # seconds between chart redraws while training (5 per second)
+HEATMAP_INTERVAL = 0.5  # seconds between weight-heatmap redraws while training
 BREAKDOWN_INTERVAL = 1.0
-LEGACY_AUTOSAVE = "nnstudio-autosave.npz"   # beside the settings file, where the first version kept it
+LEGACY_AUTOSAVE = "nnstudio-autosave.npz"  # beside the settings file, where the first version kept it
 
 
 class StudioPage(QWidget):
@@ -71,13 +75,13 @@ class StudioPage(QWidget):
         super().__init__()
         self.setObjectName("studioPage")
         self.context = context
-        self.data = None                  # Dataset
-        self.arrays = None                # its TrainingArrays (float32 inputs), shared through the core's cache
+        self.data = None  # Dataset
+        self.arrays = None  # its TrainingArrays (float32 inputs), shared through the core's cache
         self.net: Sequential | None = None
         self.optimizer = None
         self.trainer: Trainer | None = None
         self.history = History()
-        self.built_key = None             # (spec json, seed, dataset) the current network came from
+        self.built_key = None  # (spec json, seed, dataset) the current network came from
         self.path: str | None = None
         self.dirty = False
         self.run_epochs = 0
@@ -88,7 +92,7 @@ class StudioPage(QWidget):
         self._rate_points: list = []
         self._last_breakdown = 0.0
         self._last_step_info = None
-        self._loading_settings = True       # no settings writes until the saved ones are restored
+        self._loading_settings = True  # no settings writes until the saved ones are restored
         self.state = "idle"
 
         self.worker = TrainingWorker(self)
@@ -145,13 +149,19 @@ class StudioPage(QWidget):
         self.optimizer_combo = QComboBox(objectName="optimizerCombo")
         for text, key in OPTIMIZERS:
             self.optimizer_combo.addItem(text, key)
-        self.optimizer_combo.setToolTip("SGD: plain steps. Momentum: steps that keep their direction. "
-                                        "Adam: per-weight step sizes from gradient statistics.")
+        self.optimizer_combo.setToolTip(
+            "SGD: plain steps. Momentum: steps that keep their direction. "
+            "Adam: per-weight step sizes from gradient statistics."
+        )
         self.optimizer_combo.setAccessibleName("Optimizer")
         self.lr = LogSlider(DEFAULT_LR["adam"])
         self.lr.setObjectName("learningRate")
-        self.momentum = LimitedDoubleSpinBox("momentum", 0.9, "How much of the previous step's direction is kept "
-                                             "(changes apply while training)", objectName="momentumSpin")
+        self.momentum = LimitedDoubleSpinBox(
+            "momentum",
+            0.9,
+            "How much of the previous step's direction is kept (changes apply while training)",
+            objectName="momentumSpin",
+        )
         self.nesterov = QCheckBox("Nesterov", objectName="nesterovCheck")
         mom_row = QHBoxLayout()
         mom_row.addWidget(self.momentum, 1)
@@ -168,19 +178,33 @@ class StudioPage(QWidget):
         self.beta_widget = QWidget()
         self.beta_widget.setLayout(beta_row)
         self.beta_widget.setToolTip("Adam's decay rates for the gradient mean (β1) and its square (β2)")
-        self.weight_decay = LimitedDoubleSpinBox("weight_decay", 0.0, "Pulls every weight a little towards zero "
-                                                 "at each step (L2 / AdamW)", step=0.0001,
-                                                 objectName="weightDecaySpin")
-        self.batch_size = LimitedSpinBox("batch_size", 128, "Images per update. Smaller: noisier, more updates "
-                                         "per epoch. (A batch larger than the dataset uses the whole dataset.)",
-                                         objectName="batchSizeSpin")
-        self.epochs = LimitedSpinBox("epochs", 5, "How many passes over the training images one click of "
-                                     "Train makes", objectName="epochsSpin")
-        self.seed = LimitedSpinBox("seed", 0, "Random seed: the same seed gives the same starting weights and "
-                                   "batch order", objectName="seedSpin")
+        self.weight_decay = LimitedDoubleSpinBox(
+            "weight_decay",
+            0.0,
+            "Pulls every weight a little towards zero at each step (L2 / AdamW)",
+            step=0.0001,
+            objectName="weightDecaySpin",
+        )
+        self.batch_size = LimitedSpinBox(
+            "batch_size",
+            128,
+            "Images per update. Smaller: noisier, more updates "
+            "per epoch. (A batch larger than the dataset uses the whole dataset.)",
+            objectName="batchSizeSpin",
+        )
+        self.epochs = LimitedSpinBox(
+            "epochs", 5, "How many passes over the training images one click of Train makes", objectName="epochsSpin"
+        )
+        self.seed = LimitedSpinBox(
+            "seed",
+            0,
+            "Random seed: the same seed gives the same starting weights and batch order",
+            objectName="seedSpin",
+        )
         self.cosine = QCheckBox("Cosine decay of the learning rate", objectName="cosineCheck", checked=True)
-        self.cosine.setToolTip("Lower the learning rate smoothly to zero over the run: big steps first, "
-                               "fine ones at the end")
+        self.cosine.setToolTip(
+            "Lower the learning rate smoothly to zero over the run: big steps first, fine ones at the end"
+        )
         bs_row = QHBoxLayout()
         bs_row.setContentsMargins(0, 0, 0, 0)
         bs_row.addWidget(self.batch_size)
@@ -204,7 +228,9 @@ class StudioPage(QWidget):
             "<li>Preset <i>Deep sigmoid</i>, Gradients tab: the first layers barely learn.</li>"
             "<li>Batch size 8 vs 512: a noisy line or a smooth one, and a different speed.</li>"
             "<li>Weights tab after one epoch: strokes and blobs, each unit's own detector.</li></ul>",
-            objectName="studioTips", wordWrap=True)
+            objectName="studioTips",
+            wordWrap=True,
+        )
         tips.setTextFormat(Qt.RichText)
         tips.setProperty("role", "hint")
         lv.addWidget(tips)
@@ -245,12 +271,13 @@ class StudioPage(QWidget):
         self.step_button = QPushButton("Step", objectName="stepButton")
         self.stop_button = QPushButton("■  Stop", objectName="stopButton")
         self.reset_button = QPushButton("↺  Reset", objectName="resetButton")
-        tips = {self.train_button: "Train for the chosen number of epochs (F5)",
-                self.pause_button: "Pause or resume training (F6)",
-                self.step_button: "Train exactly one batch, then pause (F7)",
-                self.stop_button: "Stop after the current batch; the weights are kept (Shift+F5)",
-                self.reset_button: "New starting weights from the seed: the same seed gives the same weights "
-                                   "(Ctrl+R)"}
+        tips = {
+            self.train_button: "Train for the chosen number of epochs (F5)",
+            self.pause_button: "Pause or resume training (F6)",
+            self.step_button: "Train exactly one batch, then pause (F7)",
+            self.stop_button: "Stop after the current batch; the weights are kept (Shift+F5)",
+            self.reset_button: "New starting weights from the seed: the same seed gives the same weights (Ctrl+R)",
+        }
         for b, tip in tips.items():
             b.setToolTip(tip)
             b.setMinimumHeight(30)
@@ -332,29 +359,44 @@ class StudioPage(QWidget):
         self.reset_button.clicked.connect(self.reset)
         for w in (self.train_button, self.pause_button, self.step_button, self.stop_button, self.reset_button):
             w.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
-        self.optimizer_combo.setCurrentIndex(self.optimizer_combo.findData("adam"))   # the CLI's default
+        self.optimizer_combo.setCurrentIndex(self.optimizer_combo.findData("adam"))  # the CLI's default
         self._optimizer_selected(self.optimizer_combo.currentIndex(), keep_lr=True)
 
     def _build_actions(self) -> None:
         """Actions the main window puts in its Train menu (with shortcuts)."""
+
         def act(text, slot, shortcut):
             a = QAction(text, self, shortcut=QKeySequence(shortcut))
             a.setShortcutContext(Qt.WindowShortcut)
             a.triggered.connect(slot)
             self.addAction(a)
             return a
+
         self.train_action = act("&Train", self.train, "F5")
         self.pause_action = act("&Pause / Resume", self.toggle_pause, "F6")
         self.step_action = act("&Step One Batch", self.step, "F7")
         self.stop_action = act("S&top", self.stop, "Shift+F5")
         self.reset_action = act("&Reset Weights", self.reset, "Ctrl+R")
-        self.menu_actions = [self.train_action, self.pause_action, self.step_action, self.stop_action,
-                             self.reset_action]
+        self.menu_actions = [
+            self.train_action,
+            self.pause_action,
+            self.step_action,
+            self.stop_action,
+            self.reset_action,
+        ]
 
     # ================================================================ settings
     def _limited_controls(self) -> list:
-        return [self.lr, self.momentum, self.beta1, self.beta2, self.weight_decay, self.batch_size, self.epochs,
-                self.seed]
+        return [
+            self.lr,
+            self.momentum,
+            self.beta1,
+            self.beta2,
+            self.weight_decay,
+            self.batch_size,
+            self.epochs,
+            self.seed,
+        ]
 
     def limit_problems(self) -> list[str]:
         """Settings outside the limits table (the ones that apply to the chosen optimizer), one sentence each."""
@@ -376,14 +418,23 @@ class StudioPage(QWidget):
         """The run the controls describe: the same object ``nnstudio train`` builds from its flags."""
         spec = self.editor.spec()
         hidden = spec["hidden"]
-        return RunConfig(dataset=self.dataset_combo.currentData(), hidden=[h["units"] for h in hidden],
-                         activation=[h["activation"] for h in hidden] or ["relu"],
-                         dropout=[h["dropout"] for h in hidden] or [0.0], init=spec["init"],
-                         optimizer=self.optimizer_combo.currentData(), lr=self.lr.value(),
-                         momentum=self.momentum.value(), nesterov=self.nesterov.isChecked(),
-                         betas=(self.beta1.value(), self.beta2.value()), weight_decay=self.weight_decay.value(),
-                         batch_size=self.batch_size.value(), epochs=self.epochs.value(), seed=self.seed.value(),
-                         schedule="cosine" if self.cosine.isChecked() else "constant")
+        return RunConfig(
+            dataset=self.dataset_combo.currentData(),
+            hidden=[h["units"] for h in hidden],
+            activation=[h["activation"] for h in hidden] or ["relu"],
+            dropout=[h["dropout"] for h in hidden] or [0.0],
+            init=spec["init"],
+            optimizer=self.optimizer_combo.currentData(),
+            lr=self.lr.value(),
+            momentum=self.momentum.value(),
+            nesterov=self.nesterov.isChecked(),
+            betas=(self.beta1.value(), self.beta2.value()),
+            weight_decay=self.weight_decay.value(),
+            batch_size=self.batch_size.value(),
+            epochs=self.epochs.value(),
+            seed=self.seed.value(),
+            schedule="cosine" if self.cosine.isChecked() else "constant",
+        )
 
     def apply_run_config(self, cfg: RunConfig, spec: dict | None = None) -> None:
         """Show ``cfg`` in the controls (``spec``: the editor's layer rows, if known more exactly)."""
@@ -412,13 +463,17 @@ class StudioPage(QWidget):
             self._loading_settings = False
 
     def _settings_dict(self) -> dict:
-        return {"dataset": self.dataset_combo.currentData(), "spec": self.editor.spec(),
-                "config": self.run_config().to_hyperparameters(), "smoothing": self.loss_chart.smoothing}
+        return {
+            "dataset": self.dataset_combo.currentData(),
+            "spec": self.editor.spec(),
+            "config": self.run_config().to_hyperparameters(),
+            "smoothing": self.loss_chart.smoothing,
+        }
 
     def _apply_settings_dict(self, s: dict) -> None:
         if isinstance(s.get("config"), dict):
             cfg = RunConfig.from_hyperparameters(s["config"], s.get("dataset"))
-        else:   # the first version's flat settings
+        else:  # the first version's flat settings
             legacy = dict(s)
             if "beta1" in legacy and "beta2" in legacy:
                 legacy["betas"] = [legacy["beta1"], legacy["beta2"]]
@@ -433,7 +488,7 @@ class StudioPage(QWidget):
             try:
                 self._apply_settings_dict(json.loads(raw))
             except (ValueError, TypeError, KeyError):
-                pass   # settings from an unknown version: start from the defaults
+                pass  # settings from an unknown version: start from the defaults
         self._loading_settings = False
         self.loss_chart.smoothing_changed.connect(lambda _: self._save_settings())
 
@@ -455,7 +510,7 @@ class StudioPage(QWidget):
     def load_data(self, ask: bool = True) -> bool:
         """Load the selected dataset (downloading on request). False + a message if unavailable."""
         name = self.dataset_key()
-        live = name == "my-digits"          # the user adds digits while the app runs: reload every time
+        live = name == "my-digits"  # the user adds digits while the app runs: reload every time
         if not live and self.data is not None and self.data.name == name:
             return True
         arrays = None if live else cached_arrays(name, self.context.data_dir)
@@ -475,8 +530,10 @@ class StudioPage(QWidget):
             arrays = arrays_for(data)
         self.arrays = arrays
         self.data = d = arrays.dataset
-        self.data_label.setText(f"{len(d.y_train):,} training and {len(d.y_test):,} test images, "
-                                f"{d.input_size} pixels, {d.num_classes} classes")
+        self.data_label.setText(
+            f"{len(d.y_train):,} training and {len(d.y_test):,} test images, "
+            f"{d.input_size} pixels, {d.num_classes} classes"
+        )
         self.editor.set_io(d.input_size, d.num_classes)
         self._training_context_changed()
         self.dataset_view.set_dataset(d)
@@ -499,8 +556,11 @@ class StudioPage(QWidget):
         self._save_settings()
 
     def _training_context_changed(self) -> None:
-        self.editor.set_training_context(self.batch_size.value(), self.optimizer_combo.currentData(),
-                                         self.arrays.nbytes if self.arrays is not None else 0)
+        self.editor.set_training_context(
+            self.batch_size.value(),
+            self.optimizer_combo.currentData(),
+            self.arrays.nbytes if self.arrays is not None else 0,
+        )
         self._save_settings()
 
     def _optimizer_selected(self, _index: int, keep_lr: bool = False) -> None:
@@ -533,14 +593,16 @@ class StudioPage(QWidget):
         self._install_network(net, History())
         self.built_key = self._current_key()
         self.dirty_set(False)
-        self.context.show_status(f"New network {' → '.join(map(str, net.sizes()))}, "
-                                 f"{net.num_parameters():,} parameters (seed {self.seed.value()})")
+        self.context.show_status(
+            f"New network {' → '.join(map(str, net.sizes()))}, "
+            f"{net.num_parameters():,} parameters (seed {self.seed.value()})"
+        )
         return True
 
     def _install_network(self, net: Sequential, history: History) -> None:
         self.net = net
         self.optimizer = self.run_config().make_optimizer(net.parameters())
-        restore_optimizer(net, self.optimizer)   # an opened model continues with its Adam/Momentum state
+        restore_optimizer(net, self.optimizer)  # an opened model continues with its Adam/Momentum state
         self.trainer = None
         self.history = history
         n_train = len(self.arrays.y_train) if self.arrays is not None else 1
@@ -581,8 +643,9 @@ class StudioPage(QWidget):
         arrays = self.arrays
         try:
             # the history continues the run: epoch and step numbering go on from it
-            trainer = cfg.make_trainer(self.net, self.optimizer, arrays.train, arrays.test, history=self.history,
-                                       start_paused=start_paused)
+            trainer = cfg.make_trainer(
+                self.net, self.optimizer, arrays.train, arrays.test, history=self.history, start_paused=start_paused
+            )
         except ValueError as exc:
             self.show_message(str(exc), error=True)
             return False
@@ -600,12 +663,16 @@ class StudioPage(QWidget):
         autosave_path = paths.autosave_path()
         net, history, optimizer = self.net, self.history, self.optimizer
 
-        def autosave(_trainer) -> None:        # runs on the training thread after each epoch
+        def autosave(_trainer) -> None:  # runs on the training thread after each epoch
             autosave_path.parent.mkdir(parents=True, exist_ok=True)
             save_model(net, autosave_path, hyperparameters=hyper, history=history.to_dict(), optimizer=optimizer)
 
-        self.worker.start(trainer, epochs=self.run_epochs,
-                          analysis_data=(arrays.x_test, arrays.y_test, self.data.class_names), autosave=autosave)
+        self.worker.start(
+            trainer,
+            epochs=self.run_epochs,
+            analysis_data=(arrays.x_test, arrays.y_test, self.data.class_names),
+            autosave=autosave,
+        )
         self.progress.setRange(0, self.run_epochs * trainer.batches_per_epoch)
         self.progress.setValue(0)
         self._run_t0 = time.perf_counter()
@@ -684,8 +751,16 @@ class StudioPage(QWidget):
         self.reset_button.setEnabled(True)
         self.dataset_combo.setEnabled(not running)
         self.editor.setEnabled(not running)
-        for w in (self.optimizer_combo, self.batch_size, self.epochs, self.seed, self.cosine, self.beta1,
-                  self.beta2, self.nesterov):
+        for w in (
+            self.optimizer_combo,
+            self.batch_size,
+            self.epochs,
+            self.seed,
+            self.cosine,
+            self.beta1,
+            self.beta2,
+            self.nesterov,
+        ):
             w.setEnabled(not running)
         self.state = "paused" if paused else ("running" if running else state)
 
@@ -697,8 +772,9 @@ class StudioPage(QWidget):
         draw = paused or now - self._last_chart >= CHART_INTERVAL
         self.loss_chart.add_steps(batch.first_step, batch.losses, redraw=draw)
         if len(batch.grad_steps):
-            self.gradient_chart.add(batch.grad_steps, batch.grad_norms,
-                                    redraw=draw and self.tabs.currentWidget() is self.gradient_chart)
+            self.gradient_chart.add(
+                batch.grad_steps, batch.grad_norms, redraw=draw and self.tabs.currentWidget() is self.gradient_chart
+            )
         self._last_step_info = batch.last
         # speed over the last ~2 s of wall clock (the trainer's own figure counts paused time)
         if self._rate_points and (self.trainer is None or self.trainer.paused):
@@ -724,8 +800,10 @@ class StudioPage(QWidget):
             if t1 > t0 and s1 > s0:
                 speed = (s1 - s0) * self.batch_size.value() / (t1 - t0)
         left = (total - done_batches) * self.batch_size.value() / speed if speed else 0
-        self.progress.setFormat(f"epoch {info.epoch}/{self.run_start_epoch + self.run_epochs} · "
-                                f"batch {info.batch}/{info.batches_per_epoch} · {format_seconds(left)} left")
+        self.progress.setFormat(
+            f"epoch {info.epoch}/{self.run_start_epoch + self.run_epochs} · "
+            f"batch {info.batch}/{info.batches_per_epoch} · {format_seconds(left)} left"
+        )
         self.progress.setToolTip(f"{speed:,.0f} images per second")
         self.cards["epoch"].set(f"{info.epoch - 1 + info.batch / info.batches_per_epoch:.2f}")
         ema = self.loss_chart.ema.y[self.loss_chart.ema.n - 1] if self.loss_chart.ema.n else info.loss
@@ -748,9 +826,13 @@ class StudioPage(QWidget):
         if self.net is None:
             return
         self._last_breakdown = time.perf_counter()
-        estimate, measured = training_footprint(self.net, self.optimizer, max(1, self.batch_size.value()),
-                                                snapshots=Trainer.SNAPSHOTS,
-                                                dataset_bytes=self.arrays.nbytes if self.arrays is not None else 0)
+        estimate, measured = training_footprint(
+            self.net,
+            self.optimizer,
+            max(1, self.batch_size.value()),
+            snapshots=Trainer.SNAPSHOTS,
+            dataset_bytes=self.arrays.nbytes if self.arrays is not None else 0,
+        )
         self.memory_view.set_breakdown(estimate, measured)
 
     def _tick_memory(self) -> None:
@@ -770,8 +852,10 @@ class StudioPage(QWidget):
             self._defer(lambda: self.results.show_analysis(analysis, x_test, info.epoch))
         self._defer(lambda: (self.weight_view.update_weights(self.net), self._update_breakdown(force=True)))
         self._defer(lambda: self.context.set_model(self.net, self.data.name if self.data else None))
-        self.context.show_status(f"Epoch {info.epoch}: test accuracy {info.test_accuracy:.2%}, "
-                                 f"{info.samples_per_sec:,.0f} samples/s ({info.seconds:.1f} s); autosaved")
+        self.context.show_status(
+            f"Epoch {info.epoch}: test accuracy {info.test_accuracy:.2%}, "
+            f"{info.samples_per_sec:,.0f} samples/s ({info.seconds:.1f} s); autosaved"
+        )
 
     def _defer(self, fn) -> None:
         self._deferred.append(fn)
@@ -808,8 +892,9 @@ class StudioPage(QWidget):
             self.progress.setValue(self.progress.maximum())
             self.progress.setFormat(f"done: {len(self.history.epochs)} epochs trained")
         elif state == "stopped":
-            self.progress.setFormat(f"stopped at epoch {len(self.history.epochs) + 1}, "
-                                    f"step {len(self.history.step_loss)}")
+            self.progress.setFormat(
+                f"stopped at epoch {len(self.history.epochs) + 1}, step {len(self.history.step_loss)}"
+            )
         elif state == "diverged":
             self.progress.setFormat("diverged: weights restored")
         self.context.set_model(self.net, self.data.name if self.data else None)
@@ -817,8 +902,10 @@ class StudioPage(QWidget):
     # ================================================================ messages
     def show_message(self, text: str, error: bool = False) -> None:
         colour = "#d9534f" if error else "#2e7dd7"
-        self.banner.setStyleSheet(f"QLabel {{ border: 1px solid {colour}; border-left: 5px solid {colour}; "
-                                  f"border-radius: 4px; padding: 6px; }}")
+        self.banner.setStyleSheet(
+            f"QLabel {{ border: 1px solid {colour}; border-left: 5px solid {colour}; "
+            f"border-radius: 4px; padding: 6px; }}"
+        )
         self.banner.setText(text)
         self.banner.show()
         self.context.show_status(strip_tags(text))
@@ -867,7 +954,7 @@ class StudioPage(QWidget):
             return False
         trainer = self.trainer
         resume = self.worker.running and trainer is not None and not trainer.paused
-        if resume:          # a consistent snapshot: the batch in flight finishes first
+        if resume:  # a consistent snapshot: the batch in flight finishes first
             trainer.pause(wait=True)
         try:
             return self._write_model(path)
@@ -876,11 +963,18 @@ class StudioPage(QWidget):
                 self.worker.resume()
 
     def _write_model(self, path: str) -> bool:
-        self.net.meta.update(dataset=self.data.name if self.data else self.net.meta.get("dataset"),
-                             class_names=list(self.data.class_names) if self.data else self.net.meta.get("class_names"))
+        self.net.meta.update(
+            dataset=self.data.name if self.data else self.net.meta.get("dataset"),
+            class_names=list(self.data.class_names) if self.data else self.net.meta.get("class_names"),
+        )
         try:
-            save_model(self.net, path, hyperparameters=self.hyperparameters(), history=self.history.to_dict(),
-                       optimizer=self.optimizer)
+            save_model(
+                self.net,
+                path,
+                hyperparameters=self.hyperparameters(),
+                history=self.history.to_dict(),
+                optimizer=self.optimizer,
+            )
         except OSError as exc:
             self.show_message(f"Could not save {path}: {exc.strerror or exc}", error=True)
             return False
@@ -899,8 +993,9 @@ class StudioPage(QWidget):
             return False
         dataset = net.meta.get("dataset") or "mnist"
         if self.dataset_combo.findData(dataset) < 0:
-            self.show_message(f"Could not open the model: it was trained on {dataset!r}, which this page does "
-                              "not offer.", error=True)
+            self.show_message(
+                f"Could not open the model: it was trained on {dataset!r}, which this page does not offer.", error=True
+            )
             return False
         if self.worker.running:
             self.worker.stop(wait=10.0)
@@ -922,8 +1017,10 @@ class StudioPage(QWidget):
         self.path_changed.emit(self.path)
         self.dirty_set(False)
         self._save_settings()
-        self.context.show_status(f"Opened {Path(path).name}: {' → '.join(map(str, net.sizes()))}, "
-                                 f"{len(self.history.epochs)} epochs of history")
+        self.context.show_status(
+            f"Opened {Path(path).name}: {' → '.join(map(str, net.sizes()))}, "
+            f"{len(self.history.epochs)} epochs of history"
+        )
         return True
 
     def new_model(self) -> None:
@@ -939,8 +1036,9 @@ class StudioPage(QWidget):
         return path or None
 
     def choose_save_path(self) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save model as", self.path or str(Path.home() / "model.npz"),
-                                              "nnstudio models (*.npz)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save model as", self.path or str(Path.home() / "model.npz"), "nnstudio models (*.npz)"
+        )
         if path and not path.endswith(".npz"):
             path += ".npz"
         return path or None

@@ -7,13 +7,24 @@ into it and *says* when it is outside the range in
 ``problem_changed``); nothing is clamped behind the user's back. The page then
 refuses to train until the value is fixed, with the same sentence the CLI prints.
 """
+
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio.core.limits import LIMITS
 
@@ -58,7 +69,7 @@ class LimitedSpinBox(_LimitMixin, QSpinBox):
         super().__init__(parent, **kwargs)
         limit = LIMITS[name]
         # Wider than the limits: an out-of-range number stays as typed and is reported, not clamped.
-        self.setRange(min(0, int(limit.lo)), 2 ** 31 - 1)
+        self.setRange(min(0, int(limit.lo)), 2**31 - 1)
         self.setValue(int(value))
         self._init_limit(name, tooltip)
 
@@ -72,7 +83,7 @@ class LimitedDoubleSpinBox(_LimitMixin, QDoubleSpinBox):
     def __init__(self, name: str, value: float, tooltip: str = "", step: float = 0.01, parent=None, **kwargs):
         super().__init__(parent, **kwargs)
         limit = LIMITS[name]
-        self.setDecimals(9)                  # stores 1e-6 and below exactly enough; shown compactly
+        self.setDecimals(9)  # stores 1e-6 and below exactly enough; shown compactly
         self.setRange(min(0.0, float(limit.lo)), 1e12)
         self.setSingleStep(step)
         self.setValue(float(value))
@@ -112,8 +123,13 @@ class LogSlider(QWidget):
         self.lo, self.hi = lo, hi
         self.slider = QSlider(Qt.Horizontal, objectName="lrSlider")
         self.slider.setRange(0, 200)
-        self.spin = LimitedDoubleSpinBox("lr", value, "Learning rate: how big a step each update takes "
-                                         "(the slider is logarithmic)", step=0.0001, objectName="lrSpin")
+        self.spin = LimitedDoubleSpinBox(
+            "lr",
+            value,
+            "Learning rate: how big a step each update takes (the slider is logarithmic)",
+            step=0.0001,
+            objectName="lrSpin",
+        )
         self.spin.setKeyboardTracking(False)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -177,7 +193,7 @@ class MetricCard(QFrame):
         self.caption.setProperty("role", "caption")
         self.value = QLabel("–")
         self.value.setProperty("role", "metric")
-        self.value.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long number never widens the window
+        self.value.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a long number never widens the window
         lay.addWidget(self.caption)
         lay.addWidget(self.value)
         self.setToolTip(tooltip)

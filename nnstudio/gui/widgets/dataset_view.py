@@ -1,4 +1,5 @@
 """A look at the dataset: a grid of samples per class and how many images each class has."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,9 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 from .training_charts import style_plot
 
 
-def sample_grid(images: np.ndarray, labels: np.ndarray, k: int, per_class: int = 12, seed: int = 0,
-                gap: int = 2) -> np.ndarray:
+def sample_grid(
+    images: np.ndarray, labels: np.ndarray, k: int, per_class: int = 12, seed: int = 0, gap: int = 2
+) -> np.ndarray:
     """uint8 image with one row of ``per_class`` random examples for each of ``k`` classes."""
     h, w = images.shape[1:3]
     rng = np.random.default_rng(seed)
@@ -20,7 +22,7 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, k: int, per_class: int =
             continue
         pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False)
         for j, i in enumerate(pick):
-            out[c * (h + gap):c * (h + gap) + h, j * (w + gap):j * (w + gap) + w] = images[i]
+            out[c * (h + gap) : c * (h + gap) + h, j * (w + gap) : j * (w + gap) + w] = images[i]
     return out
 
 
@@ -47,8 +49,9 @@ class DatasetView(QWidget):
         style_plot(self.counts, "Training images per class")
         self.counts.setMouseEnabled(x=False, y=False)
         self.counts.getPlotItem().hideButtons()
-        self.count_bars = pg.BarGraphItem(x0=np.zeros(10), y=np.arange(10), height=0.7, width=np.zeros(10),
-                                          brush=(30, 110, 235, 200), pen=None)
+        self.count_bars = pg.BarGraphItem(
+            x0=np.zeros(10), y=np.arange(10), height=0.7, width=np.zeros(10), brush=(30, 110, 235, 200), pen=None
+        )
         self.counts.addItem(self.count_bars)
         self.counts.getPlotItem().invertY(True)
         lay = QHBoxLayout(self)

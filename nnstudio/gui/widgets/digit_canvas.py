@@ -6,6 +6,7 @@ so the last one can be undone. Between two mouse events the pen follows a
 quadratic curve through the midpoints, so a fast stroke is smooth and has no
 gaps. Tablets work through the mouse events Qt synthesises from pen events.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,15 +29,15 @@ class DigitCanvas(QWidget):
         self.setAccessibleName("Drawing canvas")
         self.setToolTip("Draw a digit with the mouse or a pen. Esc clears, Ctrl+Z undoes the last stroke.")
         self.resolution = resolution
-        self.pen_width = 20.0                      # in canvas pixels (a tenth of the height: MNIST-like strokes)
+        self.pen_width = 20.0  # in canvas pixels (a tenth of the height: MNIST-like strokes)
         self.strokes: list[tuple[float, list[QPointF]]] = []
-        self._base: QImage | None = None           # an imported picture under the strokes
+        self._base: QImage | None = None  # an imported picture under the strokes
         self._image = QImage(resolution, resolution, QImage.Format_Grayscale8)
         self._image.fill(0)
         self._drawing = False
         self.setMinimumSize(200, 200)
         policy = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        policy.setHeightForWidth(True)             # stay square: no dead band above and below
+        policy.setHeightForWidth(True)  # stay square: no dead band above and below
         self.setSizePolicy(policy)
         self.setCursor(Qt.CrossCursor)
         self.setFocusPolicy(Qt.StrongFocus)
@@ -103,7 +104,7 @@ class DigitCanvas(QWidget):
         img = self._image
         bpl = img.bytesPerLine()
         raw = np.frombuffer(img.constBits(), np.uint8, count=bpl * img.height()).reshape(img.height(), bpl)
-        return raw[:, :img.width()].astype(np.float32) * np.float32(1 / 255)
+        return raw[:, : img.width()].astype(np.float32) * np.float32(1 / 255)
 
     # -- geometry ------------------------------------------------------------------------------------
     def _target_rect(self) -> QRectF:

@@ -1,4 +1,5 @@
 """Missing dataset -> a dialog: download it (progress, cancel) or point at a folder that has it."""
+
 from __future__ import annotations
 
 import threading
@@ -35,7 +36,8 @@ class DownloadDialog(QDialog):
             f"<p><b>{info.title}</b> was not found{f' in {data_dir}' if data_dir else ''}.</p>"
             f"<p>Download it now (about 11-30 MB, checked against known SHA-256 sums), or choose a folder "
             f"that holds a <code>{info.name}/</code> subfolder with the four IDX files. You can also set "
-            f"the <code>NNSTUDIO_DATA_DIR</code> environment variable.</p>")
+            f"the <code>NNSTUDIO_DATA_DIR</code> environment variable.</p>"
+        )
         self.text.setWordWrap(True)
         self.progress = QProgressBar(objectName="downloadProgress")
         self.progress.setRange(0, 100)
@@ -107,8 +109,9 @@ class DownloadDialog(QDialog):
         if not folder:
             return
         if locate(self.name, folder) is None:
-            self.status.setText(f"<span style='color:#d9534f'>{folder} has no {self.name}/ subfolder with the four "
-                                f"IDX files.</span>")
+            self.status.setText(
+                f"<span style='color:#d9534f'>{folder} has no {self.name}/ subfolder with the four IDX files.</span>"
+            )
             return
         try:
             self.dataset = load_dataset(self.name, folder, download=False)
@@ -147,5 +150,9 @@ def obtain_dataset(name: str, data_dir=None, parent=None, ask: bool = True):
     dlg = DownloadDialog(name, data_dir, parent)
     dlg.exec()
     if dlg.dataset is None:
-        return None, data_dir, f"{get_info(name).title} is not available (download it, or set NNSTUDIO_DATA_DIR to a folder that has it)."
+        return (
+            None,
+            data_dir,
+            f"{get_info(name).title} is not available (download it, or set NNSTUDIO_DATA_DIR to a folder that has it).",
+        )
     return dlg.dataset, dlg.data_dir, ""

@@ -10,6 +10,7 @@ edges carry a label (the local derivative on the current step).
 The widget only draws: values and gradients come from a
 :class:`nnstudio.core.autograd.expr.Graph`.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,10 +29,18 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 # Box fills carry their own dark text, so they read the same on light and dark palettes.
-FILL = {"variable": QColor("#cfe2ff"), "constant": QColor("#e4e4e4"), "operation": QColor("#d6efd0"),
-        "output": QColor("#ffe0b3")}
-BORDER = {"variable": QColor("#4a78c2"), "constant": QColor("#8c8c8c"), "operation": QColor("#4f9a45"),
-          "output": QColor("#d0841c")}
+FILL = {
+    "variable": QColor("#cfe2ff"),
+    "constant": QColor("#e4e4e4"),
+    "operation": QColor("#d6efd0"),
+    "output": QColor("#ffe0b3"),
+}
+BORDER = {
+    "variable": QColor("#4a78c2"),
+    "constant": QColor("#8c8c8c"),
+    "operation": QColor("#4f9a45"),
+    "output": QColor("#d0841c"),
+}
 BOX_TEXT = QColor("#1b1b1b")
 DIM_TEXT = QColor("#5a5a5a")
 HIGHLIGHT = QColor("#e8590c")
@@ -44,7 +53,7 @@ CONST_W, CONST_H = 56.0, 32.0
 COL_GAP, ROW_GAP = 46.0, 18.0
 MARGIN = 16.0
 MAX_SCALE = 1.25
-MIN_SCALE = 0.8   # below this text is hard to read: the widget grows instead (put it in a QScrollArea)
+MIN_SCALE = 0.8  # below this text is hard to read: the widget grows instead (put it in a QScrollArea)
 
 
 def _num(v) -> str:
@@ -72,11 +81,13 @@ def layout(graph) -> dict[int, QRectF]:
     for d in sorted(columns):
         col = columns[d]
         if d > 0:
+
             def key(i):
                 feeds = [row[k] for k in nodes[i].inputs if k in row]
                 if not feeds:  # a constant: sit beside its consumer's other inputs
                     feeds = [row[k] for c in nodes[i].consumers for k in nodes[c].inputs if k in row]
                 return sum(feeds) / len(feeds) if feeds else 0.0
+
             col.sort(key=key)
         for r, i in enumerate(col):
             row[i] = float(r)
@@ -112,8 +123,10 @@ class GraphView(QWidget):
         self.revealed: set[int] = set()
         self.current: int | None = None
         self.edge_labels: dict[tuple[int, int], str] = {}
-        self.setToolTip("The computation graph: every box is one value the engine computed.\n"
-                        "Arrows show what feeds into what; gradients flow backwards along them.")
+        self.setToolTip(
+            "The computation graph: every box is one value the engine computed.\n"
+            "Arrows show what feeds into what; gradients flow backwards along them."
+        )
 
     # -- owner API -----------------------------------------------------------------
     def set_graph(self, graph, keep_layout: bool = False) -> None:
@@ -126,11 +139,14 @@ class GraphView(QWidget):
         self.update()
 
     def _extent(self) -> tuple[float, float]:
-        return (max(r.right() for r in self.rects.values()) + MARGIN,
-                max(r.bottom() for r in self.rects.values()) + MARGIN)
+        return (
+            max(r.right() for r in self.rects.values()) + MARGIN,
+            max(r.bottom() for r in self.rects.values()) + MARGIN,
+        )
 
-    def set_backward_state(self, revealed: set[int], current: int | None,
-                           edge_labels: dict[tuple[int, int], str] | None = None) -> None:
+    def set_backward_state(
+        self, revealed: set[int], current: int | None, edge_labels: dict[tuple[int, int], str] | None = None
+    ) -> None:
         self.revealed, self.current = set(revealed), current
         self.edge_labels = dict(edge_labels or {})
         self.update()
@@ -236,11 +252,16 @@ class GraphView(QWidget):
         painter.setPen(BOX_TEXT)
         painter.drawText(badge, Qt.AlignCenter, badge_text)
         if n.kind == "operation":
-            sub = QRectF(header.x() + fm.horizontalAdvance(n.label) + 14, header.y(),
-                         badge.left() - header.x() - fm.horizontalAdvance(n.label) - 18, line_h)
+            sub = QRectF(
+                header.x() + fm.horizontalAdvance(n.label) + 14,
+                header.y(),
+                badge.left() - header.x() - fm.horizontalAdvance(n.label) - 18,
+                line_h,
+            )
             painter.setPen(DIM_TEXT)
-            painter.drawText(sub, Qt.AlignLeft | Qt.AlignVCenter, fm.elidedText(f"= {n.text}", Qt.ElideRight,
-                                                                                   int(sub.width())))
+            painter.drawText(
+                sub, Qt.AlignLeft | Qt.AlignVCenter, fm.elidedText(f"= {n.text}", Qt.ElideRight, int(sub.width()))
+            )
         value_row = QRectF(r.x() + pad, r.y() + pad + line_h, r.width() - 2 * pad, line_h)
         grad_row = QRectF(r.x() + pad, r.y() + pad + 2 * line_h, r.width() - 2 * pad, line_h)
         painter.setPen(BOX_TEXT)
@@ -249,5 +270,4 @@ class GraphView(QWidget):
         painter.setPen(GRAD_TEXT if shown else DIM_TEXT)
         painter.setFont(bold if shown else base)
         y = self.graph.output.label
-        painter.drawText(grad_row, Qt.AlignLeft | Qt.AlignVCenter,
-                         f"d{y}/d{n.label}  {_num(n.grad) if shown else '?'}")
+        painter.drawText(grad_row, Qt.AlignLeft | Qt.AlignVCenter, f"d{y}/d{n.label}  {_num(n.grad) if shown else '?'}")

@@ -9,6 +9,7 @@ which is :meth:`nnstudio.core.nn.spec.MLPSpec.to_editor`'s form: the core's
 estimates its memory (the same estimate ``nnstudio memory estimate`` prints).
 Input and output sizes come from the dataset.
 """
+
 from __future__ import annotations
 
 import psutil
@@ -22,15 +23,22 @@ from nnstudio.core.training.trainer import Trainer
 
 from .controls import LimitedDoubleSpinBox, LimitedSpinBox
 
-ACTIVATIONS = (("ReLU", "relu"), ("LeakyReLU", "leaky_relu"), ("Sigmoid", "sigmoid"), ("Tanh", "tanh"),
-               ("Linear", "linear"))
+ACTIVATIONS = (
+    ("ReLU", "relu"),
+    ("LeakyReLU", "leaky_relu"),
+    ("Sigmoid", "sigmoid"),
+    ("Tanh", "tanh"),
+    ("Linear", "linear"),
+)
 INITS = (("He (for ReLU)", "he"), ("Xavier (sigmoid/tanh)", "xavier"), ("Small normal (0.01)", "normal"))
 MAX_HIDDEN = int(LIMITS["hidden_layers"].hi)
 
 
 def _preset(*units, act="relu", dropout=0.0):
-    return {"hidden": [{"units": u, "activation": act, "dropout": dropout} for u in units],
-            "init": "xavier" if act in ("sigmoid", "tanh") else "he"}
+    return {
+        "hidden": [{"units": u, "activation": act, "dropout": dropout} for u in units],
+        "init": "xavier" if act in ("sigmoid", "tanh") else "he",
+    }
 
 
 PRESETS = (
@@ -39,8 +47,7 @@ PRESETS = (
     ("784 → 32 → 10  (tiny)", _preset(32)),
     ("784 → 512 → 10  (wide, dropout 0.2)", _preset(512, dropout=0.2)),
     ("784 → 10  (no hidden layer: logistic regression)", _preset()),
-    ("Deep sigmoid 5×64  (watch gradients vanish)", {**_preset(64, 64, 64, 64, 64, act="sigmoid"),
-                                                      "init": "normal"}),
+    ("Deep sigmoid 5×64  (watch gradients vanish)", {**_preset(64, 64, 64, 64, 64, act="sigmoid"), "init": "normal"}),
 )
 DEFAULT_SPEC = PRESETS[0][1]
 
@@ -55,7 +62,7 @@ def available_memory() -> int:
 
 class _LayerRow(QWidget):
     changed = Signal()
-    move = Signal(object, int)      # row, -1 up / +1 down
+    move = Signal(object, int)  # row, -1 up / +1 down
     remove = Signal(object)
 
     def __init__(self, layer: dict, parent=None):
@@ -66,8 +73,9 @@ class _LayerRow(QWidget):
         lay.setSpacing(4)
         self.index_label = QLabel()
         self.index_label.setMinimumWidth(18)
-        self.units = LimitedSpinBox("units", int(layer["units"]), "Neurons in this hidden layer",
-                                    objectName="unitsSpin")
+        self.units = LimitedSpinBox(
+            "units", int(layer["units"]), "Neurons in this hidden layer", objectName="unitsSpin"
+        )
         self.units.setAccessibleName("Units")
         self.units.setKeyboardTracking(False)
         self.activation = QComboBox(objectName="activationCombo")
@@ -75,9 +83,13 @@ class _LayerRow(QWidget):
             self.activation.addItem(text, key)
         self.activation.setCurrentIndex(max(0, self.activation.findData(layer.get("activation", "relu"))))
         self.activation.setToolTip("Non-linearity applied after this layer")
-        self.dropout = LimitedDoubleSpinBox("dropout", float(layer.get("dropout", 0.0)),
-                                            "Dropout: fraction of this layer's outputs zeroed at random while "
-                                            "training", step=0.05, objectName="dropoutSpin")
+        self.dropout = LimitedDoubleSpinBox(
+            "dropout",
+            float(layer.get("dropout", 0.0)),
+            "Dropout: fraction of this layer's outputs zeroed at random while training",
+            step=0.05,
+            objectName="dropoutSpin",
+        )
         self.up = QToolButton(text="▲", toolTip="Move this layer up", autoRaise=True)
         self.down = QToolButton(text="▼", toolTip="Move this layer down", autoRaise=True)
         self.delete = QToolButton(text="✕", toolTip="Remove this layer", autoRaise=True, objectName="removeLayer")
@@ -97,8 +109,11 @@ class _LayerRow(QWidget):
         self.delete.clicked.connect(lambda: self.remove.emit(self))
 
     def value(self) -> dict:
-        return {"units": self.units.value(), "activation": self.activation.currentData(),
-                "dropout": round(self.dropout.value(), 4)}
+        return {
+            "units": self.units.value(),
+            "activation": self.activation.currentData(),
+            "dropout": round(self.dropout.value(), 4),
+        }
 
     def set_error(self, error: bool) -> None:
         """Mark the units box (a memory problem; out-of-range values mark themselves)."""
@@ -225,8 +240,9 @@ class LayerEditor(QWidget):
     # -- rows ------------------------------------------------------------------------
     def add_layer(self, layer: dict | None = None, notify: bool = True) -> None:
         if len(self._rows) >= MAX_HIDDEN:
-            self._show_error(f"At most {MAX_HIDDEN} hidden layers: deeper MLPs train badly here and would not "
-                             "fit on screen.")
+            self._show_error(
+                f"At most {MAX_HIDDEN} hidden layers: deeper MLPs train badly here and would not fit on screen."
+            )
             return
         if layer is None:
             prev = self._rows[-1].value() if self._rows else {"units": 64, "activation": "relu", "dropout": 0.0}
@@ -278,9 +294,11 @@ class LayerEditor(QWidget):
         total = est.total + self.dataset_bytes
         avail = available_memory()
         if total > avail // 2:
-            return (f"This network would need about {format_bytes(total)} to train (weights, gradients, optimizer "
-                    f"state, activations, the trainer's snapshots and the dataset), more than half of the "
-                    f"{format_bytes(avail)} of free memory. Use fewer units.")
+            return (
+                f"This network would need about {format_bytes(total)} to train (weights, gradients, optimizer "
+                f"state, activations, the trainer's snapshots and the dataset), more than half of the "
+                f"{format_bytes(avail)} of free memory. Use fewer units."
+            )
         return ""
 
     def _show_error(self, text: str) -> None:
@@ -308,14 +326,21 @@ class LayerEditor(QWidget):
         spec = self.spec()
         mlp = self.mlp_spec()
         est = self.estimate = self.memory_estimate()
-        self.summary.setText(f"<b>{mlp.describe()}</b><br>{est.count:,} parameters · "
-                             f"{format_bytes(est.parameters)} weights · ≈{format_bytes(est.total)} to train")
-        self.summary.setToolTip("<table>" + "".join(
-            f"<tr><td>{label}</td><td align='right'>&nbsp;{format_bytes(n)}</td></tr>"
-            for key, label, n in est.rows() if key != "dataset")
+        self.summary.setText(
+            f"<b>{mlp.describe()}</b><br>{est.count:,} parameters · "
+            f"{format_bytes(est.parameters)} weights · ≈{format_bytes(est.total)} to train"
+        )
+        self.summary.setToolTip(
+            "<table>"
+            + "".join(
+                f"<tr><td>{label}</td><td align='right'>&nbsp;{format_bytes(n)}</td></tr>"
+                for key, label, n in est.rows()
+                if key != "dataset"
+            )
             + f"<tr><td>plus the dataset in memory</td><td align='right'>&nbsp;{format_bytes(self.dataset_bytes)}"
             f"</td></tr></table>at batch size {self.batch_size} with {self.optimizer}; "
-            "the same estimate as <code>nnstudio memory estimate</code>")
+            "the same estimate as <code>nnstudio memory estimate</code>"
+        )
         self.spec_changed.emit(spec)
 
 

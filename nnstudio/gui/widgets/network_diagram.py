@@ -9,6 +9,7 @@ clicking an edge emits :attr:`NetworkDiagram.weight_clicked`.
 
 The widget only draws what it is given: it computes nothing about the network.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,11 +32,11 @@ class DiagramState:
 
     sizes: list[int]
     weights: list[np.ndarray]
-    values: list[np.ndarray | None] = field(default_factory=list)       # per column, or None (not reached)
-    value_names: list[str] = field(default_factory=list)                # per column, e.g. "a" or "z"
-    edge_grads: list[np.ndarray | None] = field(default_factory=list)   # per block, or None
-    node_grads: list[np.ndarray | None] = field(default_factory=list)   # per column, or None
-    highlight: tuple[int, int] | None = None    # (first column, last column) of the current step
+    values: list[np.ndarray | None] = field(default_factory=list)  # per column, or None (not reached)
+    value_names: list[str] = field(default_factory=list)  # per column, e.g. "a" or "z"
+    edge_grads: list[np.ndarray | None] = field(default_factory=list)  # per block, or None
+    node_grads: list[np.ndarray | None] = field(default_factory=list)  # per column, or None
+    highlight: tuple[int, int] | None = None  # (first column, last column) of the current step
     selected: tuple[int, int, int] | None = None  # (block, i, j)
     column_titles: list[str] = field(default_factory=list)
     input_names: list[str] = field(default_factory=list)
@@ -45,7 +46,7 @@ class NetworkDiagram(QWidget):
     """Draws a :class:`DiagramState`; emits ``weight_clicked(block, i, j)``."""
 
     weight_clicked = Signal(int, int, int)
-    neuron_clicked = Signal(int, int)       # (column, neuron)
+    neuron_clicked = Signal(int, int)  # (column, neuron)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -213,8 +214,9 @@ class NetworkDiagram(QWidget):
                 painter.drawEllipse(p, r, r)
                 painter.setPen(text_color)
                 if values is not None:
-                    painter.drawText(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r), Qt.AlignCenter,
-                                     _short(float(values[k])))
+                    painter.drawText(
+                        QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r), Qt.AlignCenter, _short(float(values[k]))
+                    )
             # column title above, input names to the left
             title = s.column_titles[col] if col < len(s.column_titles) else ""
             top = self.node_pos(col, 0)
@@ -223,8 +225,7 @@ class NetworkDiagram(QWidget):
                 for k in range(n):
                     p = self.node_pos(0, k)
                     name = s.input_names[k] if k < len(s.input_names) else ""
-                    painter.drawText(QRectF(p.x() - r - 54, p.y() - 10, 48, 20), Qt.AlignRight | Qt.AlignVCenter,
-                                     name)
+                    painter.drawText(QRectF(p.x() - r - 54, p.y() - 10, 48, 20), Qt.AlignRight | Qt.AlignVCenter, name)
         painter.end()
 
 
@@ -239,8 +240,11 @@ def _short(v: float) -> str:
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
-    return QColor(int(a.red() + (b.red() - a.red()) * t), int(a.green() + (b.green() - a.green()) * t),
-                  int(a.blue() + (b.blue() - a.blue()) * t))
+    return QColor(
+        int(a.red() + (b.red() - a.red()) * t),
+        int(a.green() + (b.green() - a.green()) * t),
+        int(a.blue() + (b.blue() - a.blue()) * t),
+    )
 
 
 def _dist(p: QPointF, q: QPointF) -> float:

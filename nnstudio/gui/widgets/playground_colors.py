@@ -3,14 +3,15 @@
 Values in [-1, 1] become RGBA through a 256-entry lookup table, in NumPy, so a
 whole map turns into an image in one indexing operation.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
-NEGATIVE = (245, 147, 34)       # orange
-POSITIVE = (8, 119, 189)        # blue
-MIDDLE = (232, 234, 235)        # light grey (not pure white: points stay visible)
+NEGATIVE = (245, 147, 34)  # orange
+POSITIVE = (8, 119, 189)  # blue
+MIDDLE = (232, 234, 235)  # light grey (not pure white: points stay visible)
 
 
 def _make_lut() -> np.ndarray:

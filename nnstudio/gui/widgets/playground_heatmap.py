@@ -3,6 +3,7 @@
 Items are created once and updated in place (``setImage`` / ``setData``), so a
 redraw costs one small image upload and two scatter updates.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +54,7 @@ class OutputHeatmap(pg.PlotWidget):
         return True
 
     def heightForWidth(self, width: int) -> int:
-        return width          # keep the plane square
+        return width  # keep the plane square
 
     def set_points(self, x_train, y_train, x_test, y_test, classification: bool) -> None:
         self.train_points.setData(pos=np.asarray(x_train), brush=_brushes(np.ravel(y_train), classification))

@@ -1,14 +1,23 @@
 """A compact editor for a small network's hidden layers: add/remove layers, neurons and activation per layer."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
 from nnstudio.core.lessons.playground import HIDDEN_ACTIVATIONS, MAX_LAYERS, MAX_NEURONS
 
-ACTIVATION_LABELS = {"tanh": "Tanh", "relu": "ReLU", "leaky_relu": "Leaky ReLU", "sigmoid": "Sigmoid",
-                     "elu": "ELU", "softplus": "Softplus", "gelu": "GELU", "swish": "Swish", "linear": "Linear"}
+ACTIVATION_LABELS = {
+    "tanh": "Tanh",
+    "relu": "ReLU",
+    "leaky_relu": "Leaky ReLU",
+    "sigmoid": "Sigmoid",
+    "elu": "ELU",
+    "softplus": "Softplus",
+    "gelu": "GELU",
+    "swish": "Swish",
+    "linear": "Linear",
+}
 
 
 class CompactLayerEditor(QWidget):

@@ -4,6 +4,7 @@ Line width grows with the weight's size, colour says its sign (blue positive,
 orange negative); hovering a line or a neuron shows its value. The widget only
 draws what :meth:`NetworkDiagram.set_network` hands it; it computes nothing.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,8 @@ class NetworkDiagram(QWidget):
         self.activations: list[str] = []
         self.weights: list[np.ndarray] = []
         self.biases: list[np.ndarray] = []
-        self._images: list[list] = []          # per column, a QImage per node
-        self._nodes: list[list[QRectF]] = []   # filled at paint time
+        self._images: list[list] = []  # per column, a QImage per node
+        self._nodes: list[list[QRectF]] = []  # filled at paint time
         self._segments = np.zeros((0, 4))
         self._segment_info: list[tuple] = []
         self.selected: tuple[int, int] | None = None
@@ -110,7 +111,7 @@ class NetworkDiagram(QWidget):
                     p.setPen(pen)
                     p.drawLine(a, b)
                     segs.append((a.x(), a.y(), b.x(), b.y()))
-                    info.append((c, i, j, w))        # formatted only when hovered
+                    info.append((c, i, j, w))  # formatted only when hovered
         self._segments = np.array(segs, dtype=np.float64).reshape(-1, 4)
         self._segment_info = info
         # nodes
@@ -202,6 +203,8 @@ class NetworkDiagram(QWidget):
 
 def _over(color: QColor, background: QColor, alpha: float) -> QColor:
     """``color`` at opacity ``alpha`` over ``background``, as one opaque colour."""
-    return QColor(round(background.red() + (color.red() - background.red()) * alpha),
-                  round(background.green() + (color.green() - background.green()) * alpha),
-                  round(background.blue() + (color.blue() - background.blue()) * alpha))
+    return QColor(
+        round(background.red() + (color.red() - background.red()) * alpha),
+        round(background.green() + (color.green() - background.green()) * alpha),
+        round(background.blue() + (color.blue() - background.blue()) * alpha),
+    )

@@ -1,4 +1,5 @@
 """After an epoch: the confusion matrix and the most confident mistakes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollA
 
 def _blues(share: float) -> QColor:
     """White -> dark blue for a share in [0, 1]."""
-    t = share ** 0.5            # square root: small confusions stay visible next to the big diagonal
+    t = share**0.5  # square root: small confusions stay visible next to the big diagonal
     lo, mid, hi = (247, 251, 255), (107, 174, 214), (8, 48, 107)
     a, b, u = (lo, mid, t * 2) if t < 0.5 else (mid, hi, t * 2 - 1)
     return QColor(*(int(a[i] + (b[i] - a[i]) * u) for i in range(3)))
@@ -53,11 +54,9 @@ class ConfusionView(QWidget):
         top, left = fm.height() * 2 + 6, label_w + fm.height() + 4
         side = max(8, min((self.width() - left - 6) // k, (self.height() - top - fm.height() * 2 - 6) // k))
         painter.setFont(title_font)
-        painter.drawText(QRect(0, 0, self.width(), fm.height() + 4), Qt.AlignCenter,
-                         "Confusion matrix (test set)")
+        painter.drawText(QRect(0, 0, self.width(), fm.height() + 4), Qt.AlignCenter, "Confusion matrix (test set)")
         painter.setFont(self.font())
-        painter.drawText(QRect(left, fm.height() + 2, side * k, fm.height() + 4), Qt.AlignCenter,
-                         "predicted →")
+        painter.drawText(QRect(left, fm.height() + 2, side * k, fm.height() + 4), Qt.AlignCenter, "predicted →")
         share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
         small = QFont(self.font())
         small.setPointSizeF(max(6.0, min(self.font().pointSizeF(), side / 3.2)))
@@ -72,10 +71,12 @@ class ConfusionView(QWidget):
         painter.setFont(self.font())
         painter.setPen(fg)
         for i, name in enumerate(self.class_names):
-            painter.drawText(QRect(fm.height() + 2, top + i * side, label_w - 4, side), Qt.AlignRight | Qt.AlignVCenter,
-                             name[:9])
-            painter.drawText(QRect(left + i * side, top + k * side + 2, side, fm.height() + 2), Qt.AlignCenter,
-                             name[:3])
+            painter.drawText(
+                QRect(fm.height() + 2, top + i * side, label_w - 4, side), Qt.AlignRight | Qt.AlignVCenter, name[:9]
+            )
+            painter.drawText(
+                QRect(left + i * side, top + k * side + 2, side, fm.height() + 2), Qt.AlignCenter, name[:3]
+            )
         painter.save()
         painter.translate(fm.height(), top + k * side / 2)
         painter.rotate(-90)
@@ -85,7 +86,7 @@ class ConfusionView(QWidget):
 
 
 def digit_pixmap(img: np.ndarray, scale: int = 2) -> QPixmap:
-    img = np.ascontiguousarray(255 - img)     # dark ink on light paper reads like a page
+    img = np.ascontiguousarray(255 - img)  # dark ink on light paper reads like a page
     h, w = img.shape
     qimg = QImage(img.data, w, h, w, QImage.Format_Grayscale8).copy()
     return QPixmap.fromImage(qimg).scaled(w * scale, h * scale, Qt.KeepAspectRatio, Qt.FastTransformation)
@@ -129,10 +130,14 @@ class MistakesGallery(QWidget):
                 continue
             index, true, pred, conf = m
             pic.setPixmap(digit_pixmap(images[index]))
-            cap.setText(f"<span style='color:#2e9d4a'>{class_names[true]}</span> → "
-                        f"<span style='color:#d9534f'><b>{class_names[pred]}</b></span> {conf:.0%}")
-            pic.setToolTip(f"test image #{index}: true {class_names[true]}, "
-                           f"predicted {class_names[pred]} with {conf:.1%} confidence")
+            cap.setText(
+                f"<span style='color:#2e9d4a'>{class_names[true]}</span> → "
+                f"<span style='color:#d9534f'><b>{class_names[pred]}</b></span> {conf:.0%}"
+            )
+            pic.setToolTip(
+                f"test image #{index}: true {class_names[true]}, "
+                f"predicted {class_names[pred]} with {conf:.1%} confidence"
+            )
             self.shown += 1
         when = f" after epoch {epoch}" if epoch else ""
         self.title.setText(f"<b>Most confident mistakes</b>{when}: true → <b>predicted</b> (confidence)")

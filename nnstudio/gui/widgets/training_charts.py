@@ -4,6 +4,7 @@ Every chart creates its plot items once and afterwards only calls ``setData``
 on them (pyqtgraph's PlotSpeedTest pattern); the data live in growing NumPy
 buffers so an update copies nothing but the new points.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,17 @@ RAW = (90, 140, 220)
 EMA = (30, 110, 235)
 TEST = (240, 150, 30)
 TRAIN = (30, 110, 235)
-LAYER_COLOURS = [(30, 110, 235), (240, 150, 30), (60, 170, 90), (200, 60, 80), (150, 90, 200),
-                 (40, 170, 190), (170, 130, 60), (120, 120, 120), (220, 100, 180)]
+LAYER_COLOURS = [
+    (30, 110, 235),
+    (240, 150, 30),
+    (60, 170, 90),
+    (200, 60, 80),
+    (150, 90, 200),
+    (40, 170, 190),
+    (170, 130, 60),
+    (120, 120, 120),
+    (220, 100, 180),
+]
 
 
 def is_dark() -> bool:
@@ -85,19 +95,20 @@ class GrowingSeries:
             cap = max(2 * len(self.y), self.n + m)
             self.x = np.resize(self.x, cap)
             self.y = np.resize(self.y, cap)
-        self.x[self.n:self.n + m] = x
-        self.y[self.n:self.n + m] = y
+        self.x[self.n : self.n + m] = x
+        self.y[self.n : self.n + m] = y
         self.n += m
 
     def clear(self) -> None:
         self.n = 0
 
     def view(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x[:self.n], self.y[:self.n]
+        return self.x[: self.n], self.y[: self.n]
 
 
-def debiased_ema(values: np.ndarray, smoothing: float, state: tuple[float, int] = (0.0, 0)
-                 ) -> tuple[np.ndarray, tuple[float, int]]:
+def debiased_ema(
+    values: np.ndarray, smoothing: float, state: tuple[float, int] = (0.0, 0)
+) -> tuple[np.ndarray, tuple[float, int]]:
     """TensorBoard's smoothing: an EMA started at 0 and divided by (1 - w^t) to remove the start-up bias.
 
     Returns the smoothed values and the state to continue from with the next values.
@@ -106,12 +117,12 @@ def debiased_ema(values: np.ndarray, smoothing: float, state: tuple[float, int] 
     w = float(smoothing)
     last, t = state
     out = np.empty(len(values), dtype=np.float64)
-    prev = last / (1 - w ** t) if t and w < 1 else (values[0] if len(values) else 0.0)
+    prev = last / (1 - w**t) if t and w < 1 else (values[0] if len(values) else 0.0)
     for i, v in enumerate(values):
         if np.isfinite(v):
             t += 1
             last = last * w + (1 - w) * v
-            prev = last / (1 - w ** t) if w < 1 else v
+            prev = last / (1 - w**t) if w < 1 else v
         out[i] = prev
     return out, (last, t)
 
@@ -171,23 +182,39 @@ class LossChart(QWidget):
         self.plot.setAccessibleName("Loss chart")
         # The key is in the title (outside the plot area): a legend inside it would be repainted,
         # text and all, at every update.
-        style_plot(self.plot, "Loss: <span style='color:#5a8cdc'>every batch</span> · "
-                   "<span style='color:#1e6eeb'>smoothed</span> · <span style='color:#f0961e'>test</span>",
-                   bottom="epoch", grid=False)
+        style_plot(
+            self.plot,
+            "Loss: <span style='color:#5a8cdc'>every batch</span> · "
+            "<span style='color:#1e6eeb'>smoothed</span> · <span style='color:#f0961e'>test</span>",
+            bottom="epoch",
+            grid=False,
+        )
         item = self.plot.getPlotItem()
-        self.raw_item = item.plot([], [], pen=pg.mkPen(RAW + (90,), width=1), name="every batch",
-                                  antialias=False)
+        self.raw_item = item.plot([], [], pen=pg.mkPen(RAW + (90,), width=1), name="every batch", antialias=False)
         self.raw_item.setDownsampling(auto=True, method="peak")
         self.raw_item.setClipToView(True)
         # Wide antialiased lines are Qt's slow path (12 ms vs 1 ms for this curve): 2 px, no antialiasing.
         self.ema_item = item.plot([], [], pen=pg.mkPen(EMA, width=2), name="smoothed", antialias=False)
         self.ema_item.setDownsampling(auto=True, method="mean")
         self.ema_item.setClipToView(True)
-        self.test_item = item.plot([], [], pen=pg.mkPen(TEST, width=2), symbol="o", symbolSize=7,
-                                   symbolBrush=TEST, symbolPen=None, name="test (per epoch)", antialias=False)
-        self.diverged_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((217, 83, 79), width=2,
-                                                                                   style=Qt.DashLine),
-                                             label="diverged", labelOpts={"position": 0.9, "color": (217, 83, 79)})
+        self.test_item = item.plot(
+            [],
+            [],
+            pen=pg.mkPen(TEST, width=2),
+            symbol="o",
+            symbolSize=7,
+            symbolBrush=TEST,
+            symbolPen=None,
+            name="test (per epoch)",
+            antialias=False,
+        )
+        self.diverged_line = pg.InfiniteLine(
+            angle=90,
+            movable=False,
+            pen=pg.mkPen((217, 83, 79), width=2, style=Qt.DashLine),
+            label="diverged",
+            labelOpts={"position": 0.9, "color": (217, 83, 79)},
+        )
         self.diverged_line.hide()
         item.addItem(self.diverged_line, ignoreBounds=True)
         # y from 0 to the largest loss so far, set by hand: autoranging on every update would
@@ -324,13 +351,32 @@ class AccuracyChart(pg.PlotWidget):
         super().__init__(parent)
         self.setObjectName("accuracyPlot")
         self.setAccessibleName("Accuracy chart")
-        style_plot(self, "Accuracy: <span style='color:#1e6eeb'>train</span> · "
-                   "<span style='color:#f0961e'>test</span>", bottom="epoch")
+        style_plot(
+            self,
+            "Accuracy: <span style='color:#1e6eeb'>train</span> · <span style='color:#f0961e'>test</span>",
+            bottom="epoch",
+        )
         item = self.getPlotItem()
-        self.train_item = item.plot([], [], pen=pg.mkPen(TRAIN, width=2), symbol="o", symbolSize=6,
-                                    symbolBrush=TRAIN, symbolPen=None, antialias=False)
-        self.test_item = item.plot([], [], pen=pg.mkPen(TEST, width=2), symbol="o", symbolSize=6,
-                                   symbolBrush=TEST, symbolPen=None, antialias=False)
+        self.train_item = item.plot(
+            [],
+            [],
+            pen=pg.mkPen(TRAIN, width=2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=TRAIN,
+            symbolPen=None,
+            antialias=False,
+        )
+        self.test_item = item.plot(
+            [],
+            [],
+            pen=pg.mkPen(TEST, width=2),
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=TEST,
+            symbolPen=None,
+            antialias=False,
+        )
         self.getAxis("left").setLabel("%")
         self.setYRange(80, 100)
         self.setXRange(0, 5)
@@ -392,7 +438,8 @@ class GradientChart(pg.PlotWidget):
         style_plot(self, "Gradient size per layer (RMS of dL/dW)", bottom="epoch", grid=False)
         self.setLogMode(y=True)
         self.legend = self.getPlotItem().addLegend(
-            offset=(-10, 10), labelTextColor=QApplication.instance().palette().color(QPalette.Text))
+            offset=(-10, 10), labelTextColor=QApplication.instance().palette().color(QPalette.Text)
+        )
         self.items: list[pg.PlotDataItem] = []
         self.series: list[GrowingSeries] = []
         self.batches_per_epoch = 1

@@ -4,6 +4,7 @@ Blue is negative, red is positive, white (or the centre colour) is zero. The
 tiles answer "what does each hidden unit look for": a unit whose tile shows a
 red stroke fires when those pixels are ink.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,13 +22,15 @@ MAX_TILES = 400
 
 def diverging_lut() -> np.ndarray:
     """A 256×4 uint8 blue-white-red lookup table (zero maps to the middle)."""
-    cmap = pg.ColorMap([0.0, 0.25, 0.5, 0.75, 1.0],
-                       [(33, 72, 160), (110, 160, 215), (247, 247, 247), (225, 120, 95), (165, 20, 40)])
+    cmap = pg.ColorMap(
+        [0.0, 0.25, 0.5, 0.75, 1.0], [(33, 72, 160), (110, 160, 215), (247, 247, 247), (225, 120, 95), (165, 20, 40)]
+    )
     return cmap.getLookupTable(0.0, 1.0, 256, alpha=True)
 
 
-def tile_image(w: np.ndarray, side: int, max_tiles: int = MAX_TILES, gap: int = 1,
-               lut: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
+def tile_image(
+    w: np.ndarray, side: int, max_tiles: int = MAX_TILES, gap: int = 1, lut: np.ndarray | None = None
+) -> tuple[np.ndarray, int, int]:
     """RGBA image of the columns of ``w`` (in=side*side, units) as side×side tiles in a grid.
 
     Each tile is scaled to its own largest |w| so weak and strong units are both readable;
@@ -43,13 +46,13 @@ def tile_image(w: np.ndarray, side: int, max_tiles: int = MAX_TILES, gap: int = 
     idx = np.clip(((tiles / scale[:, None, None]) * 127.5 + 127.5), 0, 255).astype(np.uint8)
     grid = np.zeros((rows * cols, side, side), dtype=np.uint8)
     grid[:units] = idx
-    rgba = lut[grid]                                   # (rows*cols, side, side, 4)
+    rgba = lut[grid]  # (rows*cols, side, side, 4)
     rgba[units:, ..., 3] = 0
     # pad every tile with a transparent gap, then lay the tiles out row by row
     padded = np.zeros((rows, cols, side + gap, side + gap, 4), dtype=np.uint8)
     padded[:, :, :side, :side] = rgba.reshape(rows, cols, side, side, 4)
     img = padded.transpose(0, 2, 1, 3, 4).reshape(rows * (side + gap), cols * (side + gap), 4)
-    img = np.ascontiguousarray(img[:-gap or None, :-gap or None])
+    img = np.ascontiguousarray(img[: -gap or None, : -gap or None])
     return img, rows, cols
 
 
@@ -65,10 +68,12 @@ class WeightView(QWidget):
         pal = QApplication.instance().palette()
         self.graphics.setBackground(pal.color(QPalette.Base))
         self._fg = pal.color(QPalette.Text)
-        self.hint = QLabel("<span style='color:#2148a0'>■</span> negative weight &nbsp; "
-                           "<span style='color:#a51428'>■</span> positive weight &nbsp;·&nbsp; "
-                           "first layer: each tile is one hidden unit's 784 input weights, scaled to its own "
-                           "largest |w|; later layers: rows = units, columns = inputs, shared scale ±max|w|.")
+        self.hint = QLabel(
+            "<span style='color:#2148a0'>■</span> negative weight &nbsp; "
+            "<span style='color:#a51428'>■</span> positive weight &nbsp;·&nbsp; "
+            "first layer: each tile is one hidden unit's 784 input weights, scaled to its own "
+            "largest |w|; later layers: rows = units, columns = inputs, shared scale ±max|w|."
+        )
         self.hint.setWordWrap(True)
         self.hint.setTextFormat(Qt.RichText)
         self.hint.setProperty("role", "hint")
@@ -105,9 +110,14 @@ class WeightView(QWidget):
                 col, row = (1 if first_is_image else 0), 2 * (i - (1 if first_is_image else 0))
             label = self.graphics.addLabel(title, row=row, col=col, color=self._fg, size="9pt")
             # tiles keep square pixels; a 128x10 matrix is stretched so every cell stays visible
-            vb = self.graphics.addViewBox(row=row + 1, col=col, rowspan=rowspan,
-                                          lockAspect=bool(i == 0 and first_is_image),
-                                          enableMouse=True, invertY=True)
+            vb = self.graphics.addViewBox(
+                row=row + 1,
+                col=col,
+                rowspan=rowspan,
+                lockAspect=bool(i == 0 and first_is_image),
+                enableMouse=True,
+                invertY=True,
+            )
             vb.setMenuEnabled(False)
             img = pg.ImageItem(axisOrder="row-major")
             if not (i == 0 and first_is_image):

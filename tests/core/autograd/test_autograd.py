@@ -1,10 +1,10 @@
 """The autograd engine: every op against central differences, an MLP against the Layer engine."""
+
 import numpy as np
 import pytest
 
 from nnstudio.core.autograd import Tensor, no_grad, softmax_cross_entropy
-from nnstudio.core.nn import SoftmaxCrossEntropy
-from nnstudio.core.nn import Sequential
+from nnstudio.core.nn import Sequential, SoftmaxCrossEntropy
 
 EPS = 1e-6
 
@@ -60,7 +60,7 @@ BINARY_CASES = [
     ("sub broadcast col", lambda a, b: a - b, (3, 1), (3, 4)),
     ("mul broadcast", lambda a, b: a * b, (2, 3, 4), (3, 1)),
     ("div broadcast", lambda a, b: a / b, (3, 4), (1, 4)),
-    ("pow tensor exponent", lambda a, b: a ** b, (3, 4), (4,)),
+    ("pow tensor exponent", lambda a, b: a**b, (3, 4), (4,)),
     ("matmul", lambda a, b: a @ b, (3, 5), (5, 2)),
 ]
 
@@ -74,10 +74,10 @@ def test_binary_ops_match_central_differences(name, op, sa, sb):
 
 UNARY_CASES = [
     ("neg", lambda a: -a, None),
-    ("scalar pow", lambda a: a ** 3, None),
-    ("fractional pow", lambda a: a ** 0.5, 0.5),
+    ("scalar pow", lambda a: a**3, None),
+    ("fractional pow", lambda a: a**0.5, 0.5),
     ("scalar radd rsub rmul rdiv", lambda a: (2 - a) * 3 + 1 / a, 0.5),
-    ("scalar rpow", lambda a: 2 ** a, None),
+    ("scalar rpow", lambda a: 2**a, None),
     ("exp", lambda a: a.exp(), None),
     ("log", lambda a: a.log(), 0.3),
     ("sqrt", lambda a: a.sqrt(), 0.3),
@@ -124,9 +124,9 @@ def test_softmax_cross_entropy_matches_loss_class_and_central_differences():
 def test_seed_example_dy_dx_is_2x_plus_3():
     for x0 in (-3.0, 0.0, 2.0, 10.5):
         x = Tensor(x0, requires_grad=True)
-        y = x ** 2 + 3 * x + 5
+        y = x**2 + 3 * x + 5
         y.backward()
-        assert y.item() == x0 ** 2 + 3 * x0 + 5
+        assert y.item() == x0**2 + 3 * x0 + 5
         assert x.grad == 2 * x0 + 3
 
 
@@ -150,7 +150,7 @@ def test_long_chain_backward_does_not_hit_recursion_limit():
     for _ in range(20000):
         y = y * 1.0001
     y.backward()
-    assert x.grad == pytest.approx(1.0001 ** 20000, rel=1e-9)
+    assert x.grad == pytest.approx(1.0001**20000, rel=1e-9)
 
 
 def test_no_grad_and_detach_stop_the_graph():
@@ -193,17 +193,17 @@ def test_random_expression_graphs_agree_with_pytorch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
     unary = ["exp", "tanh", "sigmoid", "sin", "cos", "relu"]
-    for trial in range(20):
+    for _trial in range(20):
         a0, b0 = rng.standard_normal((3, 4)), rng.standard_normal((4,))
         ops = rng.choice(unary, size=3)
         ours = [Tensor(a0, requires_grad=True), Tensor(b0, requires_grad=True)]
         theirs = [torch.tensor(a0, requires_grad=True), torch.tensor(b0, requires_grad=True)]
         results = []
-        for (a, b), lib in ((ours, "ours"), (theirs, "torch")):
+        for (a, b), _lib in ((ours, "ours"), (theirs, "torch")):
             h = a * b + b
             for name in ops:
                 h = getattr(h, name)() * 0.9 + h / 3
-            out = (h ** 2).mean() + h.max()
+            out = (h**2).mean() + h.max()
             out.backward()
             results.append((float(out.item()), a.grad, b.grad))
         (ov, oga, ogb), (tv, tga, tgb) = results

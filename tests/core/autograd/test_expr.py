@@ -1,4 +1,5 @@
 """Safe expressions: parsing what people type, refusing hostile input, symbolic vs autograd derivatives."""
+
 import builtins
 import math
 import re
@@ -14,28 +15,34 @@ def value(text, **values):
     return parse(text).value_and_gradient(**values)[0]
 
 
-@pytest.mark.parametrize("text,at,expected", [
-    ("x**2 + 3*x + 5", {"x": 2}, 15),
-    ("x^2 + 3x + 5", {"x": 2}, 15),
-    ("2(x+1)", {"x": 4}, 10),
-    ("(x + 1)(x - 1)", {"x": 3}, 8),
-    ("2 sin(x)", {"x": math.pi / 2}, 2),
-    ("-2**2", {}, -4),            # minus binds looser than power, as in maths
-    ("2**3**2", {}, 512),         # power is right-associative
-    ("2^-1", {}, 0.5),
-    ("1/2x", {"x": 4}, 2),        # left to right: (1/2)*x
-    ("-x^2", {"x": 3}, -9),
-    ("--x", {"x": 3}, 3),
-    ("pi*e", {}, math.pi * math.e),
-    ("y = 3x + 1", {"x": 2}, 7),
-    ("f(x) = x²", {"x": 5}, 25),
-    ("2 × x − 1", {"x": 5}, 9),
-    ("sigmoid(w*x + b)", {"w": 2, "x": 1, "b": -1}, 1 / (1 + math.exp(-1))),
-    ("relu(x - 1) + abs(x) + sqrt(x) + log(x) + exp(x) + tanh(x) + tan(x) + cos(x)", {"x": 0.5},
-     0 + 0.5 + math.sqrt(0.5) + math.log(0.5) + math.exp(0.5) + math.tanh(0.5) + math.tan(0.5) + math.cos(0.5)),
-    ("ln(e)", {}, 1),
-    ("x1*w_2 + 1.5e1", {"x1": 2, "w_2": 3}, 21),
-])
+@pytest.mark.parametrize(
+    "text,at,expected",
+    [
+        ("x**2 + 3*x + 5", {"x": 2}, 15),
+        ("x^2 + 3x + 5", {"x": 2}, 15),
+        ("2(x+1)", {"x": 4}, 10),
+        ("(x + 1)(x - 1)", {"x": 3}, 8),
+        ("2 sin(x)", {"x": math.pi / 2}, 2),
+        ("-2**2", {}, -4),  # minus binds looser than power, as in maths
+        ("2**3**2", {}, 512),  # power is right-associative
+        ("2^-1", {}, 0.5),
+        ("1/2x", {"x": 4}, 2),  # left to right: (1/2)*x
+        ("-x^2", {"x": 3}, -9),
+        ("--x", {"x": 3}, 3),
+        ("pi*e", {}, math.pi * math.e),
+        ("y = 3x + 1", {"x": 2}, 7),
+        ("f(x) = x²", {"x": 5}, 25),
+        ("2 × x − 1", {"x": 5}, 9),
+        ("sigmoid(w*x + b)", {"w": 2, "x": 1, "b": -1}, 1 / (1 + math.exp(-1))),
+        (
+            "relu(x - 1) + abs(x) + sqrt(x) + log(x) + exp(x) + tanh(x) + tan(x) + cos(x)",
+            {"x": 0.5},
+            0 + 0.5 + math.sqrt(0.5) + math.log(0.5) + math.exp(0.5) + math.tanh(0.5) + math.tan(0.5) + math.cos(0.5),
+        ),
+        ("ln(e)", {}, 1),
+        ("x1*w_2 + 1.5e1", {"x1": 2, "w_2": 3}, 21),
+    ],
+)
 def test_parses_what_people_type(text, at, expected):
     assert value(text, **at) == pytest.approx(expected, rel=1e-12)
 
@@ -47,32 +54,48 @@ def test_variables_are_listed_in_order_and_output_name_is_kept():
     assert str(e) == "sigmoid(w*x + b)"
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("x**2 + 3*x + 5", "2*x + 3"),
-    ("(x + 2)**2", "2*(x + 2)"),
-    ("x^3 - 2x", "3*x**2 - 2"),
-    ("x*x*x", "3*x**2"),
-    ("2x + 3x", "5"),
-    ("log(x)", "1/x"),
-    ("1/x", "-1/x**2"),
-    ("sqrt(x)", "1/(2*sqrt(x))"),
-    ("tanh(x)", "1 - tanh(x)**2"),
-    ("sigmoid(w*x + b)", "w*sigmoid(w*x + b)*(1 - sigmoid(w*x + b))"),
-    ("sin(x)*cos(x)", "cos(x)**2 - sin(x)**2"),
-    ("5", "0"),
-    ("exp(-x^2/2)", "-x*exp(-x**2/2)"),   # fractions stay fractions
-    ("0.1*x**2", "x/5"),
-    ("x**3/3", "x**2"),
-    ("1/(3x)", "-1/(3*x**2)"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("x**2 + 3*x + 5", "2*x + 3"),
+        ("(x + 2)**2", "2*(x + 2)"),
+        ("x^3 - 2x", "3*x**2 - 2"),
+        ("x*x*x", "3*x**2"),
+        ("2x + 3x", "5"),
+        ("log(x)", "1/x"),
+        ("1/x", "-1/x**2"),
+        ("sqrt(x)", "1/(2*sqrt(x))"),
+        ("tanh(x)", "1 - tanh(x)**2"),
+        ("sigmoid(w*x + b)", "w*sigmoid(w*x + b)*(1 - sigmoid(w*x + b))"),
+        ("sin(x)*cos(x)", "cos(x)**2 - sin(x)**2"),
+        ("5", "0"),
+        ("exp(-x^2/2)", "-x*exp(-x**2/2)"),  # fractions stay fractions
+        ("0.1*x**2", "x/5"),
+        ("x**3/3", "x**2"),
+        ("1/(3x)", "-1/(3*x**2)"),
+    ],
+)
 def test_symbolic_derivative_is_simplified(text, expected):
     assert parse(text).derivative("x") == expected
 
 
 VARIED = [
-    "x**2 + 3*x + 5", "(x + 2)**2", "sigmoid(w*x + b)", "x^3 - 2x + 1/x", "sin(x)*cos(2x)",
-    "exp(-x^2/2)", "log(x^2 + 1)", "sqrt(x^2 + w^2)", "x**x", "2**x", "tanh(3x - 1)/(x + 4)",
-    "relu(x - 0.3)*w", "abs(x - 1) + x*w*b", "tan(x/3)", "(w*x + b)**3 - e^(w x)", "pi*x/(1 + exp(-b))",
+    "x**2 + 3*x + 5",
+    "(x + 2)**2",
+    "sigmoid(w*x + b)",
+    "x^3 - 2x + 1/x",
+    "sin(x)*cos(2x)",
+    "exp(-x^2/2)",
+    "log(x^2 + 1)",
+    "sqrt(x^2 + w^2)",
+    "x**x",
+    "2**x",
+    "tanh(3x - 1)/(x + 4)",
+    "relu(x - 0.3)*w",
+    "abs(x - 1) + x*w*b",
+    "tan(x/3)",
+    "(w*x + b)**3 - e^(w x)",
+    "pi*x/(1 + exp(-b))",
 ]
 
 
@@ -152,32 +175,36 @@ def test_undefined_point_is_reported_with_the_operation():
     assert info.value.position == 4
 
 
-@pytest.mark.parametrize("text,position,message", [
-    ("__import__('os').system('echo hi')", 0, "unknown name '__import__'"),
-    ("x.__class__", 1, "attribute access is not allowed"),
-    ("(x + ", 5, "incomplete"),
-    ("9**9**9**9", 4, "too large"),
-    ("x" * 5000, 500, "too long"),
-    ("foo(x)", 0, "unknown name 'foo'"),
-    ("x + zz", 4, "unknown name 'zz'"),
-    ("sin x", 4, "needs parentheses"),
-    ("2 3", 2, "missing operator"),
-    ("(x + 1", 6, "missing ')'"),
-    ("x + 1)", 5, "unmatched ')'"),
-    ("", 0, "type an expression"),
-    ("1/0", 1, "division by zero"),
-    ("1e999", 0, "too large"),
-    ("log(0) + x", 0, "undefined"),
-    ("(" * 60 + "x" + ")" * 60, 40, "nested too deeply"),
-    ("x" + "+x" * 240, None, "too large"),
-    ("lambda: 0", 0, "unknown name 'lambda'"),
-    ("x; import os", 1, "unexpected character ';'"),
-    ("y = ", 4, "after '='"),
-    ("sin = x", 0, "left side of '='"),
-])
+@pytest.mark.parametrize(
+    "text,position,message",
+    [
+        ("__import__('os').system('echo hi')", 0, "unknown name '__import__'"),
+        ("x.__class__", 1, "attribute access is not allowed"),
+        ("(x + ", 5, "incomplete"),
+        ("9**9**9**9", 4, "too large"),
+        ("x" * 5000, 500, "too long"),
+        ("foo(x)", 0, "unknown name 'foo'"),
+        ("x + zz", 4, "unknown name 'zz'"),
+        ("sin x", 4, "needs parentheses"),
+        ("2 3", 2, "missing operator"),
+        ("(x + 1", 6, "missing ')'"),
+        ("x + 1)", 5, "unmatched ')'"),
+        ("", 0, "type an expression"),
+        ("1/0", 1, "division by zero"),
+        ("1e999", 0, "too large"),
+        ("log(0) + x", 0, "undefined"),
+        ("(" * 60 + "x" + ")" * 60, 40, "nested too deeply"),
+        ("x" + "+x" * 240, None, "too large"),
+        ("lambda: 0", 0, "unknown name 'lambda'"),
+        ("x; import os", 1, "unexpected character ';'"),
+        ("y = ", 4, "after '='"),
+        ("sin = x", 0, "left side of '='"),
+    ],
+)
 def test_hostile_or_broken_input_gets_a_clear_error_with_position(text, position, message, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the parser must never import, eval or exec")
+
     monkeypatch.setattr(builtins, "eval", forbidden)
     monkeypatch.setattr(builtins, "exec", forbidden)
     with pytest.raises(ExprError, match=re.escape(message)) as info:
@@ -197,7 +224,7 @@ def test_leftmost_problem_is_reported_in_plain_words():
         parse("x.__class__")
     assert str(info.value) == "unexpected character '.' (attribute access is not allowed) at position 2"
     with pytest.raises(ExprError) as info:
-        parse("(x + 1 ; 2")   # the missing ')' comes after the bad character: the character is reported
+        parse("(x + 1 ; 2")  # the missing ')' comes after the bad character: the character is reported
     assert info.value.message == "unexpected character ';'"
 
 
@@ -221,7 +248,7 @@ def test_restricted_variables():
 
 def test_limits_are_what_the_docs_say():
     assert expr_module.MAX_LENGTH >= 200  # long enough for any formula a person types
-    parse("+".join(["x"] * 100))           # 199 nodes: fine
+    parse("+".join(["x"] * 100))  # 199 nodes: fine
 
 
 def _random_expression(rng, depth):
@@ -229,7 +256,8 @@ def _random_expression(rng, depth):
     r = rng.random()
     if depth <= 0 or r < 0.25:
         return ["x", "w", "x", str(int(rng.integers(1, 5))), str(round(float(rng.uniform(0.1, 3)), 2))][
-            rng.integers(0, 5)]
+            rng.integers(0, 5)
+        ]
     if r < 0.45:
         fn = ["sin", "cos", "exp", "log", "sqrt", "tanh", "sigmoid", "abs", "tan"][rng.integers(9)]
         inner = _random_expression(rng, depth - 1)

@@ -8,9 +8,8 @@ from functools import partial
 import numpy as np
 import pytest
 
-from nnstudio.core.data import DataError, IDXError, load_dataset, read_idx, verify, write_idx
-from nnstudio.core.data import registry
-from nnstudio.core.data.registry import DatasetInfo, FILES, candidate_dirs, fetch
+from nnstudio.core.data import DataError, IDXError, load_dataset, read_idx, registry, verify, write_idx
+from nnstudio.core.data.registry import FILES, DatasetInfo, candidate_dirs, fetch
 
 
 def test_idx_round_trip_gz_and_raw(tmp_path):
@@ -94,9 +93,11 @@ def mirror(tmp_path):
     """A local HTTP server (loopback only) serving a fake dataset, like a public mirror."""
     served = tmp_path / "served"
     _, sums = make_fake_dataset(served)
+
     class QuietHandler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
     handler = partial(QuietHandler, directory=str(served))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -107,8 +108,11 @@ def mirror(tmp_path):
 
 def test_download_verifies_checksums_reports_progress_and_caches(tmp_path, monkeypatch, mirror):
     url, sums, _ = mirror
-    monkeypatch.setitem(registry.DATASETS, "mnist",
-                        DatasetInfo("mnist", "MNIST", tuple("0123456789"), ("http://127.0.0.1:9/", url), sums))
+    monkeypatch.setitem(
+        registry.DATASETS,
+        "mnist",
+        DatasetInfo("mnist", "MNIST", tuple("0123456789"), ("http://127.0.0.1:9/", url), sums),
+    )
     progress = []
     dest = tmp_path / "cache" / "mnist"
     folder = fetch("mnist", progress=lambda label, done, total: progress.append((label, done, total)), dest=dest)

@@ -1,4 +1,5 @@
 """The user's own digits: saved, relabelled, deleted, damaged files kept, used for evaluation and fine-tuning."""
+
 import numpy as np
 import pytest
 
@@ -41,14 +42,14 @@ def test_damaged_file_is_reported_and_never_overwritten(tmp_path, mnist, bad):
     for i in range(3):
         good.add(x[i], int(y[i]))
     raw = path.read_bytes()
-    content = bad if bad is not None else raw[: len(raw) // 2]      # garbage, or a truncated file
+    content = bad if bad is not None else raw[: len(raw) // 2]  # garbage, or a truncated file
     path.write_bytes(content)
 
     store = MyDigits(path)
     assert store.damaged and "my-digits.npz" in store.error and len(store) == 0
     with pytest.raises(MyDigitsError, match="Nothing was changed"):
         store.add(x[5], int(y[5]))
-    assert path.read_bytes() == content                                 # untouched
+    assert path.read_bytes() == content  # untouched
 
     moved = store.set_aside()
     assert moved.exists() and moved.read_bytes() == content and "damaged" in moved.name
@@ -92,6 +93,7 @@ def test_fine_tuning_needs_some_digits(tmp_path):
 
 def test_my_digits_is_a_dataset_by_name(tmp_path, monkeypatch, mnist):
     from nnstudio.core.data import DataError, load_dataset
+
     monkeypatch.setenv("NNSTUDIO_HOME", str(tmp_path))
     with pytest.raises(DataError, match="no digits of your own"):
         load_dataset("my-digits")

@@ -1,4 +1,5 @@
 """The one image loader every surface uses: formats, transparency, big pictures, bad files."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -25,23 +26,26 @@ def paper_of(digit28, scale=4):
     return 255 - np.kron(digit28, np.ones((scale, scale), np.uint8))
 
 
-@pytest.mark.parametrize("name, make", [
-    ("d.png", lambda p: Image.fromarray(p)),                                        # 8-bit grey
-    ("rgb.png", lambda p: Image.fromarray(np.stack([p] * 3, -1))),                   # RGB
-    ("p16.png", lambda p: Image.fromarray(p.astype(np.uint16) * 257)),               # 16-bit grey
-    ("pal.png", lambda p: Image.fromarray(p).convert("P")),                         # palette
-    ("d.jpg", lambda p: Image.fromarray(p)),                                         # JPEG
-    ("d.bmp", lambda p: Image.fromarray(p)),
-    ("d.webp", lambda p: Image.fromarray(p)),
-    ("d.pgm", lambda p: Image.fromarray(p)),
-    ("d.tif", lambda p: Image.fromarray(p)),
-])
+@pytest.mark.parametrize(
+    "name, make",
+    [
+        ("d.png", lambda p: Image.fromarray(p)),  # 8-bit grey
+        ("rgb.png", lambda p: Image.fromarray(np.stack([p] * 3, -1))),  # RGB
+        ("p16.png", lambda p: Image.fromarray(p.astype(np.uint16) * 257)),  # 16-bit grey
+        ("pal.png", lambda p: Image.fromarray(p).convert("P")),  # palette
+        ("d.jpg", lambda p: Image.fromarray(p)),  # JPEG
+        ("d.bmp", lambda p: Image.fromarray(p)),
+        ("d.webp", lambda p: Image.fromarray(p)),
+        ("d.pgm", lambda p: Image.fromarray(p)),
+        ("d.tif", lambda p: Image.fromarray(p)),
+    ],
+)
 def test_every_common_format_reads_as_white_ink_on_black(tmp_path, digit, shipped, name, make):
     img28, label = digit
     make(paper_of(img28)).save(tmp_path / name)
     img = load_image_file(tmp_path / name)
     assert img.shape == (112, 112) and img.dtype == np.float32
-    assert img[0, 0] < 0.05 and img.max() == pytest.approx(1.0, abs=0.02)   # inverted: paper black, ink white
+    assert img[0, 0] < 0.05 and img.max() == pytest.approx(1.0, abs=0.02)  # inverted: paper black, ink white
     assert shipped.predict(preprocess_digit(img)).argmax() == label
 
 
@@ -62,7 +66,7 @@ def test_transparent_background_is_the_paper(tmp_path, digit, shipped):
     for colour in (255, 0):
         rgba = np.zeros((112, 112, 4), np.uint8)
         rgba[..., :3] = colour
-        rgba[..., 3] = ink                       # only the strokes are opaque
+        rgba[..., 3] = ink  # only the strokes are opaque
         Image.fromarray(rgba, "RGBA").save(tmp_path / f"t{colour}.png")
         reading = read_image(shipped, load_image_file(tmp_path / f"t{colour}.png"))
         assert not reading.blank and reading.top_class == label, colour
@@ -77,12 +81,15 @@ def test_a_big_photo_is_reduced_while_it_is_read(tmp_path, digit, shipped):
     assert shipped.predict(preprocess_digit(img)).argmax() == label
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"\xff\xd8\xff\xe0" + b"\0" * 100, "damaged|not a picture"),
-    (b"GIF89a" + b"\0" * 100, "damaged|not a picture"),
-    (b"hello, this is text", "not a picture nnstudio can read"),
-    (b"\x93NUMPY\x01\x00" + b"\0" * 20, "not a readable .npy"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\xff\xd8\xff\xe0" + b"\0" * 100, "damaged|not a picture"),
+        (b"GIF89a" + b"\0" * 100, "damaged|not a picture"),
+        (b"hello, this is text", "not a picture nnstudio can read"),
+        (b"\x93NUMPY\x01\x00" + b"\0" * 20, "not a readable .npy"),
+    ],
+)
 def test_bad_image_files_give_a_clear_message(tmp_path, content, message):
     path = tmp_path / ("bad.npy" if content.startswith(b"\x93NUMPY") else "bad.png")
     path.write_bytes(content)
@@ -94,6 +101,6 @@ def test_bad_image_files_give_a_clear_message(tmp_path, content, message):
 
 def test_an_oversized_array_is_refused_before_it_is_read(tmp_path):
     path = tmp_path / "huge.npy"
-    np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(20000, 20000))   # sparse on disk
+    np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(20000, 20000))  # sparse on disk
     with pytest.raises(ValueError, match="too large"):
         load_image_file(path)

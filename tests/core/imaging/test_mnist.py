@@ -1,4 +1,5 @@
 """MNIST-style preprocessing of drawings and photos."""
+
 import numpy as np
 import pytest
 
@@ -19,7 +20,7 @@ def on_big_canvas(img28, rng, side=280):
     big = np.clip(resize(img28, int(28 * s), int(28 * s)), 0, 1)
     canvas = np.zeros((side, side), np.float32)
     oy, ox = rng.integers(0, side - big.shape[0] + 1, 2)
-    canvas[oy:oy + big.shape[0], ox:ox + big.shape[1]] = big
+    canvas[oy : oy + big.shape[0], ox : ox + big.shape[1]] = big
     return canvas
 
 
@@ -34,7 +35,7 @@ def test_mnist_recipe_reads_digits_anywhere_on_a_canvas(mnist, shipped):
     acc_naive = (shipped.predict(naive).argmax(1) == y[:n]).mean()
     acc_original = (shipped.predict(x[:n]).argmax(1) == y[:n]).mean()
     assert acc_recipe >= acc_original - 0.02 and acc_recipe >= 0.95
-    assert acc_naive < 0.7          # shrinking the whole canvas loses most digits
+    assert acc_naive < 0.7  # shrinking the whole canvas loses most digits
 
 
 def test_preprocessing_an_mnist_digit_keeps_it_nearly_unchanged(mnist):
@@ -45,11 +46,11 @@ def test_preprocessing_an_mnist_digit_keeps_it_nearly_unchanged(mnist):
 
 def test_ink_is_scaled_to_20_pixels_and_centred_by_mass():
     img = np.zeros((300, 400), np.float32)
-    img[30:130, 300:340] = 1.0                      # 100 tall, 40 wide, off in a corner
-    out = preprocess_digit(img, stroke=False).reshape(28, 28)   # a block, not a pen stroke: keep it whole
+    img[30:130, 300:340] = 1.0  # 100 tall, 40 wide, off in a corner
+    out = preprocess_digit(img, stroke=False).reshape(28, 28)  # a block, not a pen stroke: keep it whole
     rows, cols = np.flatnonzero(out.max(1) > 0.05), np.flatnonzero(out.max(0) > 0.05)
     assert rows[-1] - rows[0] + 1 == 20
-    assert cols[-1] - cols[0] + 1 == 8              # aspect ratio kept: 40/100 * 20
+    assert cols[-1] - cols[0] + 1 == 8  # aspect ratio kept: 40/100 * 20
     cy, cx = center_of_mass(out)
     assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
     assert out.max() == pytest.approx(1.0)
@@ -57,12 +58,12 @@ def test_ink_is_scaled_to_20_pixels_and_centred_by_mass():
 
 def test_thin_strokes_survive_downscaling_without_gaps():
     img = np.zeros((560, 560), np.float32)
-    for t in range(40, 520):                        # a 3-pixel-wide diagonal line
-        img[t, t - 1:t + 2] = 1.0
+    for t in range(40, 520):  # a 3-pixel-wide diagonal line
+        img[t, t - 1 : t + 2] = 1.0
     out = preprocess_digit(img).reshape(28, 28)
-    rows = np.flatnonzero(out.max(axis=1) > 0.05)   # area filtering: grey, not missing
+    rows = np.flatnonzero(out.max(axis=1) > 0.05)  # area filtering: grey, not missing
     assert len(rows) == 20 and rows[-1] - rows[0] == 19
-    assert all(abs(int(np.argmax(out[r])) - r) <= 1 for r in rows)   # still on the diagonal
+    assert all(abs(int(np.argmax(out[r])) - r) <= 1 for r in rows)  # still on the diagonal
     assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 1
 
 
@@ -79,7 +80,7 @@ def test_read_digit_returns_probabilities_and_hidden_activations(mnist, shipped)
     assert reading.probabilities.sum() == pytest.approx(1.0)
     assert len(reading.hidden) == 1 and reading.hidden[0].shape == (128,)
     dense = shipped.dense_layers()[0]
-    manual = np.maximum(reading.inputs @ dense.W.data + dense.b.data, 0)      # ReLU(xW + b)
+    manual = np.maximum(reading.inputs @ dense.W.data + dense.b.data, 0)  # ReLU(xW + b)
     np.testing.assert_allclose(reading.hidden[0], manual, rtol=1e-4, atol=1e-5)
     assert (reading.hidden[0] >= 0).all() and reading.hidden[0].max() > 0
 
@@ -88,7 +89,7 @@ def photo_of(img28, rng, side=240):
     """Dark ink on unevenly lit grey paper with noise: what a phone photo of a digit looks like."""
     ink = on_big_canvas(img28, rng, side)
     yy, xx = np.mgrid[0:side, 0:side] / side
-    paper = 0.55 + 0.35 * xx + 0.1 * yy                              # a lamp on the right
+    paper = 0.55 + 0.35 * xx + 0.1 * yy  # a lamp on the right
     photo = paper * (1 - 0.8 * ink) + rng.normal(0, 0.03, (side, side))
     return np.clip(photo, 0, 1)
 
@@ -100,7 +101,7 @@ def test_photo_of_dark_ink_on_paper_is_inverted_and_levelled(mnist, shipped):
     for i in range(n):
         photo = photo_of(x[i].reshape(28, 28), rng)
         clean = ink_on_black(photo)
-        assert clean[:10, :10].mean() < 0.05 and clean[:10, -10:].mean() < 0.05   # paper is black now
+        assert clean[:10, :10].mean() < 0.05 and clean[:10, -10:].mean() < 0.05  # paper is black now
         z = preprocess_digit(clean)
         hits += shipped.predict(z).argmax() == y[i]
         corr.append(np.corrcoef(z, preprocess_digit(x[i].reshape(28, 28)))[0, 1])
@@ -118,19 +119,23 @@ def test_white_ink_on_black_is_not_inverted():
 def test_fat_and_fine_pens_are_brought_to_mnist_stroke_width(mnist, shipped):
     """A small digit drawn with a fat pen, or a big one with a fine pen, is read like a normal one."""
     from nnstudio.core.imaging.mnist import _morph, stroke_width
+
     x, y = mnist.flat("test")
     n = 100
     fat, fine = [], []
     for i in range(n):
         img = x[i].reshape(28, 28)
         small = np.pad(np.clip(resize(img, 100, 100), 0, 1), 20)
-        fat.append(_morph(small, 8, grow=True))                    # strokes 16 px wider on a ~70 px digit
+        fat.append(_morph(small, 8, grow=True))  # strokes 16 px wider on a ~70 px digit
         big = np.clip(resize(img, 300, 300), 0, 1)
-        fine.append(_morph(big, 4, grow=False))                     # a ~210 px digit, strokes 8 px thinner
+        fine.append(_morph(big, 4, grow=False))  # a ~210 px digit, strokes 8 px thinner
     assert stroke_width(fat[0] > 0.5) / 100 > 0.2 and stroke_width(fine[0] > 0.5) / 300 < 0.04
+
     def accuracy(images, stroke):
-        return (shipped.predict(np.stack([preprocess_digit(im, stroke=stroke) for im in images])).argmax(1)
-                == y[:n]).mean()
+        return (
+            shipped.predict(np.stack([preprocess_digit(im, stroke=stroke) for im in images])).argmax(1) == y[:n]
+        ).mean()
+
     fat_plain, fat_normal = accuracy(fat, False), accuracy(fat, True)
     assert fat_normal >= 0.93 and fat_normal > fat_plain + 0.05, (fat_plain, fat_normal)
     assert accuracy(fine, True) >= max(0.95, accuracy(fine, False) - 0.01)

@@ -28,7 +28,7 @@ def test_known_values():
     assert F.leaky_relu(np.array([-2.0]))[0] == pytest.approx(-0.02)
     assert F.elu(np.array([-50.0]))[0] == pytest.approx(-1.0)
     assert F.softplus(np.array([0.0]))[0] == pytest.approx(np.log(2))
-    assert F.softplus(np.array([1000.0]))[0] == pytest.approx(1000.0)    # no overflow
+    assert F.softplus(np.array([1000.0]))[0] == pytest.approx(1000.0)  # no overflow
     assert F.gelu(np.array([1.0]))[0] == pytest.approx(0.8412, abs=1e-3)
     assert F.swish(np.array([2.0]))[0] == pytest.approx(2 / (1 + np.exp(-2)))
     with pytest.raises(ValueError, match="unknown activation"):
@@ -48,8 +48,9 @@ def test_vanishing_ranges_mark_flat_regions():
 
 def test_function_layer_backward_matches_finite_differences():
     rng = np.random.default_rng(0)
-    net = Sequential([Dense(3, 4, dtype=np.float64, seed=1), FunctionLayer("gelu"),
-                      Dense(4, 1, dtype=np.float64, seed=2)])
+    net = Sequential(
+        [Dense(3, 4, dtype=np.float64, seed=1), FunctionLayer("gelu"), Dense(4, 1, dtype=np.float64, seed=2)]
+    )
     x = rng.standard_normal((5, 3))
     net.forward(x)
     gx = net.backward(np.ones((5, 1)))

@@ -1,13 +1,18 @@
 """The backprop trace: its numbers are the engine's, and the engine's gradients are right."""
+
 import numpy as np
 import pytest
 
-from nnstudio.core.nn import Dense, Dropout, ReLU, Sigmoid, Tanh
-from nnstudio.core.nn import make_loss
-from nnstudio.core.nn import Sequential
-from nnstudio.core.nn import make_optimizer
-from nnstudio.core.lessons.backprop import (BackpropTracer, TraceError, find_mistakes, tiny_problem,
-                                 toy_clusters, trace_step, xor_data)
+from nnstudio.core.lessons.backprop import (
+    BackpropTracer,
+    TraceError,
+    find_mistakes,
+    tiny_problem,
+    toy_clusters,
+    trace_step,
+    xor_data,
+)
+from nnstudio.core.nn import Dense, Dropout, ReLU, Sequential, Sigmoid, Tanh, make_loss, make_optimizer
 
 
 def engine_step(net, x, target, loss_name, optimizer, lr, **kw):
@@ -74,7 +79,7 @@ def test_tiny_trace_matches_engine_and_finite_differences(key, optimizer):
 def test_mnist_sized_trace_gradients_match_engine_and_finite_differences():
     net = Sequential.mlp([784, 128, 10], seed=1)
     rng = np.random.default_rng(0)
-    x = (rng.random(784) < 0.2) * rng.random(784)      # sparse, like a digit
+    x = (rng.random(784) < 0.2) * rng.random(784)  # sparse, like a digit
     trace = trace_step(net, x, 7, optimizer="sgd", lr=0.01)
     value, grads, _ = engine_step(net, x, 7, "cross_entropy", "sgd", 0.01)
     assert trace.sizes == [784, 128, 10]
@@ -86,8 +91,11 @@ def test_mnist_sized_trace_gradients_match_engine_and_finite_differences():
     eps = 1e-6
     dense0, dense1 = net64.layers[0], net64.layers[2]
     active = np.flatnonzero(x)[:4]
-    checks = [(dense0.W, 0, (i, j)) for i in active for j in (0, 5, 77)] + \
-             [(dense1.W, 2, (i, j)) for i in (3, 60, 127) for j in (0, 7, 9)] + [(dense1.b, 3, (7,))]
+    checks = (
+        [(dense0.W, 0, (i, j)) for i in active for j in (0, 5, 77)]
+        + [(dense1.W, 2, (i, j)) for i in (3, 60, 127) for j in (0, 7, 9)]
+        + [(dense1.b, 3, (7,))]
+    )
     for param, k, idx in checks:
         old = param.data[idx]
         param.data[idx] = old + eps
@@ -151,12 +159,12 @@ def test_adam_state_and_bias_correction():
     assert first.bias_correction == pytest.approx((0.1, 1 - 0.999))
     np.testing.assert_allclose(u.state_before["m"], 0)
     np.testing.assert_allclose(u.state_after["m"], 0.1 * u.grad, rtol=1e-12)
-    np.testing.assert_allclose(u.m_hat, u.grad, rtol=1e-12)              # bias correction undoes the 0.1
-    np.testing.assert_allclose(u.v_hat, u.grad ** 2, rtol=1e-9)
+    np.testing.assert_allclose(u.m_hat, u.grad, rtol=1e-12)  # bias correction undoes the 0.1
+    np.testing.assert_allclose(u.v_hat, u.grad**2, rtol=1e-9)
     # First Adam step moves every weight with a non-zero gradient by about lr.
     moved = np.abs(u.delta[np.abs(u.grad) > 1e-6])
     np.testing.assert_allclose(moved, 0.05, rtol=1e-3)
-    second = tracer.record(prob.x[1], prob.y[1])      # "repeat": continues with the new weights and state
+    second = tracer.record(prob.x[1], prob.y[1])  # "repeat": continues with the new weights and state
     assert second.t == 2
     np.testing.assert_allclose(second.update(0, "W").state_before["m"], u.state_after["m"])
     np.testing.assert_allclose(second.dense(0).W, u.after)
@@ -186,7 +194,7 @@ def test_too_large_a_step_is_explained():
 
 def test_dead_relu_has_zero_slope_and_zero_gradient():
     net = Sequential([Dense(2, 2, seed=0, dtype=np.float64), ReLU(), Dense(2, 2, seed=1, dtype=np.float64)])
-    net.layers[0].W.data[:, 0] = -1.0     # neuron 0 is dead for positive inputs
+    net.layers[0].W.data[:, 0] = -1.0  # neuron 0 is dead for positive inputs
     trace = trace_step(net, [1.0, 2.0], 0, lr=0.1)
     relu = trace.layers[1]
     assert relu.local[0] == 0 and relu.y[0] == 0
@@ -251,8 +259,9 @@ def test_written_out_lines_use_the_recorded_numbers():
     assert abs(contrib[0][3]) >= abs(contrib[1][3])
     u = trace.update(1, "W")
     (sgd_line,) = trace.update_lines(1, "W", (0, 1))
-    assert sgd_line == (f"w ← w − lr·g = {float(u.before[0, 1]):.4g} − 0.3·({float(u.grad[0, 1]):.4g}) "
-                        f"= {float(u.after[0, 1]):.4g}")
+    assert sgd_line == (
+        f"w ← w − lr·g = {float(u.before[0, 1]):.4g} − 0.3·({float(u.grad[0, 1]):.4g}) = {float(u.after[0, 1]):.4g}"
+    )
     adam = trace_step(prob.net, prob.x[6], prob.y[6], optimizer="adam", lr=0.05, loss="cross_entropy")
     lines = adam.update_lines(0, "b", 1)
     assert [line.split(" ")[0] for line in lines] == ["m", "v", "m̂", "v̂", "w"]

@@ -1,19 +1,28 @@
 import numpy as np
 import pytest
 
-from nnstudio.core.lessons.perceptron import (GATES, Perceptron, PerceptronLearner, decide, gate_data, line_points,
-                                      train_perceptron, train_xor_network, weighted_sum)
+from nnstudio.core.lessons.perceptron import (
+    GATES,
+    Perceptron,
+    PerceptronLearner,
+    decide,
+    gate_data,
+    line_points,
+    train_perceptron,
+    train_xor_network,
+    weighted_sum,
+)
 
 
 def test_beach_decision_follows_weighted_sum_and_threshold():
     # sunny matters more than weekend; threshold 0.5
     weights = [0.6, 0.4]
     assert weighted_sum([1, 0], weights) == pytest.approx(0.6)
-    assert decide([1, 0], weights, 0.5) == 1      # sunny weekday: go
-    assert decide([0, 1], weights, 0.5) == 0      # rainy weekend: stay
+    assert decide([1, 0], weights, 0.5) == 1  # sunny weekday: go
+    assert decide([0, 1], weights, 0.5) == 0  # rainy weekend: stay
     assert decide([0, 0], weights, 0.5) == 0
-    assert decide([1, 1], weights, 0.9) == 1      # 1.0 > 0.9
-    assert decide([1, 1], weights, 1.0) == 0      # strictly greater than the threshold
+    assert decide([1, 1], weights, 0.9) == 1  # 1.0 > 0.9
+    assert decide([1, 1], weights, 1.0) == 0  # strictly greater than the threshold
 
 
 def test_weighted_sum_rejects_mismatched_lengths():
@@ -37,13 +46,13 @@ def test_xor_never_converges():
     assert not learner.converged
     assert learner.epoch == 500
     assert all(m > 0 for m in learner.mistakes_per_epoch)
-    assert learner.accuracy() <= 0.75        # a line gets at most 3 of the 4 XOR points right
+    assert learner.accuracy() <= 0.75  # a line gets at most 3 of the 4 XOR points right
 
 
 def test_step_applies_rule_once_per_example():
     x, y = gate_data("AND")
     learner = PerceptronLearner(x, y, lr=0.5)
-    r = learner.step()            # (0,0) -> 0, output 0 (0 > 0 is false): correct, no change
+    r = learner.step()  # (0,0) -> 0, output 0 (0 > 0 is false): correct, no change
     assert (r.index, r.target, r.output, r.updated) == (0, 0, 0, False)
     for _ in range(3):
         r = learner.step()

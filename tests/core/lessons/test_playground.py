@@ -7,10 +7,10 @@ from nnstudio.core.lessons.playground import Playground, PlaygroundConfig, Playg
 
 
 def test_spiral_default_network_reaches_95_percent_on_test_split():
-    pg = Playground()                 # defaults: spiral, 4 features, 3x8 tanh, Adam
+    pg = Playground()  # defaults: spiral, 4 features, 3x8 tanh, Adam
     assert pg.config.dataset == "spiral"
     acc = 0.0
-    for _ in range(60):               # at most 60 x 50 epochs; stops once good enough
+    for _ in range(60):  # at most 60 x 50 epochs; stops once good enough
         pg.train_epochs(50)
         acc = pg.metrics().test_accuracy
         if acc >= 0.95:
@@ -20,8 +20,9 @@ def test_spiral_default_network_reaches_95_percent_on_test_split():
 
 
 def test_training_lowers_loss_and_records_history():
-    pg = Playground(PlaygroundConfig(dataset="circle", features=["x1", "x2"], hidden=[4], activations=["tanh"],
-                                     lr=0.03))
+    pg = Playground(
+        PlaygroundConfig(dataset="circle", features=["x1", "x2"], hidden=[4], activations=["tanh"], lr=0.03)
+    )
     before = pg.metrics().train_loss
     pg.train_epochs(20)
     after = pg.record()
@@ -30,8 +31,9 @@ def test_training_lowers_loss_and_records_history():
 
 
 def test_history_is_thinned_to_stay_small():
-    pg = Playground(PlaygroundConfig(dataset="gaussians", features=["x1", "x2"], hidden=[2], activations=["tanh"],
-                                     n_samples=40))
+    pg = Playground(
+        PlaygroundConfig(dataset="gaussians", features=["x1", "x2"], hidden=[2], activations=["tanh"], n_samples=40)
+    )
     for _ in range(2500):
         pg.train_steps(1)
         pg.record()
@@ -47,7 +49,7 @@ def test_maps_have_one_image_per_neuron():
     assert out.shape == (30, 30)
     assert [h.shape for h in hidden] == [(30, 30, 4), (30, 30, 8), (30, 30, 8), (30, 30, 8)]
     assert out.min() >= -1 and out.max() <= 1
-    assert (hidden[0] >= 0).all()         # relu outputs
+    assert (hidden[0] >= 0).all()  # relu outputs
     assert [w.shape for w in pg.weights()] == [(4, 4), (4, 8), (8, 8), (8, 8), (8, 2)]
 
 
@@ -66,7 +68,10 @@ def test_l2_regularisation_shrinks_weights():
     reg = Playground(PlaygroundConfig(**base, regularization="l2", reg_rate=0.05))
     plain.train_epochs(40)
     reg.train_epochs(40)
-    norm = lambda pg: sum(float(np.abs(w).sum()) for w in pg.weights())
+
+    def norm(pg):
+        return sum(float(np.abs(w).sum()) for w in pg.weights())
+
     assert norm(reg) < 0.7 * norm(plain)
     l1 = Playground(PlaygroundConfig(**base, regularization="l1", reg_rate=0.02))
     l1.train_epochs(40)
@@ -75,13 +80,16 @@ def test_l2_regularisation_shrinks_weights():
 
 
 def test_diverging_learning_rate_restores_weights():
-    pg = Playground(PlaygroundConfig(dataset="plane", features=["x1", "x2"], hidden=[8], activations=["relu"],
-                                     optimizer="sgd", lr=10.0))
-    pg.x_train = pg.x_train * 1e3       # make sure it blows up
+    pg = Playground(
+        PlaygroundConfig(
+            dataset="plane", features=["x1", "x2"], hidden=[8], activations=["relu"], optimizer="sgd", lr=10.0
+        )
+    )
+    pg.x_train = pg.x_train * 1e3  # make sure it blows up
     before = pg.net.get_weights()
     ok = pg.train_steps(200)
     assert not ok and "smaller learning rate" in pg.message
-    for a, b in zip(before, pg.net.get_weights()):
+    for _a, b in zip(before, pg.net.get_weights()):
         assert np.isfinite(b).all()
 
 
@@ -98,8 +106,17 @@ def test_invalid_settings_are_rejected_and_change_nothing():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    pg = Playground(PlaygroundConfig(dataset="moons", noise=0.2, hidden=[5, 3], activations=["relu", "tanh"],
-                                     regularization="l2", reg_rate=0.001, batch_size=8))
+    pg = Playground(
+        PlaygroundConfig(
+            dataset="moons",
+            noise=0.2,
+            hidden=[5, 3],
+            activations=["relu", "tanh"],
+            regularization="l2",
+            reg_rate=0.001,
+            batch_size=8,
+        )
+    )
     pg.train_epochs(5)
     pg.record()
     path = tmp_path / "lesson.json"
@@ -119,12 +136,15 @@ def test_save_and_load_round_trip(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"\x00\xff\x10garbage", "not a playground file|not valid JSON"),
-    (b"{not json", "not valid JSON"),
-    (b'{"format": "something-else"}', "not an nnstudio playground file"),
-    (b'{"format": "nnstudio-playground", "version": 1, "config": {"hidden": [0]}, "weights": []}', "damaged"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\x00\xff\x10garbage", "not a playground file|not valid JSON"),
+        (b"{not json", "not valid JSON"),
+        (b'{"format": "something-else"}', "not an nnstudio playground file"),
+        (b'{"format": "nnstudio-playground", "version": 1, "config": {"hidden": [0]}, "weights": []}', "damaged"),
+    ],
+)
 def test_bad_files_give_clear_errors(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_bytes(content)
@@ -145,7 +165,8 @@ def test_truncated_file_is_rejected(tmp_path):
 
 @pytest.mark.parametrize("act", ["tanh", "relu", "leaky_relu", "sigmoid", "elu", "softplus", "gelu", "swish"])
 def test_every_hidden_activation_learns_the_circle(act):
-    pg = Playground(PlaygroundConfig(dataset="circle", features=["x1", "x2"], hidden=[8, 8], activations=[act] * 2,
-                                     lr=0.03))
+    pg = Playground(
+        PlaygroundConfig(dataset="circle", features=["x1", "x2"], hidden=[8, 8], activations=[act] * 2, lr=0.03)
+    )
     pg.train_epochs(60)
     assert pg.metrics().test_accuracy >= 0.9

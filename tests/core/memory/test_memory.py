@@ -1,13 +1,18 @@
 """Memory tools: accounting vs tracemalloc, checkpointing, mixed precision, batch-size search."""
+
 import copy
 
 import numpy as np
 import pytest
 
-from nnstudio.core.memory import Checkpointed, CheckpointedTrainer
 from nnstudio.core.memory import (
     BudgetTooSmall,
+    Checkpointed,
+    CheckpointedTrainer,
+    GradScaler,
     MiB,
+    MixedPrecision,
+    MixedPrecisionTrainer,
     PlainStep,
     account,
     find_max_batch_size,
@@ -16,13 +21,7 @@ from nnstudio.core.memory import (
     parse_budget,
     profile_step,
 )
-from nnstudio.core.memory import (
-    GradScaler,
-    MixedPrecision,
-    MixedPrecisionTrainer,
-)
-from nnstudio.core.nn import Sequential
-from nnstudio.core.nn import make_optimizer
+from nnstudio.core.nn import Sequential, make_optimizer
 from nnstudio.core.training import Trainer
 
 
@@ -36,8 +35,9 @@ def _grads(net):
 
 
 # -- checkpointing ----------------------------------------------------------------
-@pytest.mark.parametrize("segments,balance", [(1, "memory"), (2, "memory"), (3, "layers"), (4, "memory"),
-                                              (50, "memory")])
+@pytest.mark.parametrize(
+    "segments,balance", [(1, "memory"), (2, "memory"), (3, "layers"), (4, "memory"), (50, "memory")]
+)
 def test_checkpointed_gradients_equal_plain_ones(segments, balance):
     # dropout too: the recomputation must draw the same masks
     net = Sequential.mlp([784, 96, 64, 64, 48, 10], "tanh", dropout=0.2, seed=3)
@@ -70,8 +70,9 @@ def test_checkpointed_trainer_trains_exactly_like_the_plain_one(mnist):
     x, y = x[:2000], y[:2000]
     nets = [Sequential.mlp([784, 64, 64, 64, 10], seed=0) for _ in range(2)]
     plain = Trainer(nets[0], make_optimizer("adam", nets[0].parameters()), (x, y), batch_size=100, epochs=1)
-    ck = CheckpointedTrainer(nets[1], make_optimizer("adam", nets[1].parameters()), (x, y), batch_size=100,
-                             epochs=1, segments=3)
+    ck = CheckpointedTrainer(
+        nets[1], make_optimizer("adam", nets[1].parameters()), (x, y), batch_size=100, epochs=1, segments=3
+    )
     plain.run()
     ck.run()
     for a, b in zip(nets[0].parameters(), nets[1].parameters()):
@@ -97,7 +98,7 @@ def test_account_counts_the_arrays():
     rep = account(net, opt)
     n = net.num_parameters()
     assert rep.parameters == rep.gradients == 4 * n
-    assert rep.optimizer_state == 12 * n         # Adam: m and v, and the scratch array of its update
+    assert rep.optimizer_state == 12 * n  # Adam: m and v, and the scratch array of its update
     # Dense 0 keeps the batch, ReLU a bool mask, Dense 1 the ReLU output
     assert rep.activations == 64 * 784 * 4 + 64 * 128 * 1 + 64 * 128 * 4
     assert [b for _, b in rep.per_layer] == [64 * 784 * 4, 64 * 128, 64 * 128 * 4]
@@ -119,17 +120,17 @@ def test_accounting_agrees_with_tracemalloc_on_mnist_models(mnist, kind, sizes, 
 # -- mixed precision ----------------------------------------------------------------
 def test_grad_scaler_follows_pytorchs_rules():
     s = GradScaler()
-    assert s.scale == 2.0 ** 16
+    assert s.scale == 2.0**16
     for _ in range(1999):
         s.update(found_inf=False)
-    assert s.scale == 2.0 ** 16
+    assert s.scale == 2.0**16
     s.update(found_inf=False)
-    assert s.scale == 2.0 ** 17                  # doubled after 2000 clean steps
+    assert s.scale == 2.0**17  # doubled after 2000 clean steps
     s.update(found_inf=True)
-    assert s.scale == 2.0 ** 16 and s.skipped_steps == 1 and s.growth_tracker == 0 and s.skipped_at == [2001]
+    assert s.scale == 2.0**16 and s.skipped_steps == 1 and s.growth_tracker == 0 and s.skipped_at == [2001]
     for _ in range(1999):
         s.update(found_inf=False)
-    assert s.scale == 2.0 ** 16                  # the count restarted after the overflow
+    assert s.scale == 2.0**16  # the count restarted after the overflow
 
 
 def test_mixed_precision_skips_an_overflowing_step_and_halves_the_scale():
@@ -141,12 +142,12 @@ def test_mixed_precision_skips_an_overflowing_step_and_halves_the_scale():
     mp.inject_overflow = True
     mp.forward_backward(x[:64], y[:64])
     assert mp.update(opt) is False
-    assert mp.scaler.scale == 2.0 ** 15 and mp.scaler.skipped_steps == 1
+    assert mp.scaler.scale == 2.0**15 and mp.scaler.skipped_steps == 1
     for a, b in zip(before, net.parameters()):
         np.testing.assert_array_equal(a, b.data)  # skipped: weights untouched
     mp.forward_backward(x[64:128], y[64:128])
     assert mp.update(opt) is True
-    assert mp.scaler.scale == 2.0 ** 15 and mp.scaler.skipped_steps == 1
+    assert mp.scaler.scale == 2.0**15 and mp.scaler.skipped_steps == 1
     assert any(not np.array_equal(a, b.data) for a, b in zip(before, net.parameters()))
 
 
@@ -155,14 +156,20 @@ def test_mixed_precision_recovers_from_a_real_fp16_overflow(mnist):
     # scale halves until it fits, then training proceeds normally
     x, y = mnist.flat("train")
     net = Sequential.mlp([784, 64, 10], seed=0)
-    trainer = MixedPrecisionTrainer(net, make_optimizer("adam", net.parameters()), (x[:6000], y[:6000]),
-                                    (x[-2000:], y[-2000:]), batch_size=100, epochs=1,
-                                    scaler=GradScaler(init_scale=2.0 ** 40))
+    trainer = MixedPrecisionTrainer(
+        net,
+        make_optimizer("adam", net.parameters()),
+        (x[:6000], y[:6000]),
+        (x[-2000:], y[-2000:]),
+        batch_size=100,
+        epochs=1,
+        scaler=GradScaler(init_scale=2.0**40),
+    )
     hist = trainer.run()
     sc = trainer.scaler
     assert 10 <= sc.skipped_steps < 40 and trainer.skipped_steps == sc.skipped_steps
-    assert sc.scale_history[:sc.skipped_steps] == [2.0 ** (39 - i) for i in range(sc.skipped_steps)]
-    assert sc.scale < 2.0 ** 30
+    assert sc.scale_history[: sc.skipped_steps] == [2.0 ** (39 - i) for i in range(sc.skipped_steps)]
+    assert sc.scale < 2.0**30
     assert hist.epochs[-1]["test_accuracy"] > 0.85
 
 
@@ -192,6 +199,7 @@ def test_mixed_precision_halves_activation_memory():
 
 def test_mixed_precision_rejects_unsupported_layers():
     from nnstudio.core.nn import Softmax
+
     net = Sequential.mlp([4, 3], seed=0).add(Softmax())
     with pytest.raises(ValueError, match="does not support Softmax"):
         MixedPrecision(net)
@@ -204,8 +212,9 @@ def test_mixed_precision_trains_mnist_within_half_a_point_of_fp32(mnist):
     acc = {}
     for name, cls in (("fp32", Trainer), ("mixed", MixedPrecisionTrainer)):
         net = Sequential.mlp([784, 128, 10], seed=0)
-        trainer = cls(net, make_optimizer("adam", net.parameters(), lr=1e-3), (x, y), (xt, yt),
-                      batch_size=128, epochs=2, seed=0)
+        trainer = cls(
+            net, make_optimizer("adam", net.parameters(), lr=1e-3), (x, y), (xt, yt), batch_size=128, epochs=2, seed=0
+        )
         acc[name] = trainer.run().epochs[-1]["test_accuracy"]
     assert acc["fp32"] > 0.95
     assert abs(acc["mixed"] - acc["fp32"]) <= 0.005
@@ -215,7 +224,7 @@ def test_mixed_precision_trains_mnist_within_half_a_point_of_fp32(mnist):
 def test_parse_budget():
     assert parse_budget("2GB")[0] == 2_000_000_000
     assert parse_budget("512 MiB")[0] == 512 * MiB
-    assert parse_budget("1.5gib")[0] == int(1.5 * 1024 ** 3)
+    assert parse_budget("1.5gib")[0] == int(1.5 * 1024**3)
     assert parse_budget(123456)[0] == 123456
     laptop, text = parse_budget("16 GB laptop")
     assert 0 < laptop <= 0.6 * 16e9 and "16 GB laptop" in text
@@ -233,12 +242,12 @@ def test_batch_search_respects_its_budget_and_finds_the_maximum(kind):
     x, y = _random_data(3000)
     budget = 12 * MiB
     res = find_max_batch_size(strategy, opt, x, y, budget)
-    assert all(peak <= budget for _, peak in res.trials)      # never allocated past the budget
+    assert all(peak <= budget for _, peak in res.trials)  # never allocated past the budget
     assert res.peak <= budget and not res.capped
     b = res.batch_size
     (_, at_b), (_, above) = memory_curve(strategy, opt, x, y, [b, int(b * 1.05) + 1])
-    assert at_b <= budget < above                              # within 5% of the true maximum
-    for w, p in zip(weights, net.parameters()):               # the caller's network is untouched
+    assert at_b <= budget < above  # within 5% of the true maximum
+    for w, p in zip(weights, net.parameters()):  # the caller's network is untouched
         np.testing.assert_array_equal(w, p.data)
 
 
@@ -261,6 +270,7 @@ def test_mixed_precision_with_checkpointing_gives_the_same_gradients_with_fewer_
     for g_mp, g_both in zip(_grads(net), _grads(twin)):
         np.testing.assert_array_equal(g_both, g_mp)
     a = profile_step(MixedPrecision(copy.deepcopy(net)), None, mp.prepare_inputs(x), y, 128)
-    b = profile_step(make_strategy("mixed+checkpoint", copy.deepcopy(net), segments=3), None,
-                     mp.prepare_inputs(x), y, 128)
+    b = profile_step(
+        make_strategy("mixed+checkpoint", copy.deepcopy(net), segments=3), None, mp.prepare_inputs(x), y, 128
+    )
     assert b.activation_peak < 0.7 * a.activation_peak

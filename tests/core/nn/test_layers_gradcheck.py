@@ -1,11 +1,23 @@
 """Every layer and loss against central finite differences in float64 (eps 1e-6, rtol 1e-3)."""
+
 import numpy as np
 import pytest
 
-from nnstudio.core.nn import (Dense, Dropout, LeakyReLU, Identity, ReLU, Sigmoid, Softmax, Tanh, activation,
-                                  layer_from_config)
-from nnstudio.core.nn import MSE, SoftmaxCrossEntropy
-from nnstudio.core.nn import Sequential
+from nnstudio.core.nn import (
+    MSE,
+    Dense,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    SoftmaxCrossEntropy,
+    Tanh,
+    activation,
+    layer_from_config,
+)
 
 EPS = 1e-6
 RTOL = 1e-3
@@ -37,8 +49,11 @@ def make_input(rng, shape):
     return x
 
 
-@pytest.mark.parametrize("layer_factory", [ReLU, lambda: LeakyReLU(0.1), Sigmoid, Tanh, Softmax, Identity],
-                         ids=["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear"])
+@pytest.mark.parametrize(
+    "layer_factory",
+    [ReLU, lambda: LeakyReLU(0.1), Sigmoid, Tanh, Softmax, Identity],
+    ids=["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "linear"],
+)
 def test_activation_input_gradient(layer_factory):
     rng = np.random.default_rng(0)
     layer = layer_factory()

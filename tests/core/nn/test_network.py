@@ -4,8 +4,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnstudio.core.nn import Dense, ReLU
-from nnstudio.core.nn import ModelFileError, Sequential, load_model, save_model
+from nnstudio.core.nn import Dense, ModelFileError, ReLU, Sequential, load_model, save_model
 
 
 def test_mlp_structure_summary_and_parameter_count():
@@ -32,7 +31,7 @@ def test_save_load_round_trip_is_exact(tmp_path):
     path = tmp_path / "m.npz"
     save_model(net, path, hyperparameters={"lr": 0.01}, history={"step_loss": [1.0, 0.5], "epochs": []})
     loaded = load_model(path)
-    assert [l.config() for l in loaded.layers] == [l.config() for l in net.layers]
+    assert [layer.config() for layer in loaded.layers] == [layer.config() for layer in net.layers]
     for a, b in zip(net.parameters(), loaded.parameters()):
         assert a.data.dtype == b.data.dtype and np.array_equal(a.data, b.data)
     assert loaded.meta["hyperparameters"] == {"lr": 0.01}
@@ -103,6 +102,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
     def boom(*a, **k):
         raise OSError("disk full")
+
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(OSError):
         save_model(Sequential.mlp([6, 4, 2], seed=9), path)
@@ -111,8 +111,8 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_optimizer_state_round_trip_lets_training_continue_exactly(tmp_path):
-    from nnstudio.core.nn import restore_optimizer
-    from nnstudio.core.nn import SGD, Adam
+    from nnstudio.core.nn import SGD, Adam, restore_optimizer
+
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 6)).astype(np.float32)
     y = rng.integers(0, 3, 32)
@@ -129,13 +129,13 @@ def test_optimizer_state_round_trip_lets_training_continue_exactly(tmp_path):
     opt = Adam(net.parameters(), lr=0.01)
     steps(net, opt, 3)
     save_model(net, tmp_path / "m.npz", optimizer=opt)
-    steps(net, opt, 2)                           # the uninterrupted run
+    steps(net, opt, 2)  # the uninterrupted run
 
     loaded = load_model(tmp_path / "m.npz")
     opt2 = Adam(loaded.parameters(), lr=0.01)
     assert restore_optimizer(loaded, opt2) and opt2.steps == 3
-    steps(loaded, opt2, 2)                       # continued after save/load
+    steps(loaded, opt2, 2)  # continued after save/load
     for a, b in zip(net.parameters(), loaded.parameters()):
         np.testing.assert_array_equal(a.data, b.data)
-    assert not restore_optimizer(loaded, SGD(loaded.parameters(), lr=0.1))   # other kind: left alone
+    assert not restore_optimizer(loaded, SGD(loaded.parameters(), lr=0.1))  # other kind: left alone
     assert "optimizer_state" not in loaded.meta

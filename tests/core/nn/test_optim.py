@@ -1,9 +1,7 @@
-
 import numpy as np
 import pytest
 
-from nnstudio.core.nn import Parameter
-from nnstudio.core.nn import SGD, Adam, CosineAnnealingLR, Momentum, make_optimizer
+from nnstudio.core.nn import SGD, Adam, CosineAnnealingLR, Momentum, Parameter, make_optimizer
 
 
 def param(values, grad):
@@ -24,13 +22,13 @@ def test_sgd_step_and_zero_grad():
 def test_momentum_matches_pytorch_formula_and_nesterov_differs():
     p = param([1.0], [1.0])
     opt = Momentum([p], lr=0.1, momentum=0.9)
-    opt.step()          # v=1, w=0.9
+    opt.step()  # v=1, w=0.9
     p.grad[...] = 1.0
-    opt.step()          # v=1.9, w=0.71
+    opt.step()  # v=1.9, w=0.71
     np.testing.assert_allclose(p.data, [0.71])
     q = param([1.0], [1.0])
     nes = Momentum([q], lr=0.1, momentum=0.9, nesterov=True)
-    nes.step()          # v=1, g+mu*v=1.9, w=0.81
+    nes.step()  # v=1, g+mu*v=1.9, w=0.81
     np.testing.assert_allclose(q.data, [0.81])
 
 
@@ -47,7 +45,7 @@ def test_adam_matches_reference_implementation():
         opt.step()
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
-        mhat, vhat = m / (1 - 0.9 ** t), v / (1 - 0.999 ** t)
+        mhat, vhat = m / (1 - 0.9**t), v / (1 - 0.999**t)
         w = w - 0.01 * mhat / (np.sqrt(vhat) + 1e-8)
     np.testing.assert_allclose(p.data, w, rtol=1e-10)
 
@@ -75,7 +73,7 @@ def test_cosine_schedule_runs_from_base_to_min():
     for _ in range(10):
         sched.step()
         lrs.append(opt.lr)
-    assert lrs[4] == pytest.approx(0.1)          # half way: half the rate
+    assert lrs[4] == pytest.approx(0.1)  # half way: half the rate
     assert lrs[-1] == pytest.approx(0.0, abs=1e-12)
     assert all(a >= b for a, b in zip(lrs, lrs[1:]))
 

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from nnstudio.core.training import classification_report, confusion_matrix, gradient_rms
 from nnstudio.core.nn import Sequential
-from nnstudio.core.training import evaluate
+from nnstudio.core.training import classification_report, confusion_matrix, evaluate, gradient_rms
 
 
 def test_report_agrees_with_evaluate_and_counts_every_sample():

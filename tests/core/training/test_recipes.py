@@ -1,4 +1,5 @@
 """Fine-tuning on the user's own digits: the one recipe the Draw page and ``nnstudio fine-tune`` share."""
+
 import numpy as np
 
 from nnstudio.core.data.mydigits import MyDigits

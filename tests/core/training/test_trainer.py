@@ -4,8 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from nnstudio.core.nn import Sequential
-from nnstudio.core.nn import SGD, Adam
+from nnstudio.core.nn import SGD, Adam, Sequential
 from nnstudio.core.training import Trainer, evaluate
 
 
@@ -85,7 +84,7 @@ def test_nan_loss_stops_and_keeps_last_good_weights():
     # poison the data so the loss becomes NaN at a known step
     x = trainer.x.copy()
     trainer.x = x
-    bad_batch_rows = np.random.default_rng((trainer.seed, 1)).permutation(len(x))[12 * 32:13 * 32]
+    bad_batch_rows = np.random.default_rng((trainer.seed, 1)).permutation(len(x))[12 * 32 : 13 * 32]
     x[bad_batch_rows[0], 0] = np.nan
     trainer.run()
     assert trainer.state == "diverged"
@@ -112,8 +111,9 @@ def test_bad_arguments_are_refused():
 def test_mnist_one_epoch_reaches_95_percent(mnist):
     x, y = mnist.flat("train")
     net = Sequential.mlp([784, 128, 10], "relu", seed=0)
-    trainer = Trainer(net, Adam(net.parameters(), lr=0.003), (x, y), test=mnist.flat("test"),
-                      batch_size=128, epochs=1, seed=0)
+    trainer = Trainer(
+        net, Adam(net.parameters(), lr=0.003), (x, y), test=mnist.flat("test"), batch_size=128, epochs=1, seed=0
+    )
     trainer.run()
     assert trainer.history.epochs[-1]["test_accuracy"] >= 0.95
 
@@ -126,7 +126,7 @@ def test_time_spent_paused_does_not_count_as_training_time():
     start = time.perf_counter()
     thread.start()
     trainer.step(2)
-    time.sleep(0.6)                       # the user looks at the charts for a while
+    time.sleep(0.6)  # the user looks at the charts for a while
     trainer.resume()
     thread.join(10)
     wall = time.perf_counter() - start

@@ -19,6 +19,7 @@ Every problem raises :class:`ExprError` carrying the 0-based ``position`` in the
 Size limits (:data:`MAX_LENGTH`, :data:`MAX_NODES`, :data:`MAX_DEPTH`) and a check of
 every constant sub-expression for overflow (``9**9**9**9``) keep hostile input cheap.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,21 +31,24 @@ import numpy as np
 
 from nnstudio.core.autograd.tensor import Tensor
 
-MAX_LENGTH = 500     # characters; a formula a person types is far shorter
-MAX_NODES = 300      # numbers, names and operations in the parse tree
-MAX_DEPTH = 40       # nesting of parentheses, signs and exponents
+MAX_LENGTH = 500  # characters; a formula a person types is far shorter
+MAX_NODES = 300  # numbers, names and operations in the parse tree
+MAX_DEPTH = 40  # nesting of parentheses, signs and exponents
 
 FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "step", "sign")
 ALIASES = {"ln": "log"}
 CONSTANTS = {"pi": math.pi, "e": math.e, "π": math.pi}
 
 _VARIABLE = re.compile(r"[A-Za-z](?:_?[0-9]+)?\Z")
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*|π)
   | (?P<op>\*\*|[-+*/^(),=×·÷−²³])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _OP_ALIASES = {"×": "*", "·": "*", "÷": "/", "−": "-", "^": "**"}
 
 
@@ -61,7 +65,7 @@ class ExprError(ValueError):
         if self.position is None or not self.text:
             return ""
         start = max(0, self.position - 40)
-        snippet = self.text[start:start + 80]
+        snippet = self.text[start : start + 80]
         return snippet + "\n" + " " * (self.position - start) + "^"
 
 
@@ -92,7 +96,7 @@ class Neg:
 
 @dataclass(eq=False)
 class BinOp:
-    op: str          # one of + - * / **
+    op: str  # one of + - * / **
     left: object
     right: object
     pos: int | None = None
@@ -107,7 +111,7 @@ class Call:
 
 @dataclass
 class _Token:
-    kind: str        # number | name | op | end
+    kind: str  # number | name | op | end
     text: str
     pos: int
 
@@ -243,9 +247,12 @@ class _Parser:
                 if self.allowed is not None and name not in self.allowed:
                     self.error(f"unknown variable {name!r}; allowed: {', '.join(sorted(self.allowed))}", tok.pos)
                 return self.node(Var(name, tok.pos))
-            self.error(f"unknown name {tok.text!r}", tok.pos,
-                       hint=f"variables are one letter such as x, w, b or x1; write x*y for a product; "
-                            f"functions: {', '.join(FUNCTIONS[:10])}")
+            self.error(
+                f"unknown name {tok.text!r}",
+                tok.pos,
+                hint=f"variables are one letter such as x, w, b or x1; write x*y for a product; "
+                f"functions: {', '.join(FUNCTIONS[:10])}",
+            )
         if self.is_op("("):
             open_pos = tok.pos
             self.i += 1
@@ -277,8 +284,12 @@ def _split_assignment(text: str, tokens: list[_Token]) -> tuple[str, int]:
     k = eq[0]
     left = tokens[:k]
     ok = (len(left) == 1 and left[0].kind == "name") or (
-        len(left) >= 4 and left[0].kind == "name" and left[1].text == "(" and left[-1].text == ")"
-        and all(t.kind == "name" if j % 2 == 0 else t.text == "," for j, t in enumerate(left[2:-1])))
+        len(left) >= 4
+        and left[0].kind == "name"
+        and left[1].text == "("
+        and left[-1].text == ")"
+        and all(t.kind == "name" if j % 2 == 0 else t.text == "," for j, t in enumerate(left[2:-1]))
+    )
     if not ok or left[0].text.startswith("_") or left[0].text in FUNCTIONS:
         raise ExprError("the left side of '=' must be a name such as y or f(x)", tokens[0].pos, text)
     return left[0].text, k + 1
@@ -307,9 +318,18 @@ def _children(n) -> tuple:
 
 
 _NP_FUNCS = {
-    "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
-    "abs": np.abs, "tanh": np.tanh, "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
-    "relu": lambda v: np.maximum(v, 0.0), "step": lambda v: np.float64(v > 0), "sign": np.sign,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "tanh": np.tanh,
+    "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+    "relu": lambda v: np.maximum(v, 0.0),
+    "step": lambda v: np.float64(v > 0),
+    "sign": np.sign,
 }
 _NP_OPS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power}
 
@@ -333,8 +353,9 @@ def _check_constants(tree, text: str) -> None:
                         raise ExprError("division by zero", n.pos, text)
                     if np.isnan(v):
                         raise ExprError(f"{_fmt(a)}{n.op}{_fmt(b)} is undefined", n.pos, text)
-                    raise ExprError(f"the value of this '{n.op}' is too large for a float "
-                                    f"(beyond about 1.8e308)", n.pos, text)
+                    raise ExprError(
+                        f"the value of this '{n.op}' is too large for a float (beyond about 1.8e308)", n.pos, text
+                    )
                 values[id(n)] = v
             elif isinstance(n, Call) and id(n.arg) in values:
                 v = _NP_FUNCS[n.fn](values[id(n.arg)])
@@ -348,8 +369,11 @@ def parse(text: str, variables=None) -> Expression:
     if not isinstance(text, str):
         raise ExprError("the expression must be text")
     if len(text) > MAX_LENGTH:
-        raise ExprError(f"the expression is too long ({len(text):,} characters; the limit is {MAX_LENGTH})",
-                        MAX_LENGTH, text[:MAX_LENGTH + 1])
+        raise ExprError(
+            f"the expression is too long ({len(text):,} characters; the limit is {MAX_LENGTH})",
+            MAX_LENGTH,
+            text[: MAX_LENGTH + 1],
+        )
     if not text.strip():
         raise ExprError("type an expression, for example x**2 + 3*x + 5", 0, text)
     tokens = _tokenize(text)
@@ -380,10 +404,10 @@ class GraphNode:
     """One box in the computation graph: a variable, a constant or an operation."""
 
     index: int
-    kind: str                 # "variable", "constant" or "operation"
-    op: str                   # "x", "2", "+", "**", "sin", ...
-    label: str                # name used in explanations: x, 2, g1, y
-    text: str                 # the sub-expression it computes, e.g. "x + 2"
+    kind: str  # "variable", "constant" or "operation"
+    op: str  # "x", "2", "+", "**", "sin", ...
+    label: str  # name used in explanations: x, 2, g1, y
+    text: str  # the sub-expression it computes, e.g. "x + 2"
     inputs: list[int]
     tensor: Tensor
     pos: int | None = None
@@ -455,8 +479,9 @@ class Graph:
                     t = _apply(n, ins)
                     kind = "constant" if isinstance(n, (Num, Const)) else "operation"
                     op = _node_op(n)
-                    node = GraphNode(len(self.nodes), kind, op, op if kind == "constant" else "",
-                                     to_text(n), inputs, t, n.pos)
+                    node = GraphNode(
+                        len(self.nodes), kind, op, op if kind == "constant" else "", to_text(n), inputs, t, n.pos
+                    )
                 self.nodes.append(node)
             for node in self.nodes:
                 for k in set(node.inputs):
@@ -500,8 +525,7 @@ class Graph:
         steps = []
         for n in self.backward_order():
             if n is self.output:
-                steps.append(BackwardStep(n.index, [f"d{y}/d{y} = 1   (the output, with respect to itself)"],
-                                          1.0))
+                steps.append(BackwardStep(n.index, [f"d{y}/d{y} = 1   (the output, with respect to itself)"], 1.0))
                 continue
             lines, products, numbers = [], [], []
             for c_index in n.consumers:
@@ -534,14 +558,21 @@ class Graph:
         ones = np.ones_like(consumer.tensor.data)
         with np.errstate(all="ignore"):  # 1/x at 0 is inf: shown as "undefined", not warned about
             grads = consumer.tensor._backward(ones)
-        return float(sum(np.asarray(g).reshape(-1)[0] for g, k in zip(grads, consumer.inputs)
-                         if k == node.index and g is not None))
+        return float(
+            sum(
+                np.asarray(g).reshape(-1)[0]
+                for g, k in zip(grads, consumer.inputs)
+                if k == node.index and g is not None
+            )
+        )
 
     def _local_numbers(self, c: GraphNode, i: int) -> str | None:
         """The local derivative with this point's numbers put in, e.g. "2 × 3" for 2·g at g = 3."""
+
         def v(k):
             s = _num(self.nodes[c.inputs[k]].value)
             return f"({s})" if s.startswith("-") else s
+
         a = v(0)
         out = _num(c.value)
         out = f"({out})" if out.startswith("-") else out
@@ -554,9 +585,15 @@ class Graph:
                 return f"2 × {a}"
             return None if n == 1 else f"{_num(n)} × {a}^{_num(n - 1)}"
         return {
-            "exp": f"exp({a})", "log": f"1/{a}", "sin": f"cos({a})", "cos": f"-sin({a})",
-            "tan": f"1 + tan²({a})", "sqrt": f"1/(2·√{a})", "tanh": f"1 - {out}²",
-            "sigmoid": f"{out} × (1 - {out})", "abs": f"sign({a})",
+            "exp": f"exp({a})",
+            "log": f"1/{a}",
+            "sin": f"cos({a})",
+            "cos": f"-sin({a})",
+            "tan": f"1 + tan²({a})",
+            "sqrt": f"1/(2·√{a})",
+            "tanh": f"1 - {out}²",
+            "sigmoid": f"{out} × (1 - {out})",
+            "abs": f"sign({a})",
         }.get(op)
 
     def _local_text(self, c: GraphNode, i: int) -> str:
@@ -586,10 +623,18 @@ class Graph:
                 return f"{_num(n)}·{a}^{_num(n - 1)}"
             return f"{names[1]}·{a}^({names[1]} - 1)"
         return {
-            "exp": f"exp({a})", "log": f"1/{a}", "sin": f"cos({a})", "cos": f"-sin({a})",
-            "tan": f"1 + tan²({a})", "sqrt": f"1/(2·√{a})", "abs": f"sign({a})",
-            "tanh": f"1 - tanh²({a})", "sigmoid": f"σ({a})·(1 - σ({a}))",
-            "relu": f"(1 if {a} > 0, else 0)", "step": "0", "sign": "0",
+            "exp": f"exp({a})",
+            "log": f"1/{a}",
+            "sin": f"cos({a})",
+            "cos": f"-sin({a})",
+            "tan": f"1 + tan²({a})",
+            "sqrt": f"1/(2·√{a})",
+            "abs": f"sign({a})",
+            "tanh": f"1 - tanh²({a})",
+            "sigmoid": f"σ({a})·(1 - σ({a}))",
+            "relu": f"(1 if {a} > 0, else 0)",
+            "step": "0",
+            "sign": "0",
         }[op]
 
 
@@ -888,8 +933,11 @@ def _mul(items):
     if coef == 1 and len(new) == 1:
         return new[0]
     # plain symbols first: w*sigmoid(u) rather than sigmoid(u)*w
-    new.sort(key=lambda f: 0 if isinstance(f, (Var, Const)) or (
-        isinstance(f, _Pow) and isinstance(f.base, (Var, Const))) else 1)
+    new.sort(
+        key=lambda f: (
+            0 if isinstance(f, (Var, Const)) or (isinstance(f, _Pow) and isinstance(f.base, (Var, Const))) else 1
+        )
+    )
     return _Prod(coef, tuple(new))
 
 
@@ -915,7 +963,7 @@ def _pow(base, exp):
         if isinstance(base, _Pow):
             return _pow(base.base, _mul([base.exp, exp]))
         if isinstance(base, _Prod):
-            return _mul([Num(base.coef ** exp.value)] + [_pow(f, exp) for f in base.factors])
+            return _mul([Num(base.coef**exp.value)] + [_pow(f, exp) for f in base.factors])
     return _Pow(base, exp)
 
 
@@ -1020,6 +1068,7 @@ def _render_product(coef: float, factors) -> str:
     def factor(f):
         s = render(f)
         return f"({s})" if isinstance(f, _Sum) else s
+
     top = ([_fmt(c)] if c != 1 or not num else []) + [factor(f) for f in num]
     out = sign + "*".join(top)
     if den or den_coef != 1:
