@@ -236,7 +236,8 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """(images, labels, added) from a my-digits file; :class:`MyDigitsError` says what is wrong with a bad one."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as z:
+        # Read the bytes first: np.load on a path leaves the file open when the archive is damaged.
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
             missing = {"images", "labels", "__meta__"} - set(z.files)
             if missing:
                 raise MyDigitsError(f"{path} is damaged or not a my-digits file (missing {', '.join(sorted(missing))})")

@@ -133,8 +133,8 @@ def load_dataset(
     info = get_info(name)
     folder = locate(info.name, data_dir)
     if folder is None:
-        if data_dir or os.environ.get(ENV_VAR):
-            where = data_dir or os.environ.get(ENV_VAR)
+        where = data_dir or os.environ.get(ENV_VAR)
+        if where:
             if not download:
                 raise DataError(
                     f"{info.title} not found in {Path(where) / info.name} "
@@ -149,6 +149,8 @@ def load_dataset(
     arrays = []
     for stem in FILES:
         path = _find_file(folder, stem)
+        if path is None:  # removed since locate() looked
+            raise DataError(f"{info.title}: {stem} disappeared from {folder}")
         try:
             arrays.append(read_idx(path))
         except IDXError as exc:
@@ -173,6 +175,9 @@ def verify(name: str, data_dir=None) -> list[tuple[str, bool, str]]:
     rows = []
     for stem in FILES:
         path = _find_file(folder, stem)
+        if path is None:
+            rows.append((str(folder / stem), False, "missing"))
+            continue
         try:
             raw = path.read_bytes()
             if raw[:2] == b"\x1f\x8b":

@@ -8,6 +8,7 @@ four numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,7 @@ LABELS = {
 
 # Feature key -> (label, function of (x1, x2), scale). Features are divided by
 # their scale so every input the network sees is roughly in [-1, 1].
-FEATURES: dict[str, tuple[str, object, float]] = {
+FEATURES: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray], float]] = {
     "x1": ("X\u2081", lambda a, b: a, DOMAIN),
     "x2": ("X\u2082", lambda a, b: b, DOMAIN),
     "x1sq": ("X\u2081\u00b2", lambda a, b: a * a, DOMAIN**2),

@@ -120,9 +120,8 @@ def _read_picture(path: Path, max_side: int) -> np.ndarray:
                 )
             if im.format == "JPEG":
                 im.draft("L", (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 of the size
-            im = ImageOps.exif_transpose(im)  # a phone photo taken sideways stands up
-            im = _reduce(im, max_side)
-            gray, alpha = _gray_and_alpha(im)
+            upright = ImageOps.exif_transpose(im)  # a phone photo taken sideways stands up
+            gray, alpha = _gray_and_alpha(_reduce(upright, max_side))
     except ValueError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):

@@ -195,7 +195,7 @@ def train_perceptron(x, y, lr: float = 0.1, max_epochs: int = 100) -> Perceptron
 class XorSolution:
     """A trained 2-2-1 network: hidden lines and the output for any point."""
 
-    network: object  # nnstudio.core.network.Sequential
+    network: Sequential
     hidden_weights: np.ndarray  # (2, 2): column j = weights of hidden unit j
     hidden_bias: np.ndarray  # (2,)
     epochs: int
@@ -226,7 +226,7 @@ def train_xor_network(seed: int = 0, lr: float = 0.5, max_epochs: int = 5000, at
     """
     x, y = gate_data("XOR")
     target = y.reshape(-1, 1).astype(np.float64)
-    best = None
+    best: XorSolution | None = None
     for attempt in range(attempts):
         rng = np.random.default_rng(seed + attempt)
         net = Sequential(
@@ -258,4 +258,6 @@ def train_xor_network(seed: int = 0, lr: float = 0.5, max_epochs: int = 5000, at
             return sol
         if best is None or loss < best.loss:
             best = sol
+    if best is None:
+        raise ValueError("attempts must be at least 1")
     return best

@@ -114,7 +114,7 @@ class PlaygroundConfig:
 class Metrics:
     step: int
     epoch: float
-    train_loss: float
+    train_loss: float | None
     test_loss: float | None
     train_accuracy: float | None
     test_accuracy: float | None
@@ -126,9 +126,10 @@ class Playground:
     def __init__(self, config: PlaygroundConfig | None = None):
         self.config = config or PlaygroundConfig()
         self.config.validate()
-        self.data: toy.ToyData | None = None
         self.message = ""
-        self.rebuild_data()
+        self.data: toy.ToyData = self._make_data()
+        self._refresh_inputs()
+        self.reset()
 
     # -- building ---------------------------------------------------------------
     @property
@@ -139,10 +140,13 @@ class Playground:
     def classification(self) -> bool:
         return self.task == "classification"
 
+    def _make_data(self) -> toy.ToyData:
+        c = self.config
+        return toy.make_toy(c.dataset, c.n_samples, c.noise, c.test_fraction, c.data_seed)
+
     def rebuild_data(self) -> None:
         """Generate the points for the current config, then start a fresh network."""
-        c = self.config
-        self.data = toy.make_toy(c.dataset, c.n_samples, c.noise, c.test_fraction, c.data_seed)
+        self.data = self._make_data()
         self._refresh_inputs()
         self.reset()
 
@@ -325,7 +329,7 @@ class Playground:
             return None, None
         out = self.net.forward(x, training=False)
         loss = self.loss.forward(out, y)
-        self.loss._probs = None
+        self.loss.clear_cache()
         acc = float(np.mean(out.argmax(axis=1) == y)) if self.classification else None
         return loss, acc
 
@@ -341,7 +345,7 @@ class Playground:
         if self.history["epoch"] and self.history["epoch"][-1] == m.epoch:
             return m
         self.history["epoch"].append(m.epoch)
-        self.history["train_loss"].append(m.train_loss)
+        self.history["train_loss"].append(m.train_loss if m.train_loss is not None else float("nan"))
         self.history["test_loss"].append(m.test_loss if m.test_loss is not None else float("nan"))
         if len(self.history["epoch"]) > MAX_HISTORY:
             # keep the curve's shape but not every point: the file stays small, redraws stay cheap

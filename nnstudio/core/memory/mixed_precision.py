@@ -357,4 +357,5 @@ class MixedPrecisionTrainer(StrategyTrainer):
 
     @property
     def scaler(self) -> GradScaler:
+        assert isinstance(self.strategy, MixedPrecision)
         return self.strategy.scaler

@@ -113,6 +113,8 @@ class Dense(Layer):
         return y
 
     def backward(self, grad, need_input_grad: bool = True):
+        if self._x is None:
+            raise RuntimeError("Dense.backward() needs a forward pass first (its input is not cached)")
         np.matmul(self._x.T, grad, out=self.W.grad)
         np.sum(grad, axis=0, out=self.b.grad)
         # The first layer's input gradient is never used in training: skipping it

@@ -14,6 +14,9 @@ class Loss:
     def backward(self) -> np.ndarray:
         raise NotImplementedError
 
+    def clear_cache(self) -> None:
+        """Drop what forward kept for backward (after an evaluation, say)."""
+
     __call__ = forward
 
 
@@ -57,6 +60,9 @@ class SoftmaxCrossEntropy(Loss):
         self._probs = None
         return grad
 
+    def clear_cache(self) -> None:
+        self._probs = self._target = None
+
     @property
     def probs(self) -> np.ndarray | None:
         """Softmax probabilities from the last forward (before backward consumes them)."""
@@ -78,6 +84,9 @@ class MSE(Loss):
 
     def backward(self):
         return self._diff * (2.0 / self._diff.size)
+
+    def clear_cache(self) -> None:
+        self._diff = None
 
 
 LOSSES = {"cross_entropy": SoftmaxCrossEntropy, "mse": MSE}

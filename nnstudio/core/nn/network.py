@@ -82,12 +82,14 @@ class Sequential:
         Returns dL/dinput, or None with ``need_input_grad=False`` (training does not
         need it, and the first Dense layer then skips its largest matmul).
         """
-        first = 0 if need_input_grad or not isinstance(self.layers[0], Dense) else 1
-        for layer in reversed(self.layers[first:]):
+        first = self.layers[0]
+        if need_input_grad or not isinstance(first, Dense):
+            for layer in reversed(self.layers):
+                grad = layer.backward(grad)
+            return grad
+        for layer in reversed(self.layers[1:]):
             grad = layer.backward(grad)
-        if first:
-            return self.layers[0].backward(grad, need_input_grad=False)
-        return grad
+        return first.backward(grad, need_input_grad=False)
 
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """Class scores (logits) for ``x``, computed in batches without training behaviour."""
@@ -124,10 +126,15 @@ class Sequential:
 
     @property
     def output_size(self) -> int:
-        size = self.input_size
+        size = self._known_input_size()
         for layer in self.layers:
             size = layer.output_size(size)
         return size
+
+    def _known_input_size(self) -> int:
+        if self.input_size is None:
+            raise ValueError("the network's input size is not known (it does not start with a Dense layer)")
+        return self.input_size
 
     def sizes(self) -> list[int]:
         """Input size followed by every Dense layer's output size, e.g. [784, 128, 10]."""
@@ -150,7 +157,7 @@ class Sequential:
     def summary(self) -> str:
         """A table of layers, output sizes and parameter counts."""
         rows = [("#", "layer", "output", "params")]
-        size = self.input_size
+        size = self._known_input_size()
         rows.append(("", "input", str(size), ""))
         for i, layer in enumerate(self.layers):
             size = layer.output_size(size)

@@ -22,6 +22,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def save_model(
         "hyperparameters": hyperparameters if hyperparameters is not None else net.meta.get("hyperparameters", {}),
         "history": history if history is not None else net.meta.get("history", {}),
     }
-    arrays = {f"p{i}": p.data for i, p in enumerate(net.parameters())}
+    arrays: dict[str, Any] = {f"p{i}": p.data for i, p in enumerate(net.parameters())}
     if optimizer is not None:
         buffers = optimizer.state_buffers()
         meta["optimizer_state"] = {"kind": optimizer.kind, "steps": optimizer.steps, "buffers": len(buffers)}
@@ -103,8 +104,10 @@ def load_model(path: str | os.PathLike) -> Sequential:
         raise ModelFileError(f"{name}: architecture is invalid ({exc})") from None
     params = net.parameters()
     opt_meta = meta.get("optimizer_state")
-    opt_buffers = []
-    if isinstance(opt_meta, dict):
+    opt_buffers: list = []
+    if not isinstance(opt_meta, dict):
+        opt_meta = {}
+    else:
         n_buf = opt_meta.get("buffers")
         opt_buffers = [files.pop(f"o{i}", None) for i in range(n_buf if isinstance(n_buf, int) else 0)]
         if any(b is None for b in opt_buffers):

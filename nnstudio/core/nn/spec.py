@@ -93,9 +93,11 @@ class MLPSpec:
     @classmethod
     def from_network(cls, net: Sequential) -> MLPSpec:
         """The spec of a built (or loaded) MLP: Dense layers with an activation and dropout between them."""
-        hidden, acts, drops = [], [], []
+        hidden: list[int] = []
+        acts: list[str] = []
+        drops: list[float] = []
         dense = net.dense_layers()
-        current = None
+        current: list | None = None
         for layer in net.layers:
             if isinstance(layer, Dense):
                 if current is not None:
