@@ -137,7 +137,7 @@ def test_full_cycle_on_784_128_10_studio_model(qtbot, page):
         labels.append(step_label(page))
         view = page.matrix_view
         assert view.input_image.image.shape == (28, 28)
-        b = page._view_block()
+        b = page.walk.view_block()
         assert view.matrix_image.image.shape == (trace.sizes[b + 1], trace.sizes[b])
         if b == 0:
             assert view.neuron_image.image.shape == (28, 28)  # a hidden neuron's weights as an image
