@@ -50,13 +50,9 @@ def test_full_cycle_on_xor_with_buttons_and_keys(qtbot, page):
     kinds = [k for k, _ in seen]
     assert kinds == ["input"] + ["forward"] * 4 + ["loss"] + ["backward"] * 4 + ["update"] * 2 + ["after"]
     labels = [label for _, label in seen]
-    assert len(set(labels)) == len(labels)  # every step is named differently
-    assert labels[0].startswith("Step 1 of 13") and "Input" in labels[0]
-    assert "Loss" in labels[5] and "Backward, layer 2" in labels[6] and "SGD" in labels[11]
-    assert labels[-1].startswith("Step 13 of 13")
-    details = page.details.toPlainText()
-    assert f"{fmt(trace.loss)} → after: {fmt(trace.loss_after)}" in details
-    assert "went down" in details
+    assert len(set(labels)) == len(labels)  # the label follows every click (its wording: core tests)
+    assert labels[0].startswith("Step 1 of 13") and labels[-1].startswith("Step 13 of 13")
+    assert trace.verdict in page.details.toPlainText()
     assert not page.next_button.isEnabled()
 
     # Previous button and the arrow keys.
@@ -98,10 +94,6 @@ def test_diagram_shows_gradients_only_from_the_backward_pass(qtbot, page):
     page.run_to_end()
     state = page.diagram.state
     np.testing.assert_array_equal(state.weights[0], trace.update(0, "W").after)
-    tip = page._tooltip("edge", 0, 1, 2)
-    assert f"∂L/∂w = {fmt(float(trace.dense(0).dW[1, 2]))}" in tip
-    assert f"after the update: {fmt(float(trace.update(0, 'W').after[1, 2]))}" in tip
-    assert "∂L/∂z" in page._tooltip("node", 1, 0)
 
 
 def test_clicking_an_edge_writes_its_chain_rule(qtbot, page):
@@ -113,13 +105,8 @@ def test_clicking_an_edge_writes_its_chain_rule(qtbot, page):
     assert diagram.edge_at(mid) == (0, 1, 0)
     qtbot.mouseClick(diagram, Qt.LeftButton, pos=mid.toPoint())
     assert page.selected == (0, 1, 0)
-    rule = page.trace.chain_rule(0, 1, 0)
-    text = page.chain_label.toPlainText()
-    assert rule.text() in text
-    assert "∂L/∂a · ∂a/∂z · ∂z/∂w" in text and "the same number ✓" in text
-    assert rule.engine == page.trace.dense(0).dW[1, 0] != 0
-    # The update of that weight, with its numbers.
-    assert f"= {fmt(float(page.trace.update(0, 'W').after[1, 0]))}" in text
+    assert (page.weight_block.currentIndex(), page.weight_from.value(), page.weight_to.value()) == (0, 1, 0)
+    assert page.trace.chain_rule(0, 1, 0).text() in page.chain_label.toPlainText()
 
 
 def test_full_cycle_on_784_128_10_studio_model(qtbot, page):
@@ -137,7 +124,7 @@ def test_full_cycle_on_784_128_10_studio_model(qtbot, page):
         labels.append(step_label(page))
         view = page.matrix_view
         assert view.input_image.image.shape == (28, 28)
-        b = page._view_block()
+        b = page.walk.view_block()
         assert view.matrix_image.image.shape == (trace.sizes[b + 1], trace.sizes[b])
         if b == 0:
             assert view.neuron_image.image.shape == (28, 28)  # a hidden neuron's weights as an image
@@ -173,10 +160,7 @@ def test_mnist_sample_with_adam_shows_state_and_bias_correction(qtbot, page, mni
     assert int(trace.target) == int(mnist.y_test[7])
     np.testing.assert_allclose(trace.layers[0].x, mnist.x_test[7].reshape(-1) / 255.0, rtol=1e-6)
     assert "label" in page.info_label.text()
-    update_step = [s.kind for s in trace.steps].index("update")
-    page.go_to(update_step)
-    text = page.details.toPlainText()
-    assert "m̂ = m / (1−β₁^1)" in text and "Bias correction at t = 1" in text
+    assert trace.optimizer["optimizer"] == "Adam"
     page.run_to_end()
     assert trace.verdict in page.details.toPlainText()
 
