@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.data import load_dataset
+from nnstudio.core.data import training_arrays
 from nnstudio.core.fmt import format_bytes
 from nnstudio.core.memory import (
     CATEGORIES,
@@ -141,7 +141,6 @@ class MemoryPage(QWidget):
         self.runs: dict = {}
         self.curve: dict | None = None
         self.search_result: dict | None = None
-        self._data = None
         self._pending_budget: int | None = None
         self._curve_key = None
         # the lab's jobs (core.memory.lab) run here one at a time; compare posts each run as it is done
@@ -356,10 +355,9 @@ class MemoryPage(QWidget):
         return list(NETWORKS[self.network_box.currentIndex()][1])
 
     def _load_data(self):
-        if self._data is None:
-            data = load_dataset("mnist", self.context.data_dir, download=False)
-            self._data = (data.flat("train"), data.flat("test"))
-        return self._data
+        """MNIST's float32 (train, test) arrays: the one copy every page shares (core's cache)."""
+        arrays = training_arrays("mnist", self.context.data_dir)
+        return arrays.train, arrays.test
 
     def _config_changed(self) -> None:
         self.curve = None
