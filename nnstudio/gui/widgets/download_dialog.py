@@ -81,6 +81,7 @@ class DownloadDialog(QDialog):
         self.folder_button.setEnabled(False)
         self.progress.show()
         self.status.setText("Connecting…")
+        self.adjustSize()  # room for the bar and the status line: the text above must not be clipped
         self.job.start(_download, self.name, self.data_dir)
 
     def _on_progress(self, payload) -> None:
