@@ -1,11 +1,14 @@
-"""The training bridge: a core Trainer on a thread, throttled Qt signals, live hyperparameter changes."""
+"""The bridge: a core Trainer or any job on a thread, throttled Qt signals, live hyperparameter changes, cancel."""
+
+import threading
+import time
 
 import numpy as np
 import pytest
 
 from nnstudio.core.nn import Sequential, make_optimizer
 from nnstudio.core.training import Trainer, classification_report
-from nnstudio.gui.jobs import TrainingWorker
+from nnstudio.gui.jobs import Job, TrainingWorker
 from nnstudio.gui.widgets.training_charts import debiased_ema
 
 
@@ -152,3 +155,81 @@ def test_debiased_ema_matches_tensorboard_and_continues_incrementally():
     a, state = debiased_ema(v[:77], w)
     b, _ = debiased_ema(v[77:], w, state)
     np.testing.assert_allclose(np.concatenate([a, b]), whole, rtol=1e-12)
+
+
+class JobRecorder:
+    def __init__(self, job):
+        self.progress, self.posted, self.finished, self.failed, self.idle = [], [], [], [], 0
+        job.progress.connect(self.progress.append)
+        job.posted.connect(self.posted.append)
+        job.finished.connect(self.finished.append)
+        job.failed.connect(self.failed.append)
+        job.idle.connect(self._idle)
+
+    def _idle(self):
+        self.idle += 1
+
+
+def test_job_coalesces_progress_and_posts_every_result_in_order(qtbot):
+    def work(ctx, n):
+        for i in range(n):
+            ctx.progress(i)
+            if i % 50 == 0:
+                ctx.post(i)
+                time.sleep(0.001)  # spread the work over several UI updates
+        return "done"
+
+    job = Job(max_hz=20)
+    rec = JobRecorder(job)
+    assert job.start(work, 10_000)
+    assert job.busy
+    qtbot.waitUntil(lambda: rec.idle == 1, timeout=20_000)
+    assert rec.finished == ["done"] and rec.failed == [] and not job.busy
+    # 10 000 progress calls reach the UI as a handful of signals: the newest each time, ending with the last
+    assert 1 <= len(rec.progress) < 100
+    assert rec.progress == sorted(rec.progress) and rec.progress[-1] == 9_999
+    # every posted result arrives, once, in order
+    assert rec.posted == list(range(0, 10_000, 50))
+
+
+def test_job_failure_is_a_signal_with_the_message(qtbot):
+    def work(ctx):
+        ctx.post("before")
+        raise ValueError("layer size must be positive")
+
+    job = Job()
+    rec = JobRecorder(job)
+    job.start(work)
+    qtbot.waitUntil(lambda: rec.idle == 1, timeout=5000)
+    assert rec.failed == ["ValueError: layer size must be positive"]
+    assert rec.finished == [] and rec.posted == ["before"] and not job.busy
+    # and the job can run again
+    job.start(lambda ctx: 42)
+    qtbot.waitUntil(lambda: rec.idle == 2, timeout=5000)
+    assert rec.finished == [42]
+
+
+def test_job_cancel_runs_callbacks_on_the_ui_thread_and_the_work_ends(qtbot):
+    ui_thread = threading.current_thread()
+    stopped = []
+    started = threading.Event()
+
+    def work(ctx):
+        ctx.on_cancel(lambda: stopped.append(("first", threading.current_thread())))
+        started.set()
+        if not ctx.cancelled.wait(10):
+            return "never cancelled"
+        ctx.on_cancel(lambda: stopped.append(("late", threading.current_thread())))  # runs at once
+        return "cancelled"
+
+    job = Job()
+    rec = JobRecorder(job)
+    job.start(work)
+    assert started.wait(5)
+    assert not job.start(work)  # one job at a time
+    job.cancel()
+    assert stopped[0] == ("first", ui_thread)
+    qtbot.waitUntil(lambda: rec.idle == 1, timeout=5000)
+    assert rec.finished == ["cancelled"] and [name for name, _ in stopped] == ["first", "late"]
+    job.cancel()  # cancelling a finished job does nothing
+    assert len(stopped) == 2

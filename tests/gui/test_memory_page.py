@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from nnstudio.core.data import cached_arrays
+
 SMALL_NET = 3  # "784 → 128 → 10" in the network list
 
 
@@ -29,6 +31,11 @@ def test_three_ways_side_by_side(page, qtbot):
     assert not page.run_button.isEnabled() and page.stop_button.isEnabled()
     _wait_idle(qtbot, page)
     assert set(page.runs) == {"baseline", "checkpoint", "mixed"}, page.status.text()
+    # the lab trained on the one float copy of MNIST that Build & Train uses too
+    studio = page.window().page("studioPage")
+    qtbot.waitUntil(lambda: studio.arrays is not None, timeout=20_000)
+    (x_train, _), _ = page._load_data()
+    assert x_train is studio.arrays.x_train is cached_arrays("mnist", page.context.data_dir).x_train
     base, ck, mixed = (page.runs[k] for k in ("baseline", "checkpoint", "mixed"))
     # every column of the table is filled with numbers from the runs
     for col in range(3):
@@ -98,7 +105,6 @@ def test_stop_and_shutdown_end_the_work(page, qtbot):
 def test_missing_data_is_explained(main_window, qtbot, tmp_path):
     page = main_window.page("memoryPage")
     page.context.data_dir = str(tmp_path)  # an empty folder: no MNIST there
-    page._data = None
     qtbot.mouseClick(page.run_button, Qt.LeftButton)
     assert "MNIST is needed" in page.status.text()
     assert not page.worker.busy and page.run_button.isEnabled()

@@ -1,6 +1,9 @@
 """Build & Train, driven like a user would: the editor, the buttons, real MNIST."""
 
 import dataclasses
+import gzip
+import hashlib
+import time
 
 import numpy as np
 import pytest
@@ -306,6 +309,101 @@ def test_missing_data_gives_a_pointer_not_a_traceback(qtbot, tmp_path, monkeypat
     dlg.cancel_button.click()
     assert dlg.dataset is None and dlg.result() == 0
     w.close()
+
+
+@pytest.fixture
+def fake_mirror(tmp_path, monkeypatch):
+    """MNIST only on a file:// "mirror" (a small fake with its own checksums): downloads need no internet."""
+    from nnstudio.core.data import registry, write_idx
+
+    served = tmp_path / "mirror"
+    served.mkdir()
+    rng = np.random.default_rng(0)
+    parts = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (300, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, 300, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (100, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, 100, dtype=np.uint8),
+    }
+    sums = {}
+    for stem, arr in parts.items():
+        write_idx(served / (stem + ".gz"), arr)
+        sums[stem] = hashlib.sha256(gzip.decompress((served / (stem + ".gz")).read_bytes())).hexdigest()
+    info = registry.DatasetInfo("mnist", "MNIST", tuple("0123456789"), (served.as_uri() + "/",), sums)
+    monkeypatch.setitem(registry.DATASETS, "mnist", info)
+    monkeypatch.setattr(registry, "candidate_dirs", lambda name, data_dir=None: [("test", tmp_path / "empty" / name)])
+    return parts
+
+
+def test_download_dialog_shows_progress_and_obtain_dataset_returns_the_download(qtbot, tmp_path, fake_mirror):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from nnstudio.gui.widgets.download_dialog import obtain_dataset
+
+    dialogs, seen = [], []
+
+    def press_download():  # once the modal dialog is up, as a user would
+        dlg = next((w for w in QApplication.topLevelWidgets() if w.objectName() == "downloadDialog"), None)
+        if dlg is None or not dlg.isVisible():
+            QTimer.singleShot(20, press_download)
+            return
+        dialogs.append(dlg)
+        QTimer.singleShot(20_000, dlg.reject)  # never hang the suite
+        dlg.job.progress.connect(seen.append)
+        qtbot.mouseClick(dlg.download_button, Qt.LeftButton)
+
+    QTimer.singleShot(0, press_download)
+    data, data_dir, error = obtain_dataset("mnist", str(tmp_path / "empty"))
+    assert error == "" and data_dir == str(tmp_path / "empty")
+    np.testing.assert_array_equal(data.x_train, fake_mirror["train-images-idx3-ubyte"])
+    np.testing.assert_array_equal(data.y_test, fake_mirror["t10k-labels-idx1-ubyte"])
+    # progress came through the job's throttled signal; the bar and the text show the last file done
+    dlg = dialogs[0]
+    assert seen and seen[-1][0] == "t10k-labels-idx1-ubyte.gz" and seen[-1][1] == seen[-1][2] > 0
+    assert dlg.progress.value() == 100
+    assert dlg.status.text().startswith("Downloading t10k-labels-idx1-ubyte.gz: ")
+    dlg.deleteLater()
+
+
+def test_download_dialog_cancel_stops_the_download(qtbot, tmp_path, fake_mirror, monkeypatch, nnstudio_home):
+    import urllib.request
+
+    from nnstudio.gui.widgets.download_dialog import DownloadDialog
+
+    chunks, total = [], 100 * 65536
+
+    class SlowResponse:  # a mirror that takes 2 s to send train-images
+        headers = {"Content-Length": str(total)}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, n):
+            time.sleep(0.02)
+            chunks.append(n)
+            return b"\0" * n if sum(chunks) <= total else b""
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda request, timeout=None: SlowResponse())
+    dlg = DownloadDialog("mnist", str(tmp_path / "empty"))
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    qtbot.mouseClick(dlg.download_button, Qt.LeftButton)
+    assert dlg.job.busy and not dlg.download_button.isEnabled() and not dlg.folder_button.isEnabled()
+    qtbot.waitUntil(lambda: dlg.progress.value() > 0, timeout=10_000)
+    assert dlg.status.text().startswith("Downloading train-images-idx3-ubyte.gz: ")
+    assert dlg.status.text().endswith(" of 6.6 MB")
+    qtbot.mouseClick(dlg.cancel_button, Qt.LeftButton)
+    assert not dlg.job.busy and not dlg.isVisible() and dlg.dataset is None
+    assert "download cancelled" in dlg.status.text()
+    read = len(chunks)
+    qtbot.wait(200)
+    assert len(chunks) == read < 100  # the download stopped at the chunk it was reading
+    assert not list(nnstudio_home.rglob("*.gz"))  # and kept nothing half-downloaded
 
 
 def test_theme_switch_restyles_the_plots(main_window):

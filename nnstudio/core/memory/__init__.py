@@ -5,7 +5,7 @@
 - :mod:`.strategy`: pick one by name;
 - :mod:`.accounting`: bytes counted from the arrays and measured with tracemalloc, event by event;
 - :mod:`.budget`: memory budgets and the largest batch that fits one;
-- :mod:`.lab`: the Memory lab's side-by-side runs.
+- :mod:`.lab`: the Memory lab's side-by-side runs and its three jobs.
 """
 
 from .accounting import (
@@ -32,7 +32,20 @@ from .budget import (
     parse_budget,
 )
 from .checkpoint import Checkpointed, CheckpointedTrainer, checkpoint_sequential
-from .lab import LabRun, compare_strategies, gradient_difference, lab_run, time_interleaved
+from .lab import (
+    LAB_KINDS,
+    LAB_TITLES,
+    MAX_LAB_BATCH,
+    LabContext,
+    LabRun,
+    compare_strategies,
+    gradient_difference,
+    lab_compare,
+    lab_curve,
+    lab_run,
+    lab_search,
+    time_interleaved,
+)
 from .mixed_precision import GradScaler, MixedPrecision, MixedPrecisionTrainer
 from .step import PlainStep, StepStrategy, StrategyTrainer
 from .strategy import KINDS, batch_for_budget, make_strategy, make_trainer
@@ -40,12 +53,15 @@ from .strategy import KINDS, batch_for_budget, make_strategy, make_trainer
 __all__ = [
     "CATEGORIES",
     "KINDS",
+    "LAB_KINDS",
+    "MAX_LAB_BATCH",
     "PRESETS",
     "BatchSearchResult",
     "BudgetTooSmall",
     "Checkpointed",
     "CheckpointedTrainer",
     "GradScaler",
+    "LabContext",
     "LabRun",
     "MemoryReport",
     "MemoryTimeline",
@@ -56,13 +72,17 @@ __all__ = [
     "StepProfile",
     "StepStrategy",
     "StrategyTrainer",
+    "LAB_TITLES",
     "account",
     "available_bytes",
     "checkpoint_sequential",
     "compare_strategies",
     "find_max_batch_size",
     "gradient_difference",
+    "lab_compare",
+    "lab_curve",
     "lab_run",
+    "lab_search",
     "batch_for_budget",
     "make_strategy",
     "make_trainer",

@@ -1,16 +1,26 @@
-"""The Memory lab's measurements: one network trained three ways, compared on this machine."""
+"""The Memory lab's measurements: one network trained three ways, compared on this machine.
+
+The lab's three jobs (:func:`lab_compare`, :func:`lab_curve`, :func:`lab_search`) take a
+job context first (see :class:`LabContext`): the window runs them with
+``nnstudio.gui.jobs.Job``, a script with any object that has the same four members.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 
+from nnstudio.core.fmt import format_bytes
 from nnstudio.core.nn.network import Sequential
 from nnstudio.core.nn.optim import Adam
 
 from .accounting import StepProfile, _batch, _gathered, profile_step, time_steps
+from .budget import BudgetTooSmall, find_max_batch_size, memory_curve
 from .mixed_precision import GradScaler
 from .step import PlainStep, StepStrategy, StrategyTrainer
 from .strategy import make_strategy
@@ -212,3 +222,126 @@ def lab_run(
         getattr(strategy, "segments_used", None),
         trainer.state,
     )
+
+
+# ---------------------------------------------------------------------------
+# The lab's jobs: they report through a job context and stop when it is cancelled
+# ---------------------------------------------------------------------------
+LAB_KINDS = ("baseline", "checkpoint", "mixed")
+LAB_TITLES = {"baseline": "Baseline (fp32)", "checkpoint": "Gradient checkpointing", "mixed": "Mixed precision"}
+MAX_LAB_BATCH = 4096  # the budget search stops here: bigger steps take seconds each
+
+
+class LabContext(Protocol):
+    """What a lab job reports through, on its own thread (``nnstudio.gui.jobs.JobContext`` is one).
+
+    ``progress(payload)``: the newest progress, here ``(text, fraction done)``; ``post(payload)``:
+    a result as it comes; ``on_cancel(callback)``: call it on cancel (e.g. a trainer's ``stop``);
+    ``cancelled``: set once the job is cancelled.
+    """
+
+    cancelled: threading.Event
+
+    def progress(self, payload: Any) -> None: ...
+
+    def post(self, payload: Any) -> None: ...
+
+    def on_cancel(self, callback: Callable[[], None]) -> None: ...
+
+
+def lab_compare(
+    ctx: LabContext,
+    sizes: list[int],
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray] | None,
+    batch_size: int,
+    segments: int,
+    epochs: int,
+    init_scale: float = 2.0**16,
+) -> list[LabRun] | None:
+    """Time the three ways in alternation, then profile and train each; posts each :class:`LabRun` when done.
+
+    Returns the three runs, or None if cancelled before the last one finished.
+    """
+    n = len(LAB_KINDS)
+    ctx.progress(("timing the three ways, one step of each in turn…", 0.0))
+    timing = time_interleaved(LAB_KINDS, sizes, *train, batch_size, segments=segments, cancel=ctx.cancelled)
+    runs = []
+    for k, kind in enumerate(LAB_KINDS):
+        if ctx.cancelled.is_set():
+            return None
+        base = 0.05 + 0.95 * k / n
+        ctx.progress((f"{LAB_TITLES[kind]}: profiling one step…", base))
+
+        def on_step(info, kind=kind, base=base):
+            frac = ((info.epoch - 1) + info.epoch_progress) / epochs
+            ctx.progress((f"{LAB_TITLES[kind]}: training, epoch {info.epoch}/{epochs}", base + 0.95 * frac / n))
+
+        run = lab_run(
+            kind,
+            sizes,
+            train,
+            test,
+            batch_size,
+            segments=segments,
+            epochs=epochs,
+            on_trainer=lambda trainer: ctx.on_cancel(trainer.stop),
+            on_step=on_step,
+            init_scale=init_scale,
+            timing_steps=0,
+        )
+        run.seconds_per_step = timing[kind]
+        if ctx.cancelled.is_set() and run.state != "finished":
+            return None
+        ctx.post(run)
+        runs.append(run)
+    ctx.progress(("done: all three measured", 1.0))
+    return runs
+
+
+def lab_curve(
+    ctx: LabContext, sizes: list[int], x: np.ndarray, y: np.ndarray, segments: int, batches: list[int]
+) -> dict | None:
+    """The measured step peak against batch size for each way: ``{kind: [(batch, peak bytes), ...]}``.
+
+    None if cancelled.
+    """
+    out = {}
+    for k, kind in enumerate(LAB_KINDS):
+        if ctx.cancelled.is_set():
+            return None
+        ctx.progress((f"measuring memory against batch size: {LAB_TITLES[kind]}", k / len(LAB_KINDS)))
+        net = Sequential.mlp(sizes, seed=0)
+        strategy = make_strategy(kind, net, segments=segments)
+        out[kind] = memory_curve(strategy, Adam(net.parameters()), x, y, batches)
+    ctx.progress(("done", 1.0))
+    return out
+
+
+def lab_search(
+    ctx: LabContext,
+    sizes: list[int],
+    x: np.ndarray,
+    y: np.ndarray,
+    segments: int,
+    budget: int,
+    max_batch: int = MAX_LAB_BATCH,
+) -> dict | None:
+    """The largest batch that fits ``budget`` for each way: ``{"budget": budget, kind: BatchSearchResult | why not}``.
+
+    None if cancelled.
+    """
+    out: dict[str, Any] = {"budget": budget}
+    for k, kind in enumerate(LAB_KINDS):
+        if ctx.cancelled.is_set():
+            return None
+        text = f"searching the largest batch for {format_bytes(budget)}: {LAB_TITLES[kind]}"
+        ctx.progress((text, k / len(LAB_KINDS)))
+        net = Sequential.mlp(sizes, seed=0)
+        strategy = make_strategy(kind, net, segments=segments)
+        try:
+            out[kind] = find_max_batch_size(strategy, Adam(net.parameters()), x, y, budget, max_batch=max_batch)
+        except BudgetTooSmall as exc:
+            out[kind] = str(exc)
+    ctx.progress(("done", 1.0))
+    return out

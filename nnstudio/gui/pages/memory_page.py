@@ -3,18 +3,16 @@
 Everything shown is measured on this machine by :mod:`nnstudio.core.memory`:
 the bytes of a training step over time (counted from the arrays and checked
 with tracemalloc), seconds per step and per epoch, test accuracy, the loss
-scale, and the largest batch that fits a memory budget. The work runs on a
-background thread; the page only draws.
+scale, and the largest batch that fits a memory budget. The work (the jobs in
+:mod:`nnstudio.core.memory.lab`) runs on a :class:`~nnstudio.gui.jobs.Job`'s
+thread; the page only draws.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,24 +33,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.data import load_dataset
+from nnstudio.core.data import training_arrays
 from nnstudio.core.fmt import format_bytes
 from nnstudio.core.memory import (
     CATEGORIES,
-    BudgetTooSmall,
+    LAB_KINDS,
+    LAB_TITLES,
+    MAX_LAB_BATCH,
     MiB,
-    find_max_batch_size,
-    lab_run,
-    make_strategy,
-    memory_curve,
-    time_interleaved,
+    lab_compare,
+    lab_curve,
+    lab_search,
 )
-from nnstudio.core.nn import Adam, Sequential
 
+from ..jobs import Job
 from ..widgets.training_charts import style_plot
 
-KINDS = ("baseline", "checkpoint", "mixed")
-TITLES = {"baseline": "Baseline (fp32)", "checkpoint": "Gradient checkpointing", "mixed": "Mixed precision"}
+KINDS, TITLES = LAB_KINDS, LAB_TITLES
 KIND_COLORS = {"baseline": (30, 110, 235), "checkpoint": (60, 170, 90), "mixed": (230, 120, 20)}
 CATEGORY_COLORS = {
     "parameters": (70, 110, 200),
@@ -80,130 +77,7 @@ METRICS = (
     "Test accuracy",
     "Notes",
 )
-MAX_LAB_BATCH = 4096  # the budget search stops here: bigger steps take seconds each
 SLIDER_STEPS = 1000
-
-
-class LabWorker(QObject):
-    """Runs lab jobs one at a time on a plain thread; results come back as queued signals."""
-
-    progress = Signal(str, float)  # what is happening, fraction done (0..1)
-    run_done = Signal(object)  # LabRun
-    curve_done = Signal(object)  # {kind: [(batch, peak), ...], "resident": {...}}
-    search_done = Signal(object)  # {kind: BatchSearchResult | str}
-    failed = Signal(str)
-    idle = Signal()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
-        self._trainer = None
-        self._last_progress = 0.0
-
-    @property
-    def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self, job, *args) -> bool:
-        if self.busy:
-            return False
-        self._cancel.clear()
-        self._thread = threading.Thread(target=self._run, args=(job, args), name="nnstudio-memory-lab", daemon=True)
-        self._thread.start()
-        return True
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        trainer = self._trainer
-        if trainer is not None:
-            trainer.stop()
-
-    def shutdown(self, timeout: float = 10.0) -> None:
-        self.cancel()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self, job, args) -> None:
-        try:
-            job(*args)
-        except Exception as exc:  # noqa: BLE001 - reported in the window, never a silent dead thread
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-        finally:
-            self._trainer = None
-            self.idle.emit()
-
-    def _say(self, text: str, frac: float, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last_progress > 0.1:  # at most ~10 updates a second
-            self._last_progress = now
-            self.progress.emit(text, frac)
-
-    # -- jobs (worker thread) ----------------------------------------------------------
-    def compare(self, sizes, train, test, batch_size, segments, epochs, init_scale) -> None:
-        self._say("timing the three ways, one step of each in turn…", 0.0, force=True)
-        timing = time_interleaved(KINDS, sizes, *train, batch_size, segments=segments, cancel=self._cancel)
-        for k, kind in enumerate(KINDS):
-            if self._cancel.is_set():
-                return
-            base = 0.05 + 0.95 * k / len(KINDS)
-            self._say(f"{TITLES[kind]}: profiling one step…", base, force=True)
-
-            def keep(trainer):
-                self._trainer = trainer
-
-            def on_step(info, kind=kind, base=base):
-                frac = ((info.epoch - 1) + info.epoch_progress) / epochs
-                self._say(f"{TITLES[kind]}: training, epoch {info.epoch}/{epochs}", base + 0.95 * frac / len(KINDS))
-
-            run = lab_run(
-                kind,
-                sizes,
-                train,
-                test,
-                batch_size,
-                segments=segments,
-                epochs=epochs,
-                on_trainer=keep,
-                on_step=on_step,
-                init_scale=init_scale,
-                timing_steps=0,
-            )
-            run.seconds_per_step = timing[kind]
-            self._trainer = None
-            if self._cancel.is_set() and run.state != "finished":
-                return
-            self.run_done.emit(run)
-        self._say("done: all three measured", 1.0, force=True)
-
-    def curve(self, sizes, x, y, segments, batches) -> None:
-        out = {}
-        for k, kind in enumerate(KINDS):
-            if self._cancel.is_set():
-                return
-            self._say(f"measuring memory against batch size: {TITLES[kind]}", k / len(KINDS), force=True)
-            net = Sequential.mlp(sizes, seed=0)
-            strategy = make_strategy(kind, net, segments=segments)
-            out[kind] = memory_curve(strategy, Adam(net.parameters()), x, y, batches)
-        self.curve_done.emit(out)
-        self._say("done", 1.0, force=True)
-
-    def search(self, sizes, x, y, segments, budget) -> None:
-        out = {"budget": budget}
-        for k, kind in enumerate(KINDS):
-            if self._cancel.is_set():
-                return
-            self._say(
-                f"searching the largest batch for {format_bytes(budget)}: {TITLES[kind]}", k / len(KINDS), force=True
-            )
-            net = Sequential.mlp(sizes, seed=0)
-            strategy = make_strategy(kind, net, segments=segments)
-            try:
-                out[kind] = find_max_batch_size(strategy, Adam(net.parameters()), x, y, budget, max_batch=MAX_LAB_BATCH)
-            except BudgetTooSmall as exc:
-                out[kind] = str(exc)
-        self.search_done.emit(out)
-        self._say("done", 1.0, force=True)
 
 
 class TimelinePlot(pg.PlotWidget):
@@ -267,14 +141,14 @@ class MemoryPage(QWidget):
         self.runs: dict = {}
         self.curve: dict | None = None
         self.search_result: dict | None = None
-        self._data = None
         self._pending_budget: int | None = None
         self._curve_key = None
-        self.worker = LabWorker(self)
+        # the lab's jobs (core.memory.lab) run here one at a time; compare posts each run as it is done
+        self.worker = Job(self, name="nnstudio-memory-lab")
+        self._on_result = None  # what to do with the running job's return value
         self.worker.progress.connect(self._on_progress)
-        self.worker.run_done.connect(self._on_run)
-        self.worker.curve_done.connect(self._on_curve)
-        self.worker.search_done.connect(self._on_search)
+        self.worker.posted.connect(self._on_run)
+        self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.worker.idle.connect(self._on_idle)
         self._build()
@@ -481,10 +355,9 @@ class MemoryPage(QWidget):
         return list(NETWORKS[self.network_box.currentIndex()][1])
 
     def _load_data(self):
-        if self._data is None:
-            data = load_dataset("mnist", self.context.data_dir, download=False)
-            self._data = (data.flat("train"), data.flat("test"))
-        return self._data
+        """MNIST's float32 (train, test) arrays: the one copy every page shares (core's cache)."""
+        arrays = training_arrays("mnist", self.context.data_dir)
+        return arrays.train, arrays.test
 
     def _config_changed(self) -> None:
         self.curve = None
@@ -507,9 +380,9 @@ class MemoryPage(QWidget):
         self.scale_curve.setData([], [])
         self.skip_marks.setData([], [])
         self.explain.setText(self._explanation())
-        self._set_busy(True)
-        self.worker.start(
-            self.worker.compare,
+        self._start(
+            lab_compare,
+            None,
             self.sizes(),
             (x[:n], y[:n]),
             test,
@@ -538,9 +411,9 @@ class MemoryPage(QWidget):
             return
         self._curve_key = None
         self.budget_slider.setEnabled(False)
-        self._set_busy(True)
-        self.worker.start(
-            self.worker.curve,
+        self._start(
+            lab_curve,
+            self._on_curve,
             self.sizes(),
             x[:MAX_LAB_BATCH],
             y[:MAX_LAB_BATCH],
@@ -567,15 +440,21 @@ class MemoryPage(QWidget):
             return
         (x, y), _ = self._load_data()
         self._pending_budget = None
-        self._set_busy(True)
-        self.worker.start(
-            self.worker.search,
+        self._start(
+            lab_search,
+            self._on_search,
             self.sizes(),
             x[:MAX_LAB_BATCH],
             y[:MAX_LAB_BATCH],
             self.segments_spin.value(),
             self.budget(),
         )
+
+    def _start(self, job, on_result, *args) -> None:
+        """Run ``job(ctx, *args)`` on the lab's thread; ``on_result`` gets what it returns (None: cancelled)."""
+        self._on_result = on_result
+        self._set_busy(True)
+        self.worker.start(job, *args)
 
     # -- results (UI thread) ----------------------------------------------------------------
     def _set_busy(self, busy: bool) -> None:
@@ -586,12 +465,17 @@ class MemoryPage(QWidget):
         self.network_box.setEnabled(not busy)
         self.segments_spin.setEnabled(not busy)
 
-    def _on_progress(self, text: str, frac: float) -> None:
+    def _on_progress(self, payload: tuple[str, float]) -> None:
+        text, frac = payload
         self.status.setText(text)
         self.progress.setValue(int(frac * 1000))
 
     def _on_failed(self, message: str) -> None:
         self.status.setText(f"Stopped: {message}")
+
+    def _on_finished(self, result) -> None:
+        if result is not None and self._on_result is not None:
+            self._on_result(result)
 
     def _on_idle(self) -> None:
         self._set_busy(False)
@@ -745,4 +629,5 @@ class MemoryPage(QWidget):
 
     def shutdown(self) -> None:
         self._budget_timer.stop()
+        self._curve_key, self._pending_budget = None, None  # start nothing new when the job ends
         self.worker.shutdown()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -16,6 +13,21 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.data import DATASETS, DataError, get_info, load_dataset, locate
+
+from ..jobs import Job
+
+
+def _download(ctx, name: str, data_dir) -> tuple:
+    """On the job's thread: load ``name``, downloading it. (Dataset, "") or (None, why not)."""
+
+    def progress(label, done, total):
+        ctx.progress((label, done, total))
+        return not ctx.is_cancelled  # False makes load_dataset stop (DownloadCancelled)
+
+    try:
+        return load_dataset(name, data_dir, download=True, progress=progress), ""
+    except DataError as exc:
+        return None, str(exc)
 
 
 class DownloadDialog(QDialog):
@@ -59,50 +71,38 @@ class DownloadDialog(QDialog):
         self.download_button.clicked.connect(self.start_download)
         self.folder_button.clicked.connect(self.choose_folder)
         self.cancel_button.clicked.connect(self.cancel)
-        self._thread = None
-        self._cancel = False
-        self._state = {"label": "", "done": 0, "total": 0, "result": None, "error": None, "finished": False}
-        self._timer = QTimer(self, interval=100, timeout=self._poll)
+        self.job = Job(self, name="nnstudio-download")
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._on_finished)
+        self.job.failed.connect(self._on_failed)
 
     def start_download(self) -> None:
-        self._cancel = False
         self.download_button.setEnabled(False)
         self.folder_button.setEnabled(False)
         self.progress.show()
         self.status.setText("Connecting…")
-        state = self._state
+        self.adjustSize()  # room for the bar and the status line: the text above must not be clipped
+        self.job.start(_download, self.name, self.data_dir)
 
-        def progress(label, done, total):
-            state.update(label=label, done=done, total=total)
-            return not self._cancel
+    def _on_progress(self, payload) -> None:
+        label, done, total = payload
+        if total:
+            self.progress.setValue(int(100 * done / total))
+            self.status.setText(f"Downloading {label}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
 
-        def work():
-            try:
-                state["result"] = load_dataset(self.name, self.data_dir, download=True, progress=progress)
-            except DataError as exc:
-                state["error"] = str(exc)
-            finally:
-                state["finished"] = True
+    def _on_finished(self, result) -> None:
+        dataset, error = result
+        if dataset is None:
+            self._on_failed(error)
+            return
+        self.dataset = dataset
+        self.accept()
 
-        self._thread = threading.Thread(target=work, daemon=True, name="nnstudio-download")
-        self._thread.start()
-        self._timer.start()
-
-    def _poll(self) -> None:
-        s = self._state
-        if s["total"]:
-            self.progress.setValue(int(100 * s["done"] / s["total"]))
-            self.status.setText(f"Downloading {s['label']}: {s['done'] / 1e6:.1f} of {s['total'] / 1e6:.1f} MB")
-        if s["finished"]:
-            self._timer.stop()
-            if s["result"] is not None:
-                self.dataset = s["result"]
-                self.accept()
-            else:
-                self.status.setText(f"<span style='color:#d9534f'>{s['error']}</span>")
-                self.download_button.setEnabled(True)
-                self.folder_button.setEnabled(True)
-                self.progress.hide()
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(f"<span style='color:#d9534f'>{message}</span>")
+        self.download_button.setEnabled(True)
+        self.folder_button.setEnabled(True)
+        self.progress.hide()
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, f"Folder holding {self.name}/")
@@ -122,12 +122,16 @@ class DownloadDialog(QDialog):
         self.accept()
 
     def cancel(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self._cancel = True
-            self.status.setText("Cancelling…")
-            self._thread.join(5)
-        self._timer.stop()
         self.reject()
+
+    def reject(self) -> None:
+        """Cancel, Escape and closing the dialog all stop a running download first."""
+        if self.job.busy:
+            self.status.setText("Cancelling…")
+            self.job.cancel()
+            self.job.wait(5)  # delivers its last news: a download that finished meanwhile is kept
+        if self.dataset is None:
+            super().reject()
 
 
 def obtain_dataset(name: str, data_dir=None, parent=None, ask: bool = True):
