@@ -75,6 +75,7 @@ class JobContext:
     def __init__(self, job: Job):
         self._job = job
         self.cancelled = threading.Event()
+        self._lock = threading.Lock()
         self._on_cancel: list[Callable[[], None]] = []
 
     @property
@@ -93,9 +94,14 @@ class JobContext:
             self._job._posted.append(payload)
 
     def on_cancel(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (on the UI thread) when the job is cancelled, e.g. a trainer's ``stop``."""
-        self._on_cancel.append(callback)
-        if self.is_cancelled:
+        """Call ``callback`` once when the job is cancelled, e.g. a trainer's ``stop``: on the thread that
+        cancels (the UI thread), or at once on the job's thread if it was cancelled already.
+        (Callbacks must be safe to call from either thread; ``Trainer.stop`` is.)"""
+        with self._lock:
+            run_now = self.is_cancelled
+            if not run_now:
+                self._on_cancel.append(callback)
+        if run_now:
             callback()
 
 
@@ -154,8 +160,10 @@ class Job(_Bridge):
         ctx = self.context
         if ctx is None or ctx.is_cancelled:
             return
-        ctx.cancelled.set()
-        for callback in list(ctx._on_cancel):
+        with ctx._lock:
+            ctx.cancelled.set()
+            callbacks, ctx._on_cancel = ctx._on_cancel, []
+        for callback in callbacks:
             callback()
 
     def flush(self) -> None:

@@ -69,6 +69,8 @@ def arrays_for(dataset: Dataset) -> TrainingArrays:
         return hit
     x_train, y_train = dataset.flat("train")
     x_test, y_test = dataset.flat("test")
+    for a in (x_train, y_train, x_test, y_test):
+        a.setflags(write=False)  # shared by every page: a write anywhere would change them everywhere
     arrays = TrainingArrays(dataset, x_train, y_train, x_test, y_test)
     if dataset.name not in LIVE:
         with _LOCK:

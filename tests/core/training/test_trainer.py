@@ -133,3 +133,69 @@ def test_time_spent_paused_does_not_count_as_training_time():
     assert wall >= 0.6 and len(epochs) == 1
     assert epochs[0].seconds < wall - 0.5, "the 0.6 s pause must not be counted"
     assert epochs[0].samples_per_sec > len(trainer.x) / (wall - 0.5)
+
+
+def test_history_continues_a_run_with_its_numbering():
+    first = make_trainer(epochs=2)
+    first.run()
+    second = Trainer(
+        first.network, first.optimizer, (first.x, first.y), first.test, batch_size=32, epochs=1, history=first.history
+    )
+    assert second.epoch == 2 and second.step_count == 2 * first.batches_per_epoch
+    steps = []
+    second.events.connect("step", steps.append)
+    second.run()
+    assert steps[0].step == 2 * first.batches_per_epoch + 1 and steps[0].epoch == 3
+    assert [e["epoch"] for e in second.history.epochs] == [1, 2, 3]
+    assert second.history is first.history
+
+
+def test_set_lr_under_the_cosine_schedule_sets_the_base_rate():
+    trainer = make_trainer(epochs=2, cosine=True, start_paused=True)
+    trainer.step(trainer.batches_per_epoch)  # one epoch, then pause
+    t = threading.Thread(target=trainer.run)
+    t.start()
+    try:
+        while trainer.step_count < trainer.batches_per_epoch:
+            time.sleep(0.01)
+        assert trainer.pause(wait=True)
+        # half way through the cosine: the rate is half the base rate
+        assert trainer.optimizer.lr == pytest.approx(0.005, rel=1e-6)
+        trainer.set_lr(0.1)
+        assert trainer.base_lr == 0.1 and trainer.optimizer.lr == pytest.approx(0.05, rel=1e-6)
+        with pytest.raises(ValueError, match="learning rate"):
+            trainer.set_lr(1e9)
+        assert trainer.base_lr == 0.1  # a refused value changes nothing
+    finally:
+        trainer.stop()
+        t.join(10)
+    plain = make_trainer()
+    plain.set_lr(0.2)
+    assert plain.optimizer.lr == 0.2 and plain.base_lr == 0.2
+
+
+def test_pause_and_wait_returns_once_the_batch_in_flight_is_done():
+    trainer = make_trainer(epochs=50)
+    t = threading.Thread(target=trainer.run)
+    t.start()
+    try:
+        while trainer.step_count < 3:
+            time.sleep(0.001)
+        assert trainer.pause(wait=True, timeout=10)
+        n = trainer.step_count
+        weights = [p.data.copy() for p in trainer.network.parameters()]
+        time.sleep(0.1)
+        assert trainer.step_count == n == len(trainer.history.step_loss)  # a consistent snapshot
+        assert all(np.array_equal(a, p.data) for a, p in zip(weights, trainer.network.parameters()))
+    finally:
+        trainer.stop()
+        t.join(10)
+    assert make_trainer().pause(wait=True, timeout=1)  # not running: nothing to wait for
+
+
+def test_event_names_are_declared():
+    trainer = make_trainer()
+    with pytest.raises(ValueError, match="unknown event 'stpe'"):
+        trainer.events.connect("stpe", print)
+    with pytest.raises(ValueError, match="unknown event"):
+        trainer.events.emit("epoc", None)
