@@ -47,13 +47,19 @@ class LayerRecord:
     block: int  # which Dense block (0-based) the layer belongs to
     x: np.ndarray  # input to the layer
     y: np.ndarray  # its output
-    grad_y: np.ndarray | None = None  # dL/dy, what backward received
-    grad_x: np.ndarray | None = None  # dL/dx, what backward returned
-    local: np.ndarray | None = None  # dy/dx elementwise (activations only), from layer.backward(1)
-    W: np.ndarray | None = None  # Dense: weights (in, out) before the update
-    b: np.ndarray | None = None
-    dW: np.ndarray | None = None  # Dense: the gradient backward set
-    db: np.ndarray | None = None
+    grad_y: np.ndarray  # dL/dy, what backward received
+    grad_x: np.ndarray  # dL/dx, what backward returned
+    local: np.ndarray | None = None  # dy/dx of an elementwise activation, from layer.backward(1); None for the others
+
+
+@dataclass
+class DenseRecord(LayerRecord):
+    """A Dense layer's record, with its parameters and the gradients its backward set."""
+
+    W: np.ndarray = field(kw_only=True)  # weights (in, out) before the update
+    b: np.ndarray = field(kw_only=True)
+    dW: np.ndarray = field(kw_only=True)  # the gradient backward set
+    db: np.ndarray = field(kw_only=True)
 
 
 @dataclass
@@ -154,8 +160,12 @@ class Trace:
     def n_blocks(self) -> int:
         return len(self.blocks)
 
-    def dense(self, block: int) -> LayerRecord:
-        return self.layers[self.blocks[block][0]]
+    def dense(self, block: int) -> DenseRecord:
+        """The Dense layer that starts ``block``."""
+        rec = self.layers[self.blocks[block][0]]
+        if not isinstance(rec, DenseRecord):
+            raise TypeError(f"layer {rec.index} ({rec.kind}) starts block {block} but is not a Dense layer")
+        return rec
 
     def block_output(self, block: int) -> LayerRecord:
         """The last layer of a block: its ``y`` is the block's activation ``a``."""
@@ -403,35 +413,43 @@ class BackpropTracer:
         tgt = self._target_array(target)
 
         # Forward, one engine layer at a time (what Sequential.forward does), dropout off.
-        records: list[LayerRecord] = []
+        seen: list[tuple[np.ndarray, np.ndarray]] = []  # per layer: (input, output)
         h = x
-        block = -1
-        for idx, layer in enumerate(net.layers):
-            if isinstance(layer, Dense):
-                block += 1
+        for layer in net.layers:
             out = layer.forward(h, training=False)
-            rec = LayerRecord(idx, layer.kind, block, h[0].copy(), out[0].copy())
-            if isinstance(layer, Dense):
-                rec.W, rec.b = layer.W.data.copy(), layer.b.data.copy()
-            records.append(rec)
+            seen.append((h[0].copy(), out[0].copy()))
             h = out
         output = h[0].copy()
         loss = float(loss_fn.forward(h, tgt))
-        probs = loss_fn.probs[0].copy() if isinstance(loss_fn, SoftmaxCrossEntropy) else None
+        softmax = loss_fn.probs if isinstance(loss_fn, SoftmaxCrossEntropy) else None
+        probs = softmax[0].copy() if softmax is not None else None
 
         # Backward, one engine layer at a time (what Sequential.backward does).
         g = loss_fn.backward()
         grad_output = g[0].copy()
-        for layer, rec in zip(reversed(net.layers), reversed(records)):
-            rec.grad_y = g[0].copy()
+        passed: list[tuple[np.ndarray, np.ndarray]] = []  # per layer, last first: (dL/dy received, dL/dx returned)
+        for layer in reversed(net.layers):
+            grad_y = g[0].copy()
             g = layer.backward(g)
-            rec.grad_x = g[0].copy()
+            passed.append((grad_y, g[0].copy()))
+        passed.reverse()
+
+        # Each layer's record, complete; the optimizer has not run yet, so W and b are still
+        # the weights the forward pass used and dW, db the gradients backward set.
+        records: list[LayerRecord] = []
+        block = -1
+        for idx, (layer, (x_in, y_out), (grad_y, grad_x)) in enumerate(zip(net.layers, seen, passed)):
             if isinstance(layer, Dense):
-                rec.dW, rec.db = layer.W.grad.copy(), layer.b.grad.copy()
-        # Local slopes da/dz of elementwise activations, from the engine's own backward.
-        for layer, rec in zip(net.layers, records):
-            if isinstance(layer, ELEMENTWISE):
-                rec.local = layer.backward(np.ones((1, rec.y.size), dtype=self.dtype))[0].copy()
+                block += 1
+                W, dW = layer.W.data.copy(), layer.W.grad.copy()
+                b, db = layer.b.data.copy(), layer.b.grad.copy()
+                records.append(DenseRecord(idx, layer.kind, block, x_in, y_out, grad_y, grad_x, W=W, b=b, dW=dW, db=db))
+            elif isinstance(layer, ELEMENTWISE):
+                # The local slope da/dz, from the engine's own backward.
+                local = layer.backward(np.ones((1, y_out.size), dtype=self.dtype))[0].copy()
+                records.append(LayerRecord(idx, layer.kind, block, x_in, y_out, grad_y, grad_x, local))
+            else:
+                records.append(LayerRecord(idx, layer.kind, block, x_in, y_out, grad_y, grad_x))
 
         # The optimizer step.
         params = net.parameters()
