@@ -243,6 +243,8 @@ class Trace:
             else:
                 lines.append(f"w ← w − lr·v = {fmt(w)} − {fmt(lr)}·({fmt(va)}) = {fmt(after)}")
         elif kind == "Adam":
+            if self.bias_correction is None or u.m_hat is None or u.v_hat is None:
+                raise ValueError(f"the Adam update of {name} in layer {block + 1} lacks its bias correction")
             b1, b2 = hp["betas"]
             bc1, bc2 = self.bias_correction
             mb, ma = float(u.state_before["m"][idx]), float(u.state_after["m"][idx])
@@ -289,6 +291,8 @@ class Trace:
             da = float(post[-1].grad_y[j])
             local = 1.0
             for p in post:
+                if p.local is None:  # record() keeps the slope of every elementwise activation
+                    raise ValueError(f"the {p.kind} layer {p.index} has no recorded slope")
                 local *= float(p.local[j])
             # Dropout is off while tracing (slope 1): name only the real activation.
             names = "·".join(p.kind for p in post if p.kind != "Dropout") or "Dropout"
@@ -307,7 +311,7 @@ class Trace:
                 ChainTerm("∂L/∂z", dz, f"how the loss changes with neuron {j}'s weighted sum z"),
                 ChainTerm("∂z/∂w", x_i, f"the input a_{i} this weight multiplies"),
             ]
-            if last and self.loss_name == "cross_entropy" and not post:
+            if last and self.probs is not None and not post:  # softmax cross-entropy on the logits
                 target = int(self.target)
                 note = (
                     f"Softmax and cross-entropy together give ∂L/∂z_j = p_j − y_j = "
