@@ -671,26 +671,21 @@ class TinyProblem:
 def tiny_problem(key: str) -> TinyProblem:
     """``"xor"``: 2-2-1 sigmoid network on XOR (MSE); ``"toy"``: 2-3-2 ReLU network on two clusters."""
     if key == "xor":
-        net = Sequential(
-            [
-                Dense(2, 2, init="xavier", seed=7, dtype=np.float64),
-                Sigmoid(),
-                Dense(2, 1, init="xavier", seed=8, dtype=np.float64),
-                Sigmoid(),
-            ]
-        )
-        net.layers[0].b.data[:] = [0.1, -0.1]
+        hidden = Dense(2, 2, init="xavier", seed=7, dtype=np.float64)
+        net = Sequential([hidden, Sigmoid(), Dense(2, 1, init="xavier", seed=8, dtype=np.float64), Sigmoid()])
+        hidden.b.data[:] = [0.1, -0.1]
         x, y = xor_data()
         return TinyProblem("xor", "XOR, 2-2-1 (sigmoid, squared error)", net, x, y, "mse", None, 1.0, ["x₁", "x₂"])
     if key == "toy":
-        net = Sequential([Dense(2, 3, dtype=np.float64), ReLU(), Dense(3, 2, dtype=np.float64)])
+        hidden, last = Dense(2, 3, dtype=np.float64), Dense(3, 2, dtype=np.float64)
+        net = Sequential([hidden, ReLU(), last])
         # Hand-picked so the three hidden neurons face different directions (none dead for all points).
-        net.layers[0].W.data[:] = [[0.8, -0.6, 0.3], [0.5, 0.7, -0.9]]
-        net.layers[0].b.data[:] = [0.1, 0.0, 0.2]
+        hidden.W.data[:] = [[0.8, -0.6, 0.3], [0.5, 0.7, -0.9]]
+        hidden.b.data[:] = [0.1, 0.0, 0.2]
         # Neuron 1 (active on class A) leans to A, neuron 0 to B, neuron 2 starts out wrong: the
         # first steps have something to fix, and no neuron dies on the first updates.
-        net.layers[2].W.data[:] = [[-0.2, 0.4], [0.3, -0.2], [0.5, -0.3]]
-        net.layers[2].b.data[:] = [0.0, 0.0]
+        last.W.data[:] = [[-0.2, 0.4], [0.3, -0.2], [0.5, -0.3]]
+        last.b.data[:] = [0.0, 0.0]
         x, y = toy_clusters()
         return TinyProblem(
             "toy",
