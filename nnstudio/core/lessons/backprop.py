@@ -101,6 +101,18 @@ class Step:
             "after": "after",
         }[self.kind]
 
+    def layer_index(self) -> int:
+        """The layer a forward or backward stop runs (an index into ``Trace.layers``)."""
+        if self.layer is None:
+            raise ValueError(f"the {self.kind} stop {self.title!r} runs no single layer")
+        return self.layer
+
+    def block_index(self) -> int:
+        """The Dense block a forward, backward or update stop works on."""
+        if self.block is None:
+            raise ValueError(f"the {self.kind} stop {self.title!r} works on no layer")
+        return self.block
+
 
 @dataclass
 class ChainTerm:
