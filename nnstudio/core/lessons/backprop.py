@@ -47,13 +47,19 @@ class LayerRecord:
     block: int  # which Dense block (0-based) the layer belongs to
     x: np.ndarray  # input to the layer
     y: np.ndarray  # its output
-    grad_y: np.ndarray | None = None  # dL/dy, what backward received
-    grad_x: np.ndarray | None = None  # dL/dx, what backward returned
-    local: np.ndarray | None = None  # dy/dx elementwise (activations only), from layer.backward(1)
-    W: np.ndarray | None = None  # Dense: weights (in, out) before the update
-    b: np.ndarray | None = None
-    dW: np.ndarray | None = None  # Dense: the gradient backward set
-    db: np.ndarray | None = None
+    grad_y: np.ndarray  # dL/dy, what backward received
+    grad_x: np.ndarray  # dL/dx, what backward returned
+    local: np.ndarray | None = None  # dy/dx of an elementwise activation, from layer.backward(1); None for the others
+
+
+@dataclass
+class DenseRecord(LayerRecord):
+    """A Dense layer's record, with its parameters and the gradients its backward set."""
+
+    W: np.ndarray = field(kw_only=True)  # weights (in, out) before the update
+    b: np.ndarray = field(kw_only=True)
+    dW: np.ndarray = field(kw_only=True)  # the gradient backward set
+    db: np.ndarray = field(kw_only=True)
 
 
 @dataclass
@@ -94,6 +100,18 @@ class Step:
             "update": "update",
             "after": "after",
         }[self.kind]
+
+    def layer_index(self) -> int:
+        """The layer a forward or backward stop runs (an index into ``Trace.layers``)."""
+        if self.layer is None:
+            raise ValueError(f"the {self.kind} stop {self.title!r} runs no single layer")
+        return self.layer
+
+    def block_index(self) -> int:
+        """The Dense block a forward, backward or update stop works on."""
+        if self.block is None:
+            raise ValueError(f"the {self.kind} stop {self.title!r} works on no layer")
+        return self.block
 
 
 @dataclass
@@ -154,8 +172,12 @@ class Trace:
     def n_blocks(self) -> int:
         return len(self.blocks)
 
-    def dense(self, block: int) -> LayerRecord:
-        return self.layers[self.blocks[block][0]]
+    def dense(self, block: int) -> DenseRecord:
+        """The Dense layer that starts ``block``."""
+        rec = self.layers[self.blocks[block][0]]
+        if not isinstance(rec, DenseRecord):
+            raise TypeError(f"layer {rec.index} ({rec.kind}) starts block {block} but is not a Dense layer")
+        return rec
 
     def block_output(self, block: int) -> LayerRecord:
         """The last layer of a block: its ``y`` is the block's activation ``a``."""
@@ -233,6 +255,8 @@ class Trace:
             else:
                 lines.append(f"w ← w − lr·v = {fmt(w)} − {fmt(lr)}·({fmt(va)}) = {fmt(after)}")
         elif kind == "Adam":
+            if self.bias_correction is None or u.m_hat is None or u.v_hat is None:
+                raise ValueError(f"the Adam update of {name} in layer {block + 1} lacks its bias correction")
             b1, b2 = hp["betas"]
             bc1, bc2 = self.bias_correction
             mb, ma = float(u.state_before["m"][idx]), float(u.state_after["m"][idx])
@@ -279,6 +303,8 @@ class Trace:
             da = float(post[-1].grad_y[j])
             local = 1.0
             for p in post:
+                if p.local is None:  # record() keeps the slope of every elementwise activation
+                    raise ValueError(f"the {p.kind} layer {p.index} has no recorded slope")
                 local *= float(p.local[j])
             # Dropout is off while tracing (slope 1): name only the real activation.
             names = "·".join(p.kind for p in post if p.kind != "Dropout") or "Dropout"
@@ -297,7 +323,7 @@ class Trace:
                 ChainTerm("∂L/∂z", dz, f"how the loss changes with neuron {j}'s weighted sum z"),
                 ChainTerm("∂z/∂w", x_i, f"the input a_{i} this weight multiplies"),
             ]
-            if last and self.loss_name == "cross_entropy" and not post:
+            if last and self.probs is not None and not post:  # softmax cross-entropy on the logits
                 target = int(self.target)
                 note = (
                     f"Softmax and cross-entropy together give ∂L/∂z_j = p_j − y_j = "
@@ -403,35 +429,43 @@ class BackpropTracer:
         tgt = self._target_array(target)
 
         # Forward, one engine layer at a time (what Sequential.forward does), dropout off.
-        records: list[LayerRecord] = []
+        seen: list[tuple[np.ndarray, np.ndarray]] = []  # per layer: (input, output)
         h = x
-        block = -1
-        for idx, layer in enumerate(net.layers):
-            if isinstance(layer, Dense):
-                block += 1
+        for layer in net.layers:
             out = layer.forward(h, training=False)
-            rec = LayerRecord(idx, layer.kind, block, h[0].copy(), out[0].copy())
-            if isinstance(layer, Dense):
-                rec.W, rec.b = layer.W.data.copy(), layer.b.data.copy()
-            records.append(rec)
+            seen.append((h[0].copy(), out[0].copy()))
             h = out
         output = h[0].copy()
         loss = float(loss_fn.forward(h, tgt))
-        probs = loss_fn.probs[0].copy() if isinstance(loss_fn, SoftmaxCrossEntropy) else None
+        softmax = loss_fn.probs if isinstance(loss_fn, SoftmaxCrossEntropy) else None
+        probs = softmax[0].copy() if softmax is not None else None
 
         # Backward, one engine layer at a time (what Sequential.backward does).
         g = loss_fn.backward()
         grad_output = g[0].copy()
-        for layer, rec in zip(reversed(net.layers), reversed(records)):
-            rec.grad_y = g[0].copy()
+        passed: list[tuple[np.ndarray, np.ndarray]] = []  # per layer, last first: (dL/dy received, dL/dx returned)
+        for layer in reversed(net.layers):
+            grad_y = g[0].copy()
             g = layer.backward(g)
-            rec.grad_x = g[0].copy()
+            passed.append((grad_y, g[0].copy()))
+        passed.reverse()
+
+        # Each layer's record, complete; the optimizer has not run yet, so W and b are still
+        # the weights the forward pass used and dW, db the gradients backward set.
+        records: list[LayerRecord] = []
+        block = -1
+        for idx, (layer, (x_in, y_out), (grad_y, grad_x)) in enumerate(zip(net.layers, seen, passed)):
             if isinstance(layer, Dense):
-                rec.dW, rec.db = layer.W.grad.copy(), layer.b.grad.copy()
-        # Local slopes da/dz of elementwise activations, from the engine's own backward.
-        for layer, rec in zip(net.layers, records):
-            if isinstance(layer, ELEMENTWISE):
-                rec.local = layer.backward(np.ones((1, rec.y.size), dtype=self.dtype))[0].copy()
+                block += 1
+                W, dW = layer.W.data.copy(), layer.W.grad.copy()
+                b, db = layer.b.data.copy(), layer.b.grad.copy()
+                records.append(DenseRecord(idx, layer.kind, block, x_in, y_out, grad_y, grad_x, W=W, b=b, dW=dW, db=db))
+            elif isinstance(layer, ELEMENTWISE):
+                # The local slope da/dz, from the engine's own backward.
+                local = layer.backward(np.ones((1, y_out.size), dtype=self.dtype))[0].copy()
+                records.append(LayerRecord(idx, layer.kind, block, x_in, y_out, grad_y, grad_x, local))
+            else:
+                records.append(LayerRecord(idx, layer.kind, block, x_in, y_out, grad_y, grad_x))
 
         # The optimizer step.
         params = net.parameters()
@@ -649,26 +683,21 @@ class TinyProblem:
 def tiny_problem(key: str) -> TinyProblem:
     """``"xor"``: 2-2-1 sigmoid network on XOR (MSE); ``"toy"``: 2-3-2 ReLU network on two clusters."""
     if key == "xor":
-        net = Sequential(
-            [
-                Dense(2, 2, init="xavier", seed=7, dtype=np.float64),
-                Sigmoid(),
-                Dense(2, 1, init="xavier", seed=8, dtype=np.float64),
-                Sigmoid(),
-            ]
-        )
-        net.layers[0].b.data[:] = [0.1, -0.1]
+        hidden = Dense(2, 2, init="xavier", seed=7, dtype=np.float64)
+        net = Sequential([hidden, Sigmoid(), Dense(2, 1, init="xavier", seed=8, dtype=np.float64), Sigmoid()])
+        hidden.b.data[:] = [0.1, -0.1]
         x, y = xor_data()
         return TinyProblem("xor", "XOR, 2-2-1 (sigmoid, squared error)", net, x, y, "mse", None, 1.0, ["x₁", "x₂"])
     if key == "toy":
-        net = Sequential([Dense(2, 3, dtype=np.float64), ReLU(), Dense(3, 2, dtype=np.float64)])
+        hidden, last = Dense(2, 3, dtype=np.float64), Dense(3, 2, dtype=np.float64)
+        net = Sequential([hidden, ReLU(), last])
         # Hand-picked so the three hidden neurons face different directions (none dead for all points).
-        net.layers[0].W.data[:] = [[0.8, -0.6, 0.3], [0.5, 0.7, -0.9]]
-        net.layers[0].b.data[:] = [0.1, 0.0, 0.2]
+        hidden.W.data[:] = [[0.8, -0.6, 0.3], [0.5, 0.7, -0.9]]
+        hidden.b.data[:] = [0.1, 0.0, 0.2]
         # Neuron 1 (active on class A) leans to A, neuron 0 to B, neuron 2 starts out wrong: the
         # first steps have something to fix, and no neuron dies on the first updates.
-        net.layers[2].W.data[:] = [[-0.2, 0.4], [0.3, -0.2], [0.5, -0.3]]
-        net.layers[2].b.data[:] = [0.0, 0.0]
+        last.W.data[:] = [[-0.2, 0.4], [0.3, -0.2], [0.5, -0.3]]
+        last.b.data[:] = [0.0, 0.0]
         x, y = toy_clusters()
         return TinyProblem(
             "toy",

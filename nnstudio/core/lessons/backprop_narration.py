@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from nnstudio.core.fmt import format_number as fmt
-from nnstudio.core.lessons.backprop import LayerRecord, Step, Trace
+from nnstudio.core.lessons.backprop import DenseRecord, LayerRecord, Step, Trace
 from nnstudio.core.lessons.backprop_walkthrough import Walkthrough
 
 PHASE_WORDS = {
@@ -49,7 +49,7 @@ def step_label(walk: Walkthrough) -> str:
 
 def column_titles(walk: Walkthrough) -> list[str]:
     """Above each column of the drawn network: "input", "hidden 1 (a)", ..., "output (z)"."""
-    cols, n = walk.column_values(), walk.trace.n_blocks
+    cols, n = walk.column_values(), walk.loaded_trace.n_blocks
     titles = ["input"]
     for b in range(n):
         name = cols[b + 1][1]
@@ -65,7 +65,7 @@ def message_html(message: str) -> str:
 # --------------------------------------------------------------------------- the details panel
 def details_html(walk: Walkthrough) -> str:
     """What happens at the current stop, with the recorded numbers."""
-    t, s = walk.trace, walk.current
+    t, s = walk.loaded_trace, walk.current
     head = f"<h3>{_esc(s.title)}</h3>"
     if s.kind == "input":
         return head + input_html(walk)
@@ -74,14 +74,14 @@ def details_html(walk: Walkthrough) -> str:
     if s.kind == "loss":
         return head + loss_html(t)
     if s.kind == "backward":
-        return head + backward_html(walk, t.layers[s.layer], s.block)
+        return head + backward_html(walk, t.layers[s.layer_index()], s.block_index())
     if s.kind == "update":
-        return head + update_html(walk, s.block)
+        return head + update_html(walk, s.block_index())
     return head + after_html(t)
 
 
 def input_html(walk: Walkthrough) -> str:
-    t = walk.trace
+    t = walk.loaded_trace
     p = [
         f"<p>{_esc(walk.sample_text)}.</p>",
         f"<p>The input vector a⁰ = x has {t.sizes[0]} values: {_esc(_vec(t.layers[0].x))}.</p>",
@@ -96,15 +96,15 @@ def input_html(walk: Walkthrough) -> str:
 
 def forward_html(walk: Walkthrough, s: Step) -> str:
     """A Dense layer's weighted sums, or an activation bending them."""
-    t, tiny, picked = walk.trace, walk.tiny, walk.selected[2]
-    rec, b = t.layers[s.layer], s.block
+    t, tiny, picked = walk.loaded_trace, walk.tiny, walk.picked_weight[2]
+    rec, b = t.layers[s.layer_index()], s.block_index()
     if rec.kind == "Dense":
         p = [
             f"<p>Each neuron of layer {b + 1} adds up its inputs, each times its weight, plus its "
             f"bias: <b>z = W·a + b</b> ({rec.x.size} inputs → {rec.y.size} neurons).</p>"
         ]
         # A tiny layer: every neuron's sum; a big one: the picked neuron's (or neuron 0's).
-        js = range(rec.y.size) if tiny else [picked if walk.selected[0] == b else 0]
+        js = range(rec.y.size) if tiny else [picked if walk.picked_weight[0] == b else 0]
         for j in js:
             p.append(f"<p><tt>{_esc(t.forward_line(b, j, 4 if tiny else 5))}</tt></p>")
         if not tiny:
@@ -120,9 +120,10 @@ def forward_html(walk: Walkthrough, s: Step) -> str:
 
 def loss_html(t: Trace) -> str:
     """The loss of the prediction, and the gradient the backward pass starts from."""
-    if t.loss_name == "cross_entropy":
+    if t.probs is not None:  # softmax cross-entropy
         label = int(t.target)
-        pred = t.prediction
+        pred = t.prediction  # None for a single output, where there is no class to choose: shown as "None"
+        guess = _class_name(t, pred) if pred is not None else str(pred)
         return (
             f"<p>Softmax turns the {t.output.size} outputs into probabilities, and cross-entropy "
             f"measures how little probability went to the right answer: "
@@ -130,7 +131,7 @@ def loss_html(t: Trace) -> str:
             f"<p>p = {_esc(_vec(t.probs))}</p>"
             f"<p>Right answer: <b>{_esc(_class_name(t, label))}</b> with p = {fmt(float(t.probs[label]))}, so "
             f"<b>L = −log({fmt(float(t.probs[label]))}) = {fmt(t.loss)}</b>. "
-            f"The network's guess: {_esc(_class_name(t, pred))}{' ✓' if pred == label else ' ✗'}.</p>"
+            f"The network's guess: {_esc(guess)}{' ✓' if pred == label else ' ✗'}.</p>"
             f"<p>The backward pass starts here: ∂L/∂z = p − y = {_esc(_vec(t.grad_output))}.</p>"
         )
     return (
@@ -144,7 +145,7 @@ def loss_html(t: Trace) -> str:
 def backward_html(walk: Walkthrough, rec: LayerRecord, b: int) -> str:
     """What one layer's backward produced: a Dense layer's gradients, or the error through an activation."""
     tiny = walk.tiny
-    if rec.kind == "Dense":
+    if isinstance(rec, DenseRecord):
         d = rec
         parts = [
             f"<p>Layer {b + 1} received ∂L/∂z = {_esc(_vec(d.grad_y))}. From it the engine gets:</p><ul>"
@@ -171,7 +172,7 @@ def backward_html(walk: Walkthrough, rec: LayerRecord, b: int) -> str:
     name = rec.kind
     p = [f"<p>Through the activation: <b>∂L/∂z = ∂L/∂a · {name}′(z)</b>, neuron by neuron.</p>"]
     if rec.local is not None and not tiny:
-        j = walk.selected[2]
+        j = walk.picked_weight[2]
         p.append(
             _picked_line(
                 walk,
@@ -207,7 +208,7 @@ def backward_html(walk: Walkthrough, rec: LayerRecord, b: int) -> str:
 
 def update_html(walk: Walkthrough, b: int) -> str:
     """The optimizer's rule, and its step written out for one weight and one bias of block ``b``."""
-    t = walk.trace
+    t = walk.loaded_trace
     hp = t.optimizer
     kind = hp["optimizer"]
     hps = ", ".join(f"{k} = {v}" for k, v in hp.items() if k != "optimizer")
@@ -215,7 +216,7 @@ def update_html(walk: Walkthrough, b: int) -> str:
     if t.bias_correction is not None:
         bc1, bc2 = t.bias_correction
         p.append(f"<p>Bias correction at t = {t.t}: 1−β₁ᵗ = {fmt(bc1)}, 1−β₂ᵗ = {fmt(bc2)}.</p>")
-    sb, i, j = walk.selected
+    sb, i, j = walk.picked_weight
     if sb == b:
         p.append(f"<p>For the picked weight (input {i} → neuron {j}):</p>")
     else:
@@ -244,12 +245,10 @@ def after_html(t: Trace) -> str:
         f"<p>Loss before: <b>{fmt(t.loss)}</b> → after: <b style='color:{colour}'>{fmt(t.loss_after)}</b></p>",
         f"<p>{_esc(t.verdict)}</p>",
     ]
-    if t.prediction is not None:
-        p.append(
-            f"<p>Prediction before: {_esc(_class_name(t, t.prediction))}, "
-            f"after: {_esc(_class_name(t, t.prediction_after))}.</p>"
-        )
-        if t.probs_after is not None:
+    before, after = t.prediction, t.prediction_after  # both None for a single output
+    if before is not None and after is not None:
+        p.append(f"<p>Prediction before: {_esc(_class_name(t, before))}, after: {_esc(_class_name(t, after))}.</p>")
+        if t.probs is not None and t.probs_after is not None:  # softmax cross-entropy
             label = int(t.target)
             p.append(
                 f"<p>Probability of the right answer: {fmt(float(t.probs[label]))} → "
@@ -271,8 +270,8 @@ def after_html(t: Trace) -> str:
 # --------------------------------------------------------------------------- the chain-rule panel
 def chain_html(walk: Walkthrough) -> str:
     """∂L/∂w of the picked weight as a product of recorded factors, once the backward pass has reached it."""
-    t = walk.trace
-    b, i, j = walk.selected
+    t = walk.loaded_trace
+    b, i, j = walk.picked_weight
     d = t.dense(b)
     if b == 0:
         src = "input " + (walk.input_names[i] if walk.input_names else str(i))
@@ -366,9 +365,9 @@ def _class_name(t: Trace, k: int) -> str:
 
 def _picked_line(walk: Walkthrough, b: int, text: str) -> str:
     """The picked neuron's numbers, if the picked weight is in block ``b``."""
-    if walk.selected[0] != b:
+    if walk.picked_weight[0] != b:
         return ""
-    return f"<p>Picked neuron {walk.selected[2]}: <b>{_esc(text)}</b></p>"
+    return f"<p>Picked neuron {walk.picked_weight[2]}: <b>{_esc(text)}</b></p>"
 
 
 def _largest(M: np.ndarray) -> str:

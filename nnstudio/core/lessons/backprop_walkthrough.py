@@ -38,6 +38,11 @@ class Walkthrough:
         self.input_names: list[str] | None = list(input_names) if input_names else None
         self.sample_text = sample_text  # how the sample is described on the first stop
         self.tiny = True
+        # Filled by load(): the stop at which each layer runs forward/backward and each block is updated.
+        self._forward: dict[int, int] = {}
+        self._backward: dict[int, int] = {}
+        self._block_backward: dict[int, int] = {}
+        self._update: dict[int, int] = {}
         if trace is not None:
             self.load(trace)
 
@@ -52,17 +57,31 @@ class Walkthrough:
         self._forward, self._backward, self._block_backward, self._update = {}, {}, {}, {}
         for k, s in enumerate(trace.steps):
             if s.kind == "forward":
-                self._forward[s.layer] = k
+                self._forward[s.layer_index()] = k
             elif s.kind == "backward":
-                self._backward[s.layer] = k
-                self._block_backward.setdefault(s.block, k)
+                self._backward[s.layer_index()] = k
+                self._block_backward.setdefault(s.block_index(), k)
             elif s.kind == "update":
-                self._update[s.block] = k
+                self._update[s.block_index()] = k
         self.go_to(step)
 
     def clear(self) -> None:
         """No trace (it could not be recorded); the picks stay for the next one."""
         self.trace = None
+
+    @property
+    def loaded_trace(self) -> Trace:
+        """The trace being walked through, for what only makes sense with one (``trace`` may be None)."""
+        if self.trace is None:
+            raise RuntimeError("no trace is loaded: record a step and load() it first")
+        return self.trace
+
+    @property
+    def picked_weight(self) -> tuple[int, int, int]:
+        """``selected``, which the first :meth:`load` sets and no later call clears."""
+        if self.selected is None:
+            raise RuntimeError("no weight is picked before the first trace is loaded")
+        return self.selected
 
     # -- moving through the stops ------------------------------------------------------------
     @property
@@ -71,16 +90,16 @@ class Walkthrough:
 
     @property
     def current(self) -> Step:
-        return self.trace.steps[self.step]
+        return self.loaded_trace.steps[self.step]
 
     def go_to(self, step: int) -> None:
         if self.trace is None:
             return
         self.step = max(0, min(self.n_steps - 1, int(step)))
         block = self.current.block
-        if block is not None and self.selected[0] != block:
+        if block is not None and self.picked_weight[0] != block:
             # The chain rule follows the layer being worked on, remembering each layer's pick.
-            self.selected = (block, *self.picks.get(block, self.trace.interesting_weight(block)))
+            self.selected = (block, *self.picks.get(block, self.loaded_trace.interesting_weight(block)))
 
     def next(self) -> None:
         self.go_to(self.step + 1)
@@ -116,7 +135,7 @@ class Walkthrough:
 
     def gradients_reached(self, block: int) -> bool:
         """The backward pass has set ``block``'s ∂L/∂W and ∂L/∂b."""
-        return self._backward[self.trace.blocks[block][0]] <= self.step
+        return self._backward[self.loaded_trace.blocks[block][0]] <= self.step
 
     def updated(self, block: int) -> bool:
         """The optimizer has changed ``block``'s weights."""
@@ -125,12 +144,12 @@ class Walkthrough:
     def view_block(self) -> int:
         """The Dense block to show: the one being worked on, else the picked weight's."""
         block = self.current.block
-        return block if block is not None else self.selected[0]
+        return block if block is not None else self.picked_weight[0]
 
     def column_values(self) -> list[tuple[np.ndarray | None, str]]:
         """Per column of neurons: (values, "x"/"z"/"a") once the forward pass has reached it, else (None, "")."""
-        t = self.trace
-        out = [(t.layers[0].x, "x")]
+        t = self.loaded_trace
+        out: list[tuple[np.ndarray | None, str]] = [(t.layers[0].x, "x")]
         for b in range(t.n_blocks):
             vals, name = None, ""
             for idx in t.blocks[b]:
@@ -142,12 +161,12 @@ class Walkthrough:
 
     def weights_now(self, block: int) -> np.ndarray:
         """``block``'s weights as they are at this stop (before or after the update)."""
-        u = self.trace.update(block, "W")
+        u = self.loaded_trace.update(block, "W")
         return u.after if self.updated(block) else u.before
 
     def highlight(self) -> tuple[int, int] | None:
         """The columns of neurons the current stop works on, (first, last)."""
-        s, n = self.current, self.trace.n_blocks
+        s, n = self.current, self.loaded_trace.n_blocks
         if s.kind == "input":
             return (0, 0)
         if s.block is not None:
@@ -158,23 +177,23 @@ class Walkthrough:
 
     def layer_matrix(self, block: int) -> tuple[np.ndarray, str]:
         """The (in, out) matrix of ``block`` worth looking at now: W, then ∂L/∂W, then Δw."""
-        d, phase = self.trace.dense(block), self.current.phase
+        d, phase = self.loaded_trace.dense(block), self.current.phase
         if phase == "backward" and self.gradients_reached(block):
             return d.dW, "∂L/∂W"
         if phase in ("update", "after") and self.updated(block):
-            return self.trace.update(block, "W").delta, "Δw"
+            return self.loaded_trace.update(block, "W").delta, "Δw"
         return d.W, "W"
 
     def step_vector(self) -> tuple[np.ndarray, str]:
         """The vector the current stop produces, and its name."""
-        t, s = self.trace, self.current
+        t, s = self.loaded_trace, self.current
         if s.kind == "forward":
-            rec = t.layers[s.layer]
+            rec = t.layers[s.layer_index()]
             name = "z" if rec.kind == "Dense" else "a"
-            return rec.y, f"{name} of layer {s.block + 1}"
+            return rec.y, f"{name} of layer {s.block_index() + 1}"
         if s.kind == "backward":
-            rec = t.layers[s.layer]
-            return rec.grad_y, f"∂L/∂{'z' if rec.kind == 'Dense' else 'a'} of layer {s.block + 1}"
+            rec = t.layers[s.layer_index()]
+            return rec.grad_y, f"∂L/∂{'z' if rec.kind == 'Dense' else 'a'} of layer {s.block_index() + 1}"
         if s.kind == "loss":
             return (t.probs, "probabilities") if t.probs is not None else (t.output, "output")
         if s.kind == "after":
@@ -184,7 +203,7 @@ class Walkthrough:
                 else (t.output_after, "output after the update")
             )
         if s.kind == "update":
-            u = t.update(s.block, "b")
-            return u.delta, f"Δb of layer {s.block + 1}"
-        b = self.selected[0]
+            b = s.block_index()
+            return t.update(b, "b").delta, f"Δb of layer {b + 1}"
+        b = self.picked_weight[0]
         return t.dense(b).y, f"z of layer {b + 1}"
