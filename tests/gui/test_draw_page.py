@@ -319,3 +319,13 @@ def test_draw_page_is_in_the_main_window(main_window):
     main_window.show_page("drawPage")
     assert page.title == "Draw" and page.isVisible()
     assert page.findChild(type(page.canvas), "digitCanvas") is page.canvas
+
+
+def test_switching_models_keeps_one_view_per_hidden_layer(page):
+    """Many model changes in a row (one per epoch while the studio trains) never pile up stale views."""
+    for _ in range(5):
+        page.select_model("fashion-mnist")
+        page.select_model("mnist")
+    labels = [page.hidden_layout.itemAt(i).widget() for i in range(page.hidden_layout.count())]
+    assert len(labels) == 3  # "Layer 1: 128 neurons", its view, the note
+    assert page.sizeHint().height() < 900

@@ -385,8 +385,10 @@ class DrawPage(QWidget):
 
     def _rebuild_hidden_views(self) -> None:
         for name, view in self.hidden_views:
-            name.deleteLater()
-            view.deleteLater()
+            for w in (name, view):  # out of the layout now; deleteLater alone leaves them there until
+                self.hidden_layout.removeWidget(w)  # the event loop runs, and the window grows meanwhile
+                w.hide()
+                w.deleteLater()
         self.hidden_layout.removeWidget(self.hidden_note)
         self.hidden_views = []
         net = self.entry.net

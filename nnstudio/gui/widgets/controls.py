@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -48,6 +48,20 @@ class _LimitMixin:
     def problem(self) -> str:
         """'' if the value is within the limits, else the sentence saying why not."""
         return self._problem
+
+    def _narrowed(self, hint: QSize) -> QSize:
+        """Size as if the range were the limit's: the wide range exists only to report, not to look wide."""
+        fm = self.fontMetrics()
+        lo, hi = (int(self.limit.lo), int(self.limit.hi)) if self.limit.integer else (self.limit.lo, self.limit.hi)
+        widest = max(fm.horizontalAdvance(self.textFromValue(v)) for v in (lo, hi))
+        extra = fm.horizontalAdvance(self.textFromValue(self.maximum())) - widest
+        return QSize(hint.width() - max(0, extra), hint.height())
+
+    def sizeHint(self) -> QSize:
+        return self._narrowed(super().sizeHint())
+
+    def minimumSizeHint(self) -> QSize:
+        return self._narrowed(super().minimumSizeHint())
 
     def _check(self, *_args) -> None:
         problem = self.limit.problem(self.value())
