@@ -8,7 +8,7 @@ from nnstudio.core.autograd.tensor import Tensor
 
 from .graph import Graph, apply_node
 from .parse import CONSTANTS, BinOp, Call, Const, ExprError, Neg, Num, Var, children, parse_tree, walk
-from .rules import NP_FUNCS
+from .rules import RULES
 from .symbolic import all_finite, differentiate, format_number, render, simplify, to_text
 
 _NP_OPS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power}
@@ -38,7 +38,7 @@ def _check_constants(tree, text: str) -> None:
                     )
                 values[id(n)] = v
             elif isinstance(n, Call) and id(n.arg) in values:
-                v = NP_FUNCS[n.fn](values[id(n.arg)])
+                v = RULES[n.fn].forward(values[id(n.arg)])
                 if not np.isfinite(v):
                     raise ExprError(
                         f"{n.fn}({format_number(values[id(n.arg)])}) is undefined or too large", n.pos, text

@@ -10,6 +10,7 @@ import numpy as np
 from nnstudio.core.autograd.tensor import Tensor
 
 from .parse import CONSTANTS, BinOp, Const, ExprError, Neg, Num, Var, children, walk
+from .rules import RULES
 from .symbolic import to_text
 
 
@@ -190,19 +191,11 @@ class Graph:
             if n == 2:
                 return f"2 × {a}"
             return None if n == 1 else f"{_num(n)} × {a}^{_num(n - 1)}"
-        return {
-            "exp": f"exp({a})",
-            "log": f"1/{a}",
-            "sin": f"cos({a})",
-            "cos": f"-sin({a})",
-            "tan": f"1 + tan²({a})",
-            "sqrt": f"1/(2·√{a})",
-            "tanh": f"1 - {out}²",
-            "sigmoid": f"{out} × (1 - {out})",
-            "abs": f"sign({a})",
-        }.get(op)
+        rule = RULES.get(op)  # a function: its row of the table says what to show
+        return None if rule is None or rule.numbers is None else rule.numbers.format(a=a, out=out)
 
     def _local_text(self, c: GraphNode, i: int) -> str:
+        """d c/d(input i) in names, e.g. "2·x"; arithmetic is spelled out here, functions come from RULES."""
         names = [self.nodes[k].label for k in c.inputs]
         a = names[0]
         op = c.op
@@ -228,20 +221,7 @@ class Graph:
                     return "1"
                 return f"{_num(n)}·{a}^{_num(n - 1)}"
             return f"{names[1]}·{a}^({names[1]} - 1)"
-        return {
-            "exp": f"exp({a})",
-            "log": f"1/{a}",
-            "sin": f"cos({a})",
-            "cos": f"-sin({a})",
-            "tan": f"1 + tan²({a})",
-            "sqrt": f"1/(2·√{a})",
-            "abs": f"sign({a})",
-            "tanh": f"1 - tanh²({a})",
-            "sigmoid": f"σ({a})·(1 - σ({a}))",
-            "relu": f"(1 if {a} > 0, else 0)",
-            "step": "0",
-            "sign": "0",
-        }[op]
+        return RULES[op].text.format(a=a)
 
 
 def _node_op(n) -> str:

@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 
 from .parse import BinOp, Call, Const, Neg, Num, Var, walk
-from .rules import NP_FUNCS, outer_derivative
+from .rules import RULES
 
 
 def format_number(v: float) -> str:
@@ -67,7 +67,7 @@ def differentiate(n, var: str):
     if isinstance(n, Neg):
         return Neg(differentiate(n.arg, var))
     if isinstance(n, Call):
-        return BinOp("*", outer_derivative(n.fn, n.arg), differentiate(n.arg, var))
+        return BinOp("*", RULES[n.fn].symbolic(n.arg), differentiate(n.arg, var))  # chain rule
     a, b = n.left, n.right
     da, db = differentiate(a, var), differentiate(b, var)
     if n.op in "+-":
@@ -238,7 +238,7 @@ def _call(fn: str, arg):
         return Num(1.0)
     if isinstance(arg, Num):
         with np.errstate(all="ignore"):
-            v = float(NP_FUNCS[fn](np.float64(arg.value)))
+            v = float(RULES[fn].forward(np.float64(arg.value)))
         if math.isfinite(v) and float(f"{v:.6g}") == v:
             return Num(v)
     return Call(fn, arg)
