@@ -6,6 +6,17 @@ typed by a person: parsed safely, evaluated on the engine and differentiated sym
 # class. Started from here, expr is the outer import: it imports the engine, and the engine's
 # import of expr.rules (which needs only expr.parse) completes inside it.
 from . import expr
+from .gradcheck import GradcheckError, gradcheck, numerical_gradient
 from .tensor import Tensor, is_grad_enabled, no_grad, softmax_cross_entropy, tensor
 
-__all__ = ["expr", "Tensor", "is_grad_enabled", "no_grad", "softmax_cross_entropy", "tensor"]
+__all__ = [
+    "expr",
+    "GradcheckError",
+    "Tensor",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "numerical_gradient",
+    "softmax_cross_entropy",
+    "tensor",
+]
