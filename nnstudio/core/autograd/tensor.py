@@ -9,7 +9,9 @@ topologically (iteratively, so long graphs do not hit Python's recursion limit)
 and runs those closures in reverse order.
 
 Broadcasting works as in NumPy; a gradient flowing back to a broadcast input is
-summed back to that input's shape.
+summed back to that input's shape. The elementwise functions (exp, sin, sigmoid, ...)
+take their value and local derivative from ``expr/rules.py``, the same table the
+symbolic derivative and the chain-rule narration use: a derivative is written once.
 
 Gradients of leaves (tensors you made yourself) accumulate over several
 ``backward`` calls, like PyTorch; call :meth:`Tensor.zero_grad` between steps.

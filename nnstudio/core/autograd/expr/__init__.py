@@ -2,9 +2,10 @@
 
 What a person types is tokenized and parsed by a small recursive-descent parser
 (:mod:`.parse`); nothing is ever handed to ``eval``/``exec`` and there is no attribute
-access. :mod:`.rules` holds what each function means, :mod:`.symbolic` differentiates and
-simplifies the tree, :mod:`.graph` evaluates it on the autograd engine and writes the chain
-rule out, and :mod:`.expression` ties them together behind :func:`parse`.
+access. :mod:`.rules` is the one table of functions (value, local derivative, symbolic
+derivative, narration text), read by the autograd engine as well; :mod:`.symbolic`
+differentiates and simplifies the tree, :mod:`.graph` evaluates it on the engine and writes
+the chain rule out, and :mod:`.expression` ties them together behind :func:`parse`.
 
     >>> e = parse("x**2 + 3*x + 5")
     >>> e.derivative("x")
@@ -16,6 +17,7 @@ rule out, and :mod:`.expression` ties them together behind :func:`parse`.
 from .expression import Expression, parse
 from .graph import BackwardStep, Graph, GraphNode
 from .parse import ALIASES, CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_LENGTH, MAX_NODES, ExprError
+from .rules import RULES, Rule
 from .symbolic import differentiate, render, simplify, to_text
 
 __all__ = [
@@ -25,11 +27,13 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_LENGTH",
     "MAX_NODES",
+    "RULES",
     "BackwardStep",
     "ExprError",
     "Expression",
     "Graph",
     "GraphNode",
+    "Rule",
     "differentiate",
     "parse",
     "render",

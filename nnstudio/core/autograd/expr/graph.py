@@ -62,7 +62,11 @@ def _paren(s: str) -> str:
 
 
 class Graph:
-    """The computation graph of an expression evaluated at one point, after backward."""
+    """The computation graph of an expression evaluated at one point, after backward.
+
+    ``expression`` is an :class:`~.expression.Expression` (not imported here: expression.py
+    imports this module); ``values`` gives each of its variables a number.
+    """
 
     def __init__(self, expression, values: dict[str, float]):
         self.expression = expression
