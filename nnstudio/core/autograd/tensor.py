@@ -9,7 +9,9 @@ topologically (iteratively, so long graphs do not hit Python's recursion limit)
 and runs those closures in reverse order.
 
 Broadcasting works as in NumPy; a gradient flowing back to a broadcast input is
-summed back to that input's shape.
+summed back to that input's shape. The elementwise functions (exp, sin, sigmoid, ...)
+take their value and local derivative from ``expr/rules.py``, the same table the
+symbolic derivative and the chain-rule narration use: a derivative is written once.
 
 Gradients of leaves (tensors you made yourself) accumulate over several
 ``backward`` calls, like PyTorch; call :meth:`Tensor.zero_grad` between steps.
@@ -29,6 +31,8 @@ import threading
 from contextlib import contextmanager
 
 import numpy as np
+
+from .expr.rules import RULES
 
 _state = threading.local()
 
@@ -253,54 +257,54 @@ class Tensor:
         return self._make(np.asarray(data), (a,), "max", backward)
 
     # -- elementwise functions ----------------------------------------------------
+    # Each function's value and local derivative come from its row in expr/rules.py, the one
+    # table the parser, the symbolic derivative and the chain-rule narration read as well.
+    def _function(self, name: str) -> Tensor:
+        rule = RULES[name]
+        a = self
+        out = rule.forward(a.data)
+        local = rule.local
+        if local is None:  # flat (step, sign): nothing flows back, not even an infinite gradient
+            return self._make(out, (a,), name, lambda g: (np.zeros_like(g),))
+        return self._make(out, (a,), name, lambda g: (g * local(a.data, out),))
+
     def exp(self):
-        out = np.exp(self.data)
-        return self._make(out, (self,), "exp", lambda g: (g * out,))
+        return self._function("exp")
 
     def log(self):
-        a = self
-        return self._make(np.log(a.data), (a,), "log", lambda g: (g / a.data,))
+        return self._function("log")
 
     def sqrt(self):
-        out = np.sqrt(self.data)
-        return self._make(out, (self,), "sqrt", lambda g: (g / (2 * out),))
+        return self._function("sqrt")
 
     def abs(self):
-        a = self
-        return self._make(np.abs(a.data), (a,), "abs", lambda g: (g * np.sign(a.data),))
+        return self._function("abs")
 
     def sin(self):
-        a = self
-        return self._make(np.sin(a.data), (a,), "sin", lambda g: (g * np.cos(a.data),))
+        return self._function("sin")
 
     def cos(self):
-        a = self
-        return self._make(np.cos(a.data), (a,), "cos", lambda g: (-g * np.sin(a.data),))
+        return self._function("cos")
 
     def tan(self):
-        out = np.tan(self.data)
-        return self._make(out, (self,), "tan", lambda g: (g * (1 + out * out),))
+        return self._function("tan")
 
     def tanh(self):
-        out = np.tanh(self.data)
-        return self._make(out, (self,), "tanh", lambda g: (g * (1 - out * out),))
+        return self._function("tanh")
 
     def sigmoid(self):
-        e = np.exp(-np.abs(self.data))  # stable for large |x|
-        out = np.where(self.data >= 0, 1 / (1 + e), e / (1 + e))
-        return self._make(out, (self,), "sigmoid", lambda g: (g * out * (1 - out),))
+        return self._function("sigmoid")
 
     def relu(self):
-        mask = self.data > 0
-        return self._make(self.data * mask, (self,), "relu", lambda g: (g * mask,))
+        return self._function("relu")
 
     def step(self):
         """Heaviside step (1 where x > 0): the derivative of relu; its own gradient is 0."""
-        return self._make((self.data > 0).astype(self.dtype), (self,), "step", lambda g: (np.zeros_like(g),))
+        return self._function("step")
 
     def sign(self):
         """-1, 0 or 1: the derivative of abs; its own gradient is 0."""
-        return self._make(np.sign(self.data), (self,), "sign", lambda g: (np.zeros_like(g),))
+        return self._function("sign")
 
     # -- shape ----------------------------------------------------------------------
     def reshape(self, *shape):
