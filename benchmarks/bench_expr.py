@@ -5,7 +5,7 @@ example ``x**2 + 3*x + 5`` measured in the same run. The issue asks for "well un
 the ratio shows whether any input costs more than a normal formula by orders of magnitude.
 The last rows time what the Autograd page does on every change: f and f' of each ordinary
 formula along 1,000 points, one vectorised pass of the engine (its functions come from
-expr/rules.py).
+autograd/rules.py).
 
     python benchmarks/bench_expr.py [--repeats 200]
 """

@@ -10,7 +10,7 @@ and runs those closures in reverse order.
 
 Broadcasting works as in NumPy; a gradient flowing back to a broadcast input is
 summed back to that input's shape. The elementwise functions (exp, sin, sigmoid, ...)
-take their value and local derivative from ``expr/rules.py``, the same table the
+take their value and local derivative from ``rules.py``, the same table the
 symbolic derivative and the chain-rule narration use: a derivative is written once.
 
 Gradients of leaves (tensors you made yourself) accumulate over several
@@ -28,11 +28,12 @@ viewer can show it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import numpy as np
 
-from .expr.rules import RULES
+from .rules import RULES
 
 _state = threading.local()
 
@@ -78,13 +79,14 @@ class Tensor:
     __array_priority__ = 100  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = "", _prev: tuple = (), _op: str = ""):
-        self.data = _as_array(data.data if isinstance(data, Tensor) else data, dtype)
+        self.data: np.ndarray = _as_array(data.data if isinstance(data, Tensor) else data, dtype)
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.name = name
         self._prev = _prev
         self._op = _op
-        self._backward = None  # grad_out -> tuple of grads, one per input in _prev
+        # grad_out -> tuple of grads, one per input in _prev (None for a leaf)
+        self._backward: Callable[[np.ndarray], tuple] | None = None
 
     # -- basics ------------------------------------------------------------------
     @property
@@ -257,7 +259,7 @@ class Tensor:
         return self._make(np.asarray(data), (a,), "max", backward)
 
     # -- elementwise functions ----------------------------------------------------
-    # Each function's value and local derivative come from its row in expr/rules.py, the one
+    # Each function's value and local derivative come from its row in rules.py, the one
     # table the parser, the symbolic derivative and the chain-rule narration read as well.
     def _function(self, name: str) -> Tensor:
         rule = RULES[name]
@@ -385,6 +387,8 @@ class Tensor:
                 node.grad = g.copy() if node.grad is None else node.grad + g
                 continue
             node.grad = g
+            if node._backward is None:  # made under no_grad: nothing flows further back
+                continue
             for child, child_grad in zip(node._prev, node._backward(g)):
                 if child_grad is None or not child.requires_grad:
                     continue

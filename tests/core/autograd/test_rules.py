@@ -1,4 +1,4 @@
-"""Every row of the function table (expr/rules.py): value, engine derivative, symbolic derivative and
+"""Every row of the function table (autograd/rules.py): value, engine derivative, symbolic derivative and
 the chain-rule narration, each checked at several points of the function's domain."""
 
 import math
@@ -10,7 +10,7 @@ import pytest
 from nnstudio.core.autograd import Tensor, gradcheck
 from nnstudio.core.autograd.expr import FUNCTIONS, parse, to_text
 from nnstudio.core.autograd.expr.parse import Var
-from nnstudio.core.autograd.expr.rules import RULES
+from nnstudio.core.autograd.rules import RULES
 
 # Points inside each function's domain, away from the kinks and jumps at 0; a new rule needs a row.
 POINTS = {

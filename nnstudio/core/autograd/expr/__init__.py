@@ -14,10 +14,10 @@ the chain rule out, and :mod:`.expression` ties them together behind :func:`pars
     (15.0, {'x': 7.0})
 """
 
+from ..rules import RULES, Rule
 from .expression import Expression, parse
 from .graph import BackwardStep, Graph, GraphNode
 from .parse import ALIASES, CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_LENGTH, MAX_NODES, ExprError
-from .rules import RULES, Rule
 from .symbolic import differentiate, render, simplify, to_text
 
 __all__ = [

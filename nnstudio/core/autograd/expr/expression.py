@@ -6,9 +6,9 @@ import numpy as np
 
 from nnstudio.core.autograd.tensor import Tensor
 
+from ..rules import RULES
 from .graph import Graph, apply_node
 from .parse import CONSTANTS, BinOp, Call, Const, ExprError, Neg, Num, Var, children, parse_tree, walk
-from .rules import RULES
 from .symbolic import all_finite, differentiate, format_number, render, simplify, to_text
 
 _NP_OPS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power}
@@ -104,7 +104,8 @@ class Expression:
             f = np.broadcast_to(out.data, xs.shape).astype(np.float64)
             if var in self.variables and out.requires_grad:
                 out.backward(np.ones_like(out.data))
-                df = leaves[var].grad
+                grad = leaves[var].grad
+                df = grad if grad is not None else np.zeros_like(xs)
             else:
                 df = np.zeros_like(xs)
         ok = np.isfinite(f)

@@ -9,8 +9,8 @@ import numpy as np
 
 from nnstudio.core.autograd.tensor import Tensor
 
+from ..rules import RULES
 from .parse import CONSTANTS, BinOp, Const, ExprError, Neg, Num, Var, children, walk
-from .rules import RULES
 from .symbolic import to_text
 
 
@@ -47,7 +47,7 @@ class BackwardStep:
     grad: float
 
 
-def _num(v: float) -> str:
+def _num(v: float | None) -> str:
     """A number for explanations: short, no '-0'."""
     if v is None:
         return "—"
@@ -138,7 +138,9 @@ class Graph:
             if n is self.output:
                 steps.append(BackwardStep(n.index, [f"d{y}/d{y} = 1   (the output, with respect to itself)"], 1.0))
                 continue
-            lines, products, numbers = [], [], []
+            lines: list[str] = []
+            products: list[str] = []
+            numbers: list[str] = []
             for c_index in n.consumers:
                 c = self.nodes[c_index]
                 if not c.tensor.requires_grad or c.tensor.grad is None:
@@ -161,14 +163,18 @@ class Graph:
                 numbers.append(f"{_paren(_num(c.grad))} × {_paren(_num(local))}")
             if products:
                 lines.append(f"d{y}/d{n.label} = {' + '.join(products)} = {' + '.join(numbers)} = {_num(n.grad)}")
-            steps.append(BackwardStep(n.index, lines, n.grad))
+            # every node backward_order() lists has a gradient after backward
+            steps.append(BackwardStep(n.index, lines, n.grad if n.grad is not None else float("nan")))
         return steps
 
     def local_derivative(self, consumer: GraphNode, node: GraphNode) -> float:
         """d(consumer)/d(node) at this point, taken from the engine's own backward closure."""
         ones = np.ones_like(consumer.tensor.data)
+        backward = consumer.tensor._backward
+        if backward is None:  # a leaf or a constant: nothing depends on anything through it
+            return 0.0
         with np.errstate(all="ignore"):  # 1/x at 0 is inf: shown as "undefined", not warned about
-            grads = consumer.tensor._backward(ones)
+            grads = backward(ones)
         return float(
             sum(
                 np.asarray(g).reshape(-1)[0]

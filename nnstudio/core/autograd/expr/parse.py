@@ -27,6 +27,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from ..nodes import BinOp, Call, Const, Neg, Num, Var
+
 MAX_LENGTH = 500  # characters; a formula a person types is far shorter
 MAX_NODES = 300  # numbers, names and operations in the parse tree
 MAX_DEPTH = 40  # nesting of parentheses, signs and exponents
@@ -66,45 +68,6 @@ class ExprError(ValueError):
 
 
 # -- parse tree ----------------------------------------------------------------------
-@dataclass(eq=False)
-class Num:
-    value: float
-    pos: int | None = None
-
-
-@dataclass(eq=False)
-class Var:
-    name: str
-    pos: int | None = None
-
-
-@dataclass(eq=False)
-class Const:
-    name: str
-    pos: int | None = None
-
-
-@dataclass(eq=False)
-class Neg:
-    arg: object
-    pos: int | None = None
-
-
-@dataclass(eq=False)
-class BinOp:
-    op: str  # one of + - * / **
-    left: object
-    right: object
-    pos: int | None = None
-
-
-@dataclass(eq=False)
-class Call:
-    fn: str
-    arg: object
-    pos: int | None = None
-
-
 @dataclass
 class _Token:
     kind: str  # number | name | op | end
@@ -130,7 +93,7 @@ def _tokenize(text: str) -> list[_Token]:
         if kind == "op" and m.group() in "²³":
             tokens.append(_Token("op", "**", i))
             tokens.append(_Token("number", "2" if m.group() == "²" else "3", i))
-        elif kind != "space":
+        elif kind is not None and kind != "space":
             value = _OP_ALIASES.get(m.group(), m.group()) if kind == "op" else m.group()
             tokens.append(_Token(kind, value, i))
         i = m.end()

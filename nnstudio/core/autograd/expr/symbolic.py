@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..rules import RULES
 from .parse import BinOp, Call, Const, Neg, Num, Var, walk
-from .rules import RULES
 
 
 def format_number(v: float) -> str:

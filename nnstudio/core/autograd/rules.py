@@ -1,4 +1,4 @@
-"""The one table of functions: for each name in :data:`~.parse.FUNCTIONS`, everything we know about it.
+"""The one table of functions: for each name in :data:`~.expr.parse.FUNCTIONS`, everything we know about it.
 
 A :class:`Rule` holds the function's value and its derivative, written once, in the forms
 each part of the package needs:
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .parse import BinOp, Call, Neg, Num
+from .nodes import BinOp, Call, Neg, Num
 
 
 @dataclass(frozen=True)
