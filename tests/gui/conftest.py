@@ -32,3 +32,14 @@ def make_page(qtbot, tmp_path):
         return page
 
     return make
+
+
+@pytest.fixture
+def studio(main_window, mnist, qtbot):
+    """The Build & Train page, shown, with MNIST loaded and a network built."""
+    page = main_window.page("studioPage")
+    main_window.show_page("studioPage")
+    qtbot.waitUntil(lambda: page.net is not None, timeout=20000)
+    yield page
+    page.worker.stop(wait=10)
+    page.dirty_set(False)

@@ -11,16 +11,6 @@ from nnstudio.core.nn import DEFAULT_LR, load_model
 from nnstudio.core.training import RunConfig
 
 
-@pytest.fixture
-def studio(main_window, mnist, qtbot):
-    page = main_window.page("studioPage")
-    main_window.show_page("studioPage")
-    qtbot.waitUntil(lambda: page.net is not None, timeout=20000)
-    yield page
-    page.worker.stop(wait=10)
-    page.dirty_set(False)
-
-
 def test_an_out_of_range_learning_rate_is_refused_with_the_clis_sentence(studio, qtbot, capsys):
     page = studio
     spin = page.lr.spin

@@ -12,16 +12,6 @@ from PySide6.QtCore import Qt
 from nnstudio.core.nn import DEFAULT_LR, load_model
 
 
-@pytest.fixture
-def studio(main_window, mnist, qtbot):
-    page = main_window.page("studioPage")
-    main_window.show_page("studioPage")
-    qtbot.waitUntil(lambda: page.net is not None, timeout=20000)
-    yield page
-    page.worker.stop(wait=10)
-    page.dirty_set(False)
-
-
 def click(qtbot, page, name):
     from PySide6.QtWidgets import QPushButton
 
