@@ -162,25 +162,7 @@ def test_train_combines_checkpointing_with_mixed_precision(mnist, capsys):
 def test_the_cli_prints_the_same_estimate(capsys):
     spec = MLPSpec(784, [300, 100], 10, ["relu", "tanh"], [0.2, 0.0])
     est = spec.estimate_bytes(256, "momentum", snapshots=Trainer.SNAPSHOTS)
-    assert (
-        main(
-            [
-                "memory",
-                "estimate",
-                "--layers",
-                "300,100",
-                "--activation",
-                "relu,tanh",
-                "--dropout",
-                "0.2,0",
-                "--batch-size",
-                "256",
-                "--optimizer",
-                "momentum",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    command = "memory estimate --layers 300,100 --activation relu,tanh --dropout 0.2,0 --batch-size 256"
+    assert main([*command.split(), "--optimizer", "momentum", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["total"] == est.total and out["activations"] == est.activations

@@ -101,26 +101,8 @@ def test_the_layer_editor_shows_the_clis_estimate(studio, capsys):
     page.optimizer_combo.setCurrentIndex(page.optimizer_combo.findData("momentum"))
     page.batch_size.setValue(256)
     est = page.editor.estimate
-    assert (
-        main(
-            [
-                "memory",
-                "estimate",
-                "--layers",
-                "300,100",
-                "--activation",
-                "relu,tanh",
-                "--dropout",
-                "0.2,0",
-                "--batch-size",
-                "256",
-                "--optimizer",
-                "momentum",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    command = "memory estimate --layers 300,100 --activation relu,tanh --dropout 0.2,0 --batch-size 256"
+    assert main([*command.split(), "--optimizer", "momentum", "--json"]) == 0
     cli = json.loads(capsys.readouterr().out)
     assert cli["total"] == est.total
     assert cli["total"] / 2**20 == pytest.approx(float(page.editor.summary.text().split("≈")[1].split()[0]), rel=0.01)
