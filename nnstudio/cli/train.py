@@ -127,10 +127,7 @@ def run(args) -> int:
         (x_train, y_train),
         (x_test, y_test),
         segments=config.checkpoint_segments or 1,
-        batch_size=min(config.batch_size, len(x_train)),
-        epochs=config.epochs,
-        seed=config.seed,
-        cosine=config.cosine,
+        **config.trainer_kwargs(len(x_train)),
     )
     bar = ProgressBar(trainer.batches_per_epoch)
 

@@ -145,14 +145,20 @@ class RunConfig:
             optimizer,
             train,
             test,
-            batch_size=min(self.batch_size, len(train[0])),
-            epochs=self.epochs,
-            seed=self.seed,
-            cosine=self.cosine,
             history=history,
             start_paused=start_paused,
+            **self.trainer_kwargs(len(train[0])),
             **kwargs,
         )
+
+    def trainer_kwargs(self, n_train: int) -> dict:
+        """What any trainer takes from this config (a batch larger than the data uses all of it)."""
+        return {
+            "batch_size": min(self.batch_size, n_train),
+            "epochs": self.epochs,
+            "seed": self.seed,
+            "cosine": self.cosine,
+        }
 
     def estimate_bytes(self, inputs: int, outputs: int, dataset_bytes: int = 0) -> MemoryEstimate:
         """What training with this config holds in memory: the network's arrays at this batch size,

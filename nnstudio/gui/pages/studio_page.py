@@ -682,14 +682,10 @@ class StudioPage(QWidget):
 
     @staticmethod
     def _apply_hyperparameters(opt, cfg: RunConfig) -> None:
-        """Carry changed settings over to the optimizer that keeps its state (momentum, Adam's moments)."""
-        opt.lr = cfg.base_lr
-        opt.weight_decay = cfg.weight_decay
-        if getattr(opt, "velocity", None) is not None:
-            opt.momentum = cfg.momentum
-            opt.nesterov = cfg.nesterov
-        if hasattr(opt, "betas"):
-            opt.betas = cfg.betas
+        """Carry changed settings over to the optimizer that keeps its state (momentum, Adam's moments):
+        the same keyword arguments the config builds an optimizer of its kind with."""
+        for name, value in cfg.optimizer_kwargs().items():
+            setattr(opt, name, value)
 
     def train(self) -> None:
         if self.worker.running:

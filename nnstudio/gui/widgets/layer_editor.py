@@ -285,12 +285,13 @@ class LayerEditor(QWidget):
         return list(self._rows)
 
     # -- validation and summary ---------------------------------------------------
-    def validate(self) -> str:
-        """'' if the spec can be built and trained here, else a message for the user."""
+    def validate(self, est: MemoryEstimate | None = None) -> str:
+        """'' if the spec can be built and trained here, else a message for the user (``est``: the memory
+        estimate if it is already computed)."""
         problems = self.mlp_spec().problems()
         if problems:
             return problems[0][0].upper() + problems[0][1:] + "."
-        est = self.memory_estimate()
+        est = est or self.memory_estimate()
         total = est.total + self.dataset_bytes
         avail = available_memory()
         if total > avail // 2:
@@ -314,7 +315,8 @@ class LayerEditor(QWidget):
             row.down.setEnabled(i < len(self._rows) - 1)
             row.set_error(False)
         self.add_button.setEnabled(len(self._rows) < MAX_HIDDEN)
-        self.error = self.validate()
+        est = self.estimate = self.memory_estimate()
+        self.error = self.validate(est)
         if self.error:
             big = [r for r in self._rows if r.units.value() >= 1]
             if "memory" in self.error:
@@ -325,7 +327,6 @@ class LayerEditor(QWidget):
         self.output_label.setText(f"Output: {self.n_out} classes, softmax")
         spec = self.spec()
         mlp = self.mlp_spec()
-        est = self.estimate = self.memory_estimate()
         self.summary.setText(
             f"<b>{mlp.describe()}</b><br>{est.count:,} parameters · "
             f"{format_bytes(est.parameters)} weights · ≈{format_bytes(est.total)} to train"
