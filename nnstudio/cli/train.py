@@ -12,6 +12,7 @@ from nnstudio.core.limits import LimitError
 from nnstudio.core.memory import BudgetTooSmall, batch_for_budget, make_trainer, parse_budget
 from nnstudio.core.nn.optim import DEFAULT_LR
 from nnstudio.core.nn.serialization import save_model
+from nnstudio.core.runs import record_run
 from nnstudio.core.training.config import RunConfig
 
 from .args import CLIError, ProgressBar, add_data_dir, download_progress, limited, parse_layers
@@ -146,6 +147,7 @@ def run(args) -> int:
         trainer.events.connect("step", on_step)
     if not args.json or bar.enabled:
         trainer.events.connect("epoch", on_epoch)
+    recorder = record_run(trainer, config, "cli")
     trainer.run()
     scaler = getattr(trainer, "scaler", None)
     if scaler is not None and not args.json:
@@ -158,6 +160,7 @@ def run(args) -> int:
     if args.out:
         net.meta.update(dataset=data.name, class_names=list(data.class_names))
         save_model(net, args.out, hyperparameters=hyper, history=trainer.history.to_dict(), optimizer=opt)
+        recorder.model_saved(args.out)
     epochs = trainer.history.epochs
     result = {
         "dataset": data.name,
@@ -171,6 +174,7 @@ def run(args) -> int:
         "samples_per_sec": [e["samples_per_sec"] for e in epochs],
         "hyperparameters": hyper,
         "model": args.out,
+        "run": recorder.run_id,
     }
     if trainer.state == "diverged":
         print(f"nnstudio: {trainer.message}", file=sys.stderr)
