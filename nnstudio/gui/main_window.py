@@ -77,6 +77,9 @@ class MainWindow(QMainWindow):
         if self.studio is not None:
             self.studio.dirty_changed.connect(lambda _: self._update_title())
             self.studio.path_changed.connect(self._path_changed)
+        runs = self._find_page("runsPage")
+        if runs is not None and self.studio is not None:
+            runs.attach_studio(self.studio)  # train again, open a run's model, the tips' pairs of runs
         self._build_menus()
         if self.pages:
             self.navigation.setCurrentRow(0)

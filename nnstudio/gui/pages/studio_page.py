@@ -43,12 +43,14 @@ from nnstudio.core.nn import DEFAULT_LR, ModelFileError, Sequential, load_model,
 from nnstudio.core.training import History, RunConfig, Trainer
 
 from ..jobs import TrainingWorker
+from ..run_recording import record_window_run
 from ..widgets.controls import LimitedDoubleSpinBox, LimitedSpinBox, LogSlider, MetricCard
 from ..widgets.dataset_view import DatasetView
 from ..widgets.download_dialog import obtain_dataset
 from ..widgets.layer_editor import DEFAULT_SPEC, LayerEditor, spec_from_network
 from ..widgets.memory_view import MemoryView
 from ..widgets.studio_results import ResultsView
+from ..widgets.things_to_try import ThingsToTry
 from ..widgets.training_charts import AccuracyChart, GradientChart, LossChart
 from ..widgets.weight_view import WeightView
 
@@ -221,19 +223,8 @@ class StudioPage(QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("", self.cosine)
         lv.addWidget(opt_box)
-        tips = QLabel(
-            "<b>Things to try</b><ul style='margin-left:-20px'>"
-            "<li>Momentum with learning rate 1.0 instead of 0.1: a jumpy loss and a worse test "
-            "accuracy.</li>"
-            "<li>Preset <i>Deep sigmoid</i>, Gradients tab: the first layers barely learn.</li>"
-            "<li>Batch size 8 vs 512: a noisy line or a smooth one, and a different speed.</li>"
-            "<li>Weights tab after one epoch: strokes and blobs, each unit's own detector.</li></ul>",
-            objectName="studioTips",
-            wordWrap=True,
-        )
-        tips.setTextFormat(Qt.RichText)
-        tips.setProperty("role", "hint")
-        lv.addWidget(tips)
+        self.tips = ThingsToTry()  # each comparison tip can run its pair of runs (the Runs page shows them)
+        lv.addWidget(self.tips)
         lv.addStretch(1)
         self.optimizer_combo.currentIndexChanged.connect(self._optimizer_selected)
         self.lr.valueChanged.connect(self._lr_changed)
@@ -667,6 +658,7 @@ class StudioPage(QWidget):
             autosave_path.parent.mkdir(parents=True, exist_ok=True)
             save_model(net, autosave_path, hyperparameters=hyper, history=history.to_dict(), optimizer=optimizer)
 
+        self.recorder = record_window_run(self, trainer, cfg)  # the Runs page and `nnstudio runs` show it
         self.worker.start(
             trainer,
             epochs=self.run_epochs,
@@ -975,6 +967,8 @@ class StudioPage(QWidget):
             self.show_message(f"Could not save {path}: {exc.strerror or exc}", error=True)
             return False
         self.path = str(path)
+        if getattr(self, "recorder", None) is not None:
+            self.recorder.model_saved(path)  # the weights of the latest run
         self.path_changed.emit(self.path)
         self.dirty_set(False)
         self.context.show_status(f"Saved {Path(path).name}")
