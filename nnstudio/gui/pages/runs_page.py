@@ -150,7 +150,7 @@ class RunsChart(QWidget):
                 "&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;<span style='font-size:8pt'>accuracy: test solid,"
                 " train dashed · loss: smoothed, stored points faint</span>"
             )
-        self.acc_plot.setYRange(max(0.0, min(lo, 100.0) - 2), 100.5)
+        self.acc_plot.setYRange(max(0.0, min(lo, 100.0) - 2), 100.5, padding=0)
         self.loss_plot.enableAutoRange()
         self.acc_plot.enableAutoRange(axis="x")
 
