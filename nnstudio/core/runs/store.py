@@ -180,19 +180,30 @@ class RunStore:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            db = self._connect()
+            try:
+                return self._connect_and_prepare()
+            except sqlite3.OperationalError:
+                raise  # cannot open or lock it (permissions, a full disk, busy): not damage, leave the file be
+            except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+                moved = self._move_aside()
+                self.notice(
+                    f"the runs database {self.path} was damaged ({exc}); it was moved to {moved.name} "
+                    "and a new one started"
+                )
+                return self._connect_and_prepare()
+        except sqlite3.OperationalError as exc:
+            raise RunStoreError(f"cannot use the runs database {self.path}: {exc}") from None
+        except OSError as exc:
+            raise RunStoreError(f"cannot use the runs database {self.path}: {exc.strerror or exc}") from None
+
+    def _connect_and_prepare(self) -> sqlite3.Connection:
+        db = self._connect()
+        try:
             self._prepare(db)
-            return db
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise
-            moved = self._move_aside()
-            self.notice(
-                f"the runs database {self.path} was damaged ({exc}); it was moved to {moved.name} and a new one started"
-            )
-            db = self._connect()
-            self._prepare(db)
-            return db
+        except BaseException:
+            db.close()  # (so the file can be moved aside, on Windows too)
+            raise
+        return db
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode = WAL")

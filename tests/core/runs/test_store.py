@@ -304,3 +304,18 @@ def test_recording_never_stops_training_when_the_store_breaks():
     trainer.run()
     assert trainer.state == "finished" and len(trainer.history.epochs) == 2
     assert not rec.recording and len(said) == 1 and "not recorded" in said[0]
+
+
+def test_a_store_that_cannot_be_opened_is_left_alone(nnstudio_home):
+    (nnstudio_home / "runs.db").mkdir(parents=True)  # e.g. something else took the name
+    with pytest.raises(RunStoreError, match="cannot use the runs database"):
+        RunStore()
+    assert (nnstudio_home / "runs.db").is_dir() and not list(nnstudio_home.glob("runs.db.damaged-*"))
+    # training goes on, unrecorded, with one line saying so
+    said = []
+    cfg = RunConfig(dataset="blobs", hidden=[8], lr=0.01, batch_size=100, epochs=1)
+    trainer = blob_trainer(cfg)
+    rec = record_run(trainer, cfg, "cli", notice=said.append)
+    trainer.run()
+    assert trainer.state == "finished" and not rec.recording
+    assert len(said) == 1 and "not recorded" in said[0]
