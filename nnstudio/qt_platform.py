@@ -143,9 +143,9 @@ def launch_problem(
         missing = list(dict.fromkeys(lib for *_, libs in failures for lib in libs))
         if not missing:
             return f"nnstudio: Qt's {plugins} cannot load: {failures[-1][1]}"
-        return (
-            f"nnstudio: the window cannot open: Qt's {plugins} needs {', '.join(missing)}, "
-            f"not installed here; {install_hint(missing, debian)}"
+        named = ", ".join(missing) if len(missing) <= 4 else f"{', '.join(missing[:3])} and {len(missing) - 3} more"
+        return f"nnstudio: the window cannot open: Qt's {plugins} needs {named}, not installed here; " + install_hint(
+            missing, debian
         )
     if not environ.get("QT_QPA_PLATFORM") and not environ.get("DISPLAY") and not environ.get("WAYLAND_DISPLAY"):
         return (

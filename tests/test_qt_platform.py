@@ -86,6 +86,15 @@ def test_missing_xcb_libraries_give_one_line_with_the_apt_get_command(tmp_path):
     assert "(on Debian/Ubuntu: sudo apt-get install libxcb-icccm4 libxcb-keysyms1)" in other
 
 
+def test_many_missing_libraries_are_counted_but_every_package_is_named(tmp_path):
+    env = {"DISPLAY": ":0", "QT_QPA_PLATFORM_PLUGIN_PATH": fake_plugins(tmp_path, "xcb")}
+    libs = ["libGL.so.1", "libxcb.so.1", "libX11.so.6", "libEGL.so.1", "libglib-2.0.so.0", "libgthread-2.0.so.0"]
+    ldd = "".join(f"\t{lib} => not found\n" for lib in libs)
+    line = launch_problem(env, "linux", load=lambda p: "x", ldd=lambda p: ldd, debian=True)
+    assert "needs libGL.so.1, libxcb.so.1, libX11.so.6 and 3 more, not installed" in line
+    assert line.endswith("sudo apt-get install libgl1 libxcb1 libx11-6 libegl1 libglib2.0-0")
+
+
 def test_a_plugin_that_loads_or_another_system_is_no_problem(tmp_path):
     env = {"DISPLAY": ":0", "QT_QPA_PLATFORM_PLUGIN_PATH": fake_plugins(tmp_path, "xcb", "wayland")}
     assert launch_problem(env, "linux", load=lambda p: None, ldd=lambda p: "") is None

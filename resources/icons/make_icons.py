@@ -1,6 +1,6 @@
 """Write the application icon as PNGs (16-256 px, hicolor names) and SVG, from nnstudio/gui/app_icon.py.
 
-    QT_QPA_PLATFORM=offscreen python resources/icons/make_icons.py
+QT_QPA_PLATFORM=offscreen python resources/icons/make_icons.py
 """
 
 import sys
