@@ -56,3 +56,17 @@ def test_a_wheel_installed_with_target_finds_its_mnist_model(tmp_path, mnist):
     assert proc.stdout.splitlines()[0].startswith(str(tmp_path / "t" / "nnstudio")), "ran the checkout, not the wheel"
     rows = json.loads(proc.stdout.strip().splitlines()[-1])
     assert [row["prediction"] for row in rows] == [str(label) for label in mnist.y_test[:10]]
+
+    # imported from the zipped wheel itself: the model is extracted to a temporary file while in use
+    env["PYTHONPATH"] = str(wheel)
+    zipped = subprocess.run(
+        [sys.executable, "-c", code, "predict", "mnist", *map(str, images), "--json"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert zipped.returncode == 0, zipped.stderr
+    assert zipped.stdout.splitlines()[0].startswith(str(wheel)), "ran the checkout, not the zipped wheel"
+    assert json.loads(zipped.stdout.strip().splitlines()[-1]) == rows
