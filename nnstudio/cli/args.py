@@ -11,6 +11,7 @@ from pathlib import Path
 from nnstudio.core.limits import LIMITS
 from nnstudio.core.nn.network import Sequential
 from nnstudio.core.nn.serialization import load_model as _load_model
+from nnstudio.resources import SHIPPED_DATASETS, pretrained_model_path
 
 
 class CLIError(Exception):
@@ -75,10 +76,17 @@ def add_data_dir(p: argparse.ArgumentParser, download: bool = True) -> None:
         p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing data")
 
 
+MODEL_HELP = "a model file (.npz), or mnist / fashion-mnist for the model shipped with nnstudio"
+
+
 def load_model(path: str) -> Sequential:
-    """A model file from the command line; a missing or damaged one is one clear line."""
+    """A model file from the command line, or a shipped model by its dataset's name ('mnist',
+    'fashion-mnist') when no such file exists; a missing or damaged one is one clear line."""
     if not Path(path).exists():
-        raise CLIError(f"no such model file: {path}")
+        if path in SHIPPED_DATASETS:
+            return _load_model(pretrained_model_path(path))
+        names = " and ".join(SHIPPED_DATASETS)
+        raise CLIError(f"no such model file: {path} (the shipped models are called {names})")
     return _load_model(path)
 
 

@@ -7,12 +7,12 @@ import json
 from nnstudio.core.data import load_dataset
 from nnstudio.core.training.metrics import classification_report
 
-from .args import CLIError, add_data_dir, download_progress, load_model
+from .args import MODEL_HELP, CLIError, add_data_dir, download_progress, load_model
 
 
 def register(sub) -> None:
     e = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix of a model")
-    e.add_argument("model")
+    e.add_argument("model", help=MODEL_HELP)
     e.add_argument("--dataset", default=None, help="default: the dataset the model was trained on")
     e.add_argument("--json", action="store_true")
     add_data_dir(e)

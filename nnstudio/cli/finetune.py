@@ -15,12 +15,12 @@ from nnstudio.core.data import DataError, MyDigits, load_dataset
 from nnstudio.core.nn.serialization import save_model
 from nnstudio.core.training.recipes import FINE_TUNE_EPOCHS, FINE_TUNE_LR, fine_tune
 
-from .args import CLIError, add_data_dir, download_progress, limited, load_model
+from .args import MODEL_HELP, CLIError, add_data_dir, download_progress, limited, load_model
 
 
 def register(sub) -> None:
     p = sub.add_parser("fine-tune", help="fine-tune a model on your own digits (saved from the Draw page)")
-    p.add_argument("model")
+    p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--out", required=True, help="where to save the fine-tuned model (.npz)")
     p.add_argument("--digits", default=None, help="a my-digits file (default: yours, in the nnstudio folder)")
     p.add_argument("--epochs", type=limited("epochs"), default=FINE_TUNE_EPOCHS)

@@ -11,12 +11,12 @@ import json
 from nnstudio.core.data import class_names
 from nnstudio.core.imaging import load_image_file, read_image
 
-from .args import CLIError, load_model
+from .args import MODEL_HELP, CLIError, load_model
 
 
 def register(sub) -> None:
     r = sub.add_parser("predict", help="predict the class of images (PNG/JPEG/.npy) with a model")
-    r.add_argument("model")
+    r.add_argument("model", help=MODEL_HELP)
     r.add_argument("images", nargs="+")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=run)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from nnstudio import __version__
+
+from .app_icon import app_icon
 from .main_window import MainWindow
 from .theme import configure_pyqtgraph
+
+#: The application's id: the name of its .desktop file and AppStream metadata in resources/.
+APP_ID = "io.github.nnstudio.nnstudio"
 
 
 def make_app(argv=None) -> QApplication:
@@ -19,6 +26,10 @@ def make_app(argv=None) -> QApplication:
         app.setApplicationName("nnstudio")
         app.setOrganizationName("nnstudio")
         app.setApplicationDisplayName("nnstudio")
+        app.setApplicationVersion(__version__)
+        app.setWindowIcon(app_icon())
+        # Lets Wayland and the desktop match the window to resources/<APP_ID>.desktop (name, icon).
+        QGuiApplication.setDesktopFileName(APP_ID)
     return app
 
 

@@ -2,8 +2,8 @@
 
 Menus: File (New, Open, Open Recent, Save, Save As, Recover Autosaved Run, Quit), View (pages,
 theme, full screen), Train (the studio's run controls), Help (shortcuts, about). Geometry,
-theme and recent files persist in QSettings; the studio keeps its own architecture and
-settings there too.
+the open page, splitter sizes and tabs (window_state.py), theme and recent files persist in QSettings;
+the studio keeps its own architecture and settings there too.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from PySide6.QtWidgets import (
     QStackedWidget,
 )
 
-from nnstudio import __version__
-
+from .about import AboutDialog
+from .app_icon import app_icon
 from .context import AppContext
 from .pages import PAGES
 from .theme import THEMES, apply_theme
 from .widgets.training_charts import restyle_plots
+from .window_state import WindowState
 
 MAX_RECENT = 8
 
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle("nnstudio")
+        self.setWindowIcon(app_icon())
         settings = QSettings(settings_path, QSettings.IniFormat) if settings_path else QSettings("nnstudio", "nnstudio")
         self.context = AppContext(settings, parent=self)
         self.theme = str(settings.value("view/theme", "system"))
@@ -87,6 +89,10 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        self.window_state = WindowState(settings, self.pages, self.splitter, parent=self)
+        page = self.window_state.restore()
+        if page is not None:
+            self.show_page(page)
         self._update_title()
         self._mention_autosave()
 
@@ -112,9 +118,14 @@ class MainWindow(QMainWindow):
         self.navigation.setCurrentRow(self.pages.index(self.page(object_name)))
 
     # -- menus ------------------------------------------------------------------------
-    def _action(self, text, slot, shortcut=None, menu=None):
+    def _action(self, text, slot, shortcut=None, menu=None, fallback=None):
+        """A menu action; a standard key takes the platform's own bindings, or ``fallback`` where the
+        platform defines none (Quit on Windows and offscreen, Full Screen on plain X11)."""
         act = QAction(text, self)
-        if shortcut is not None:
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            keys = QKeySequence.keyBindings(shortcut)
+            act.setShortcuts(keys or ([QKeySequence(fallback)] if fallback else []))
+        elif shortcut is not None:
             act.setShortcut(QKeySequence(shortcut))
         act.triggered.connect(slot)
         if menu is not None:
@@ -128,21 +139,22 @@ class MainWindow(QMainWindow):
         self.new_action = self._action("&New Model", self.new_model, QKeySequence.New, self.file_menu)
         self.open_action = self._action("&Open…", self.open_model, QKeySequence.Open, self.file_menu)
         self.recent_menu = self.file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)  # files deleted meanwhile disappear
         self.save_action = self._action("&Save", self.save_model, QKeySequence.Save, self.file_menu)
-        self.save_as_action = self._action(
-            "Save &As…", self.save_model_as, QKeySequence("Ctrl+Shift+S"), self.file_menu
-        )
+        self.save_as_action = self._action("Save &As…", self.save_model_as, QKeySequence.SaveAs, self.file_menu)
         self.recover_action = self._action("Recover &Autosaved Run", self.recover_autosave, None, self.file_menu)
         for a in (self.new_action, self.open_action, self.save_action, self.save_as_action, self.recover_action):
             a.setEnabled(studio)
         self.recent_menu.setEnabled(studio)
         self.file_menu.addSeparator()
-        self._action("&Quit", self.close, QKeySequence("Ctrl+Q"), self.file_menu)
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit, self.file_menu, fallback="Ctrl+Q")
         self._rebuild_recent_menu()
 
         self.view_menu = bar.addMenu("&View")
         for i, page in enumerate(self.pages):
-            act = QAction(page.title, self, shortcut=QKeySequence(f"Ctrl+{i + 1}") if i < 9 else QKeySequence())
+            # "&" in a title ("Build & Train") is a mnemonic marker unless doubled
+            shortcut = QKeySequence(f"Ctrl+{i + 1}") if i < 9 else QKeySequence()
+            act = QAction(page.title.replace("&", "&&"), self, shortcut=shortcut)
             act.triggered.connect(lambda _=False, row=i: self.navigation.setCurrentRow(row))
             self.view_menu.addAction(act)
         self.view_menu.addSeparator()
@@ -158,7 +170,9 @@ class MainWindow(QMainWindow):
             group.addAction(act)
             theme_menu.addAction(act)
             self.theme_actions[name] = act
-        self._action("&Full Screen", self._toggle_full_screen, QKeySequence("F11"), self.view_menu)
+        self.full_screen_action = self._action(
+            "&Full Screen", self._toggle_full_screen, QKeySequence.FullScreen, self.view_menu, fallback="F11"
+        )
 
         if self.studio is not None:
             self.train_menu = bar.addMenu("&Train")
@@ -166,8 +180,8 @@ class MainWindow(QMainWindow):
                 self.train_menu.addAction(act)
 
         self.help_menu = bar.addMenu("&Help")
-        self._action("&Keyboard Shortcuts", self._shortcuts, QKeySequence("F1"), self.help_menu)
-        self.help_menu.addAction(QAction("&About nnstudio", self, triggered=self._about))
+        self._action("&Keyboard Shortcuts", self._shortcuts, QKeySequence.HelpContents, self.help_menu, fallback="F1")
+        self.about_action = self._action("&About nnstudio", self._about, None, self.help_menu)
 
     def _toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
@@ -179,30 +193,27 @@ class MainWindow(QMainWindow):
         restyle_plots(self)
 
     def _shortcuts(self) -> None:
+        def keys(*actions):  # the keys the menu actions really have on this platform
+            return " / ".join(a.shortcut().toString(QKeySequence.NativeText) for a in actions)
+
         rows = [
-            ("Ctrl+N", "New model (default architecture)"),
-            ("Ctrl+O", "Open a model"),
-            ("Ctrl+S / Ctrl+Shift+S", "Save / Save as"),
+            (keys(self.new_action), "New model (default architecture)"),
+            (keys(self.open_action), "Open a model"),
+            (keys(self.save_action, self.save_as_action), "Save / Save as"),
             ("F5", "Train (or resume)"),
             ("F6", "Pause / resume"),
             ("F7", "Train one batch (step)"),
             ("Shift+F5", "Stop"),
             ("Ctrl+R", "Reset the weights from the seed"),
             ("Ctrl+1 … Ctrl+9", "Go to page 1 … 9"),
-            ("F11", "Full screen"),
-            ("Ctrl+Q", "Quit"),
+            (keys(self.full_screen_action), "Full screen"),
+            (keys(self.quit_action), "Quit"),
         ]
         table = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{table}</table>")
 
     def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About nnstudio",
-            f"<b>nnstudio {__version__}</b><p>Learn neural networks by building one, "
-            "training it and looking inside it while it learns. Every number comes from "
-            "our own NumPy engine.</p>",
-        )
+        AboutDialog(self).exec()
 
     # -- files --------------------------------------------------------------------------
     def _update_title(self) -> None:
@@ -219,10 +230,15 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def recent_files(self) -> list[str]:
+        """The recently used model files that still exist (the others are dropped from the list)."""
         value = self.context.settings.value("recent/files", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in (value or [])]
+        files = [str(v) for v in (value or [])]
+        existing = [f for f in files if Path(f).exists()]
+        if existing != files:
+            self.context.settings.setValue("recent/files", existing)
+        return existing
 
     def _add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
@@ -323,6 +339,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.context.settings.setValue("window/geometry", self.saveGeometry())
+        self.window_state.save(self.stack.currentWidget())
         for page in self.pages:
             shutdown = getattr(page, "shutdown", None)
             if shutdown is not None:
