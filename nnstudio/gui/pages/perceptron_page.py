@@ -32,6 +32,7 @@ from nnstudio.core.lessons.perceptron import (
     train_xor_network,
     weighted_sum,
 )
+from nnstudio.gui.widgets.controls import set_play_state
 from nnstudio.gui.widgets.playground_colors import NEGATIVE, POSITIVE, to_rgba
 
 LO, HI = -0.5, 1.5  # the plane shown for the gates and the user's points
@@ -174,7 +175,8 @@ class PerceptronPage(QWidget):
         buttons = QGridLayout()
         self.step_button = QPushButton("Step (one point)", objectName="perceptronStep")
         self.epoch_button = QPushButton("One epoch", objectName="perceptronEpoch")
-        self.play_button = QPushButton("\u25b6 Play", objectName="perceptronPlay", checkable=True)
+        self.play_button = QPushButton("Play", objectName="perceptronPlay", checkable=True)
+        set_play_state(self.play_button, False)
         self.reset_button = QPushButton("\u21ba Reset", objectName="perceptronReset")
         self.step_button.clicked.connect(self.step)
         self.epoch_button.clicked.connect(self.run_epoch)
@@ -301,7 +303,7 @@ class PerceptronPage(QWidget):
             self.play_button.blockSignals(True)
             self.play_button.setChecked(on)
             self.play_button.blockSignals(False)
-        self.play_button.setText("\u23f8 Pause" if on else "\u25b6 Play")
+        set_play_state(self.play_button, on)
         self.timer.start() if on else self.timer.stop()
 
     def _play_tick(self) -> None:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.data import toy
 from nnstudio.core.lessons.playground import Playground, PlaygroundFileError
+from nnstudio.gui.widgets.controls import set_play_state
 from nnstudio.gui.widgets.playground_heatmap import OutputHeatmap
 from nnstudio.gui.widgets.playground_layers import ACTIVATION_LABELS, CompactLayerEditor
 from nnstudio.gui.widgets.playground_network import NetworkDiagram
@@ -168,7 +169,8 @@ class PlaygroundPage(QWidget):
         run = QHBoxLayout()
         self.reset_button = QPushButton("\u21ba Reset", objectName="resetButton")
         self.reset_button.setToolTip("New random weights; keep data and settings")
-        self.play_button = QPushButton("\u25b6 Play", objectName="playButton")
+        self.play_button = QPushButton("Play", objectName="playButton")
+        set_play_state(self.play_button, False)
         self.play_button.setCheckable(True)
         self.step_button = QPushButton("Step", objectName="stepButton")
         self.step_button.setToolTip("Train one epoch, then stop")
@@ -379,7 +381,7 @@ class PlaygroundPage(QWidget):
             self.play_button.blockSignals(True)
             self.play_button.setChecked(self.running)
             self.play_button.blockSignals(False)
-        self.play_button.setText("\u23f8 Pause" if self.running else "\u25b6 Play")
+        set_play_state(self.play_button, self.running)
         if self.running:
             self._frame_times.clear()
             self.timer.start()

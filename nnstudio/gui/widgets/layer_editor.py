@@ -165,7 +165,7 @@ class LayerEditor(QWidget):
         self.input_label = QLabel(objectName="inputLabel", wordWrap=True)
         self.input_label.setProperty("role", "hint")
         outer.addWidget(self.input_label)
-        header = QLabel("Hidden layers:  units · activation · dropout", objectName="layerHeader")
+        header = QLabel(f"Hidden layers (up to {MAX_HIDDEN}):  units · activation · dropout", objectName="layerHeader")
         header.setProperty("role", "hint")
         outer.addWidget(header)
         self.rows_box = QVBoxLayout()
@@ -314,7 +314,14 @@ class LayerEditor(QWidget):
             row.up.setEnabled(i > 0)
             row.down.setEnabled(i < len(self._rows) - 1)
             row.set_error(False)
-        self.add_button.setEnabled(len(self._rows) < MAX_HIDDEN)
+        full = len(self._rows) >= MAX_HIDDEN
+        self.add_button.setEnabled(not full)
+        self.add_button.setToolTip(
+            f"{MAX_HIDDEN} hidden layers is the most this editor builds (the limit in nnstudio's limits table, "
+            "the same for the CLI): remove one to add another"
+            if full
+            else "Add a hidden layer before the output"
+        )
         est = self.estimate = self.memory_estimate()
         self.error = self.validate(est)
         if self.error:
