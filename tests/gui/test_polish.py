@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFontInfo, QFontMetrics
 from PySide6.QtWidgets import QAbstractButton, QLabel
 
 
@@ -36,3 +36,50 @@ def test_every_button_and_label_uses_glyphs_its_font_has(main_window, qtbot):
         assert _missing_glyphs(button, button.text()) == set()
         button.click()
         assert "Play" in button.text()
+
+
+# ------------------------------------------------------------------ Backprop
+def test_backprop_shows_new_values_after_the_update_and_writes_b_for_the_bias(make_page, qtbot):
+    from nnstudio.core.lessons import backprop_narration as narration
+    from nnstudio.gui.pages.backprop_page import BackpropPage
+    from nnstudio.gui.widgets.network_diagram import _segment_distance
+
+    page = make_page(BackpropPage, size=(1115, 770))
+    t = page.trace
+    update = next(k for k, s in enumerate(t.steps) if s.kind == "update")
+    page.go_to(update)
+    text = page.details.toPlainText()
+    assert "w ← w − lr·g" in text and "b ← b − lr·g" in text
+    # every "←" is drawn in a proportional font that has the glyph (monospace fonts draw it half size)
+    doc = page.details.document()
+    cursor = doc.find("←")
+    found = 0
+    while not cursor.isNull():
+        font = cursor.charFormat().font()
+        assert not QFontInfo(font).fixedPitch() and QFontMetrics(font).inFontUcs4(ord("←"))
+        found += 1
+        cursor = doc.find("←", cursor)
+    assert found >= 2
+
+    page.run_to_end()
+    state = page.diagram.state
+    assert state.values[-1][0] == pytest.approx(float(t.output_after[0]))
+    assert state.values[-1][0] != pytest.approx(float(t.output[0]))
+    # one convention: the input the weight W[1, j] comes from is x₁ (0-based, like W's indices)
+    assert state.input_names == ["x₀", "x₁"]
+    page.select_weight(0, 1, 0)
+    assert "from input x₁ to neuron 0" in page.chain_label.toPlainText()
+
+    # the step title stays on one line (elided, the whole title in its tooltip)
+    label = page.step_label
+    assert label.text() == narration.step_label(page.walk)
+    assert label.height() < 2 * label.fontMetrics().lineSpacing()
+    assert label.fontMetrics().horizontalAdvance(label.shown_text()) <= label.contentsRect().width()
+    assert label.toolTip() == label.text()
+
+    # the "w" of the picked weight is not drawn where two edges cross (x₀→h1 crosses x₁→h0 at its middle)
+    page.select_weight(0, 0, 1)
+    diagram = page.diagram
+    spot = diagram.weight_label_pos(0, 0, 1)
+    others = [(diagram.node_pos(0, i), diagram.node_pos(1, j)) for i in range(2) for j in range(2) if (i, j) != (0, 1)]
+    assert min(_segment_distance(spot, a, b) for a, b in others) >= 8
