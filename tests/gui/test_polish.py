@@ -83,3 +83,28 @@ def test_backprop_shows_new_values_after_the_update_and_writes_b_for_the_bias(ma
     spot = diagram.weight_label_pos(0, 0, 1)
     others = [(diagram.node_pos(0, i), diagram.node_pos(1, j)) for i in range(2) for j in range(2) if (i, j) != (0, 1)]
     assert min(_segment_distance(spot, a, b) for a, b in others) >= 8
+
+
+# ------------------------------------------------------------------ Perceptron
+def test_perceptron_caption_names_both_shadings_and_the_margin_is_explained(make_page):
+    from nnstudio.gui.pages.perceptron_page import PerceptronPage
+
+    page = make_page(PerceptronPage)
+    page.problem_combo.setCurrentText("AND")
+    hint = page.hint_label.text()
+    assert "blue-shaded side" in hint and "orange-shaded side" in hint
+    while not page.learner.converged:
+        page.run_epoch()
+    d, i = page.learner.perceptron.margin(page.learner.x)
+    text = page.hint_label.text()
+    # AND from zero weights converges to a line through (1, 0): said, with the reason
+    assert d == pytest.approx(0.0) and tuple(page.learner.x[i]) == (1.0, 0.0)
+    assert "Margin: the closest point, (1, 0), is 0.00 from the line" in text and "<i>greater</i>" in text
+    for x, y, label in ((0, 0, 0), (1, 1, 1), (0.2, 0.9, 1), (0.9, 0.1, 0)):
+        page.add_point(x, y, label)
+    while not page.learner.converged:
+        page.run_epoch()
+    d, _ = page.learner.perceptron.margin(page.learner.x)
+    assert d == pytest.approx(0.3748, abs=1e-4)  # a positive margin: drawn as two dotted lines
+    assert all(c.getData()[0] is not None and len(c.getData()[0]) == 2 for c in page.margin_lines)
+    assert "is 0.37 from the line (dotted lines" in page.hint_label.text()
