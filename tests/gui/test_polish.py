@@ -108,3 +108,44 @@ def test_perceptron_caption_names_both_shadings_and_the_margin_is_explained(make
     assert d == pytest.approx(0.3748, abs=1e-4)  # a positive margin: drawn as two dotted lines
     assert all(c.getData()[0] is not None and len(c.getData()[0]) == 2 for c in page.margin_lines)
     assert "is 0.37 from the line (dotted lines" in page.hint_label.text()
+
+
+# ------------------------------------------------------------------ Autograd
+def test_autograd_messages_are_separate_sentences_and_never_move_the_page(make_page, qtbot):
+    from nnstudio.gui.pages.autograd_page import AutogradPage
+
+    page = make_page(AutogradPage, size=(1115, 770))
+    page.set_expression("(x + 2)**2")
+    y_examples = page.example_buttons[0].mapTo(page, page.example_buttons[0].rect().topLeft()).y()
+    page.input.setText("")
+    page.apply_expression()
+    text = page.error.text()
+    assert page.error.isVisible()
+    assert "Type an expression, for example x**2 + 3*x + 5." in text and "position" not in text
+    assert ". <i>Still showing the last expression that worked.</i>" in text  # two sentences, not run together
+    page.input.setText("(x + 2))")
+    page.apply_expression()
+    assert "Unmatched &#x27;)&#x27; at position 8." in page.error.text()
+    qtbot.wait(10)
+    # the error takes the derivative's slot of fixed height: nothing below it moves
+    assert page.example_buttons[0].mapTo(page, page.example_buttons[0].rect().topLeft()).y() == y_examples
+    assert page.error.heightForWidth(page.message_slot.width()) <= page.message_slot.height()
+    page.set_expression("x**3")
+    assert not page.error.isVisible() and page.derivative_label.isVisible()
+    assert page.example_buttons[0].mapTo(page, page.example_buttons[0].rect().topLeft()).y() == y_examples
+
+
+def test_autograd_one_over_x_at_zero_says_undefined_everywhere(make_page):
+    from nnstudio.gui.pages.autograd_page import AutogradPage
+
+    page = make_page(AutogradPage, size=(1115, 770))
+    page.values["x"] = 0.0
+    page.set_expression("1/x")
+    while page.step_button.isEnabled():
+        page.step_button.click()
+    assert "undefined" in page.readout.text() and "x = 0" in page.readout.text()
+    # the step text and the boxes agree: "undefined", never "-inf"
+    text = page.chain_text.toPlainText()
+    assert "dy/dx = -1/x² = -1/0² = undefined" in text and "inf" not in text
+    # the edge's label is drawn after (over) the boxes, so a short edge cannot hide it
+    assert page.graph_view.edge_labels
