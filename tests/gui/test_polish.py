@@ -149,3 +149,31 @@ def test_autograd_one_over_x_at_zero_says_undefined_everywhere(make_page):
     assert "dy/dx = -1/x² = -1/0² = undefined" in text and "inf" not in text
     # the edge's label is drawn after (over) the boxes, so a short edge cannot hide it
     assert page.graph_view.edge_labels
+
+
+# ------------------------------------------------------------------ Memory lab
+def test_memory_lab_texts_fit_and_say_what_they_count(make_page):
+    from nnstudio.gui.pages.memory_page import MemoryPage
+
+    page = make_page(MemoryPage, size=(1115, 770))
+    for combo in (page.images_box, page.network_box):
+        for i in range(combo.count()):  # every item fits the closed combo box: nothing cut off
+            needed = combo.fontMetrics().horizontalAdvance(combo.itemText(i))
+            assert needed < combo.width() - 20, combo.itemText(i)
+    assert page.width() >= page.minimumSizeHint().width()
+    assert "the course" not in page.explain.text()
+    assert "Chen et al. 2016" in page.explain.text() and "Micikevicius et al. 2018" in page.explain.text()
+    # the charts leave out what the table's step peak includes, and say so
+    assert "left out" in page.chart_note.text() and "step peak includes them" in page.chart_note.text()
+    page.resident_check.setChecked(True)
+    assert "as in the table's step peak" in page.chart_note.text()
+    assert page.table.verticalHeaderItem(0).text() == "Step peak, measured (all)"
+    # the loss-scale axis labels powers of two, at most ~6 of them (they never overlap)
+    axis = page.scale_plot.getAxis("left")
+    ((spacing, _),) = axis.tickSpacing(16, 30, 100)
+    assert spacing >= 2 and axis.tickStrings([16.0, 18.0, 20.5], 1, spacing) == ["2^16", "2^18", ""]
+    # the explanation scrolls rather than being cut off
+    from PySide6.QtWidgets import QScrollArea
+
+    scroll = page.findChild(QScrollArea, "memoryExplanationScroll")
+    assert scroll is not None and scroll.widget() is page.explain
