@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self._update_title()
         self._mention_autosave()
+        restyle_plots(self)  # every chart in the palette the window opened with
 
     def add_page(self, page) -> None:
         self.pages.append(page)

@@ -177,3 +177,52 @@ def test_memory_lab_texts_fit_and_say_what_they_count(make_page):
 
     scroll = page.findChild(QScrollArea, "memoryExplanationScroll")
     assert scroll is not None and scroll.widget() is page.explain
+
+
+# ------------------------------------------------------------------ dark theme and the one palette
+def test_dark_theme_reaches_every_chart_title_and_check_box(main_window, qtbot):
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage, QPalette
+    from PySide6.QtWidgets import QApplication, QCheckBox
+
+    try:
+        main_window.set_theme("dark")
+        qtbot.wait(50)
+        base = QApplication.instance().palette().color(QPalette.Base)
+        # every chart on every page has the dark background (none stays white, none stays pyqtgraph black)
+        for plot in main_window.findChildren(pg.PlotWidget):
+            assert plot.backgroundBrush().color() == base, plot.objectName()
+        # the weight view's titles are light on dark
+        studio = main_window.page("studioPage")
+        qtbot.waitUntil(lambda: studio.net is not None, timeout=20000)
+        titles = studio.weight_view.titles
+        assert titles and all(pg.mkColor(t.opts["color"]).lightness() > 160 for t in titles)
+        # an unchecked check box shows a frame that stands out from the window
+        main_window.show_page("playgroundPage")
+        box = next(b for b in main_window.page("playgroundPage").findChildren(QCheckBox) if not b.isChecked())
+        qtbot.wait(20)
+        img = box.grab().toImage().convertToFormat(QImage.Format_RGB32)
+        window = QApplication.instance().palette().color(QPalette.Window)
+        brightest = max(
+            img.pixelColor(x, y).lightness() for x in range(min(20, img.width())) for y in range(img.height())
+        )
+        assert brightest - window.lightness() > 60
+    finally:
+        main_window.set_theme("light")
+
+
+def test_one_diverging_palette_everywhere():
+    from nnstudio.gui import theme
+    from nnstudio.gui.widgets import network_diagram, playground_colors, weight_view
+
+    lut = theme.diverging_lut()
+    assert tuple(lut[-1][:3]) == theme.POSITIVE and tuple(lut[0][:3]) == theme.NEGATIVE
+    assert weight_view.diverging_lut is theme.diverging_lut
+    assert network_diagram.POSITIVE.getRgb()[:3] == theme.POSITIVE
+    assert network_diagram.NEGATIVE.getRgb()[:3] == theme.NEGATIVE
+    assert (playground_colors.POSITIVE, playground_colors.NEGATIVE) == (theme.POSITIVE, theme.NEGATIVE)
+    # colour-blind safe: blue against orange lies on the blue-yellow axis that red-green colour blindness
+    # keeps (not red against green)
+    from PySide6.QtGui import QColor
+
+    assert QColor(*theme.POSITIVE).hue() in range(195, 225) and QColor(*theme.NEGATIVE).hue() in range(15, 40)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core.autograd.expr import ExprError, parse
 
 from ..widgets.graph_view import GraphView
+from ..widgets.training_charts import theme_plot
 
 # (button text, expression, starting values)
 EXAMPLES = (
@@ -154,6 +155,7 @@ class AutogradPage(QWidget):
 
         # plot
         self.plot = pg.PlotWidget(objectName="functionPlot")
+        theme_plot(self.plot)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.addLegend(offset=(10, 10))
         self.plot.setMinimumSize(300, 220)

@@ -34,6 +34,7 @@ from nnstudio.core.lessons.perceptron import (
 )
 from nnstudio.gui.widgets.controls import set_play_state
 from nnstudio.gui.widgets.playground_colors import NEGATIVE, POSITIVE, to_rgba
+from nnstudio.gui.widgets.training_charts import theme_plot
 
 LO, HI = -0.5, 1.5  # the plane shown for the gates and the user's points
 PROBLEMS = ("AND", "OR", "NAND", "XOR", "Your points")
@@ -197,7 +198,7 @@ class PerceptronPage(QWidget):
         side.addWidget(self.epoch_label)
         side.addWidget(self.status_label)
         self.mistakes_plot = pg.PlotWidget(objectName="mistakesPlot", title="Mistakes per epoch")
-        self.mistakes_plot.setBackground("w")
+        theme_plot(self.mistakes_plot)
         self.mistakes_plot.setMouseEnabled(False, False)
         self.mistakes_plot.hideButtons()
         self.mistakes_plot.setMenuEnabled(False)
@@ -215,7 +216,7 @@ class PerceptronPage(QWidget):
         outer.addWidget(holder)
 
         self.plot = pg.PlotWidget(objectName="perceptronPlot")
-        self.plot.setBackground("w")
+        theme_plot(self.plot)
         self.plot.setAspectLocked(True)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()

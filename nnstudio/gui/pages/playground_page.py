@@ -40,6 +40,7 @@ from nnstudio.gui.widgets.controls import set_play_state
 from nnstudio.gui.widgets.playground_heatmap import OutputHeatmap
 from nnstudio.gui.widgets.playground_layers import ACTIVATION_LABELS, CompactLayerEditor
 from nnstudio.gui.widgets.playground_network import NetworkDiagram
+from nnstudio.gui.widgets.training_charts import theme_plot
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 REG_RATES = (0.0, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -224,7 +225,7 @@ class PlaygroundPage(QWidget):
         legend.setEnabled(False)
         rl.addWidget(legend)
         self.loss_plot = pg.PlotWidget(objectName="playgroundLoss")
-        self.loss_plot.setBackground("w")
+        theme_plot(self.loss_plot)
         self.loss_plot.setMinimumHeight(140)
         self.loss_plot.setLabel("bottom", "epoch")
         self.loss_plot.setLabel("left", "loss")
@@ -232,7 +233,8 @@ class PlaygroundPage(QWidget):
         self.loss_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.loss_plot.getPlotItem().getViewBox().setLimits(xMin=0)  # no negative epochs before training
         self.loss_plot.addLegend(offset=(-10, 10))
-        self.train_curve = self.loss_plot.plot(pen=pg.mkPen((40, 40, 40), width=2), name="train")
+        # mid grey: readable on the light and the dark plot background
+        self.train_curve = self.loss_plot.plot(pen=pg.mkPen((128, 128, 128), width=2), name="train")
         self.test_curve = self.loss_plot.plot(pen=pg.mkPen((8, 119, 189), width=2, style=Qt.DashLine), name="test")
         rl.addWidget(self.loss_plot, 1)
 

@@ -70,13 +70,35 @@ def style_plot(plot: pg.PlotWidget, title: str, left: str = "", bottom: str = ""
     plot.setMenuEnabled(True)
 
 
+def theme_plot(plot: pg.PlotWidget) -> None:
+    """Palette colours (background, axes, labels, title, legend) for a plot whose texts are set
+    elsewhere: every chart follows the light or dark theme."""
+    pal = QApplication.instance().palette()
+    bg, fg = pal.color(QPalette.Base), pal.color(QPalette.Text)
+    plot.setBackground(bg)
+    item = plot.getPlotItem()
+    for name in ("left", "bottom", "right", "top"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(fg.darker(110) if not is_dark() else fg))
+        axis.setTextPen(pg.mkPen(fg))
+        if axis.labelText:
+            axis.labelStyle = {**axis.labelStyle, "color": fg.name()}
+            axis._updateLabel()
+    if item.titleLabel.text:
+        item.titleLabel.setText(item.titleLabel.text, color=fg)
+    if item.legend is not None:
+        item.legend.setLabelTextColor(fg)
+
+
 def restyle_plots(root: QWidget) -> None:
-    """Re-apply palette colours to every styled plot under ``root`` (after a theme switch)."""
+    """Re-apply palette colours to every plot under ``root`` (after a theme switch)."""
     pal = QApplication.instance().palette()
     for plot in root.findChildren(pg.PlotWidget):
         args = getattr(plot, "_nn_style", None)
         if args is not None:
             style_plot(plot, *args)
+        else:
+            theme_plot(plot)
     for gw in root.findChildren(pg.GraphicsLayoutWidget):
         gw.setBackground(pal.color(QPalette.Base))
 
