@@ -226,3 +226,16 @@ def test_one_diverging_palette_everywhere():
     from PySide6.QtGui import QColor
 
     assert QColor(*theme.POSITIVE).hue() in range(195, 225) and QColor(*theme.NEGATIVE).hue() in range(15, 40)
+
+
+# ------------------------------------------------------------------ Draw
+def test_draw_caption_sits_right_under_its_image(main_window, qtbot):
+    page = main_window.page("drawPage")
+    main_window.show_page("drawPage")
+    page.hidden_box.setMinimumHeight(420)  # a deep model's activations make the neighbouring box this tall
+    qtbot.wait(50)
+    image, caption = page.input_view, page.input_caption
+    bottom = image.mapTo(page, image.rect().bottomLeft()).y()
+    # where the text is drawn: a QLabel centres its text in whatever height the layout gives it
+    text_top = caption.mapTo(page, caption.rect().topLeft()).y() + (caption.height() - caption.fontMetrics().height()) / 2
+    assert 0 <= text_top - bottom <= 14
