@@ -237,5 +237,94 @@ def test_draw_caption_sits_right_under_its_image(main_window, qtbot):
     image, caption = page.input_view, page.input_caption
     bottom = image.mapTo(page, image.rect().bottomLeft()).y()
     # where the text is drawn: a QLabel centres its text in whatever height the layout gives it
-    text_top = caption.mapTo(page, caption.rect().topLeft()).y() + (caption.height() - caption.fontMetrics().height()) / 2
+    text_top = (
+        caption.mapTo(page, caption.rect().topLeft()).y() + (caption.height() - caption.fontMetrics().height()) / 2
+    )
     assert 0 <= text_top - bottom <= 14
+
+
+# ------------------------------------------------------------------ Build & Train
+def test_mistakes_gallery_reflows_instead_of_being_cut_off(qtbot):
+    import numpy as np
+    from PySide6.QtWidgets import QScrollArea
+
+    from nnstudio.gui.widgets.studio_results import ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.resize(700, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    images = np.random.default_rng(0).integers(0, 255, (20, 28, 28), dtype=np.uint8)
+    mistakes = [(i, i % 10, (i + 3) % 10, 0.99) for i in range(20)]
+    view.gallery.set_mistakes(mistakes, images, names, epoch=1)
+    qtbot.wait(20)
+    viewport = view.findChild(QScrollArea).viewport()
+    for cell in view.gallery.cell_widgets:
+        right = cell.mapTo(viewport, cell.rect().topRight()).x()
+        assert right <= viewport.width(), (right, viewport.width())
+    assert view.gallery.columns < 5  # long captions: fewer columns, all of each visible
+
+
+def test_studio_weights_tab_shows_the_edited_network_and_says_it_is_not_built(studio, qtbot):
+    page = studio
+    page.tabs.setCurrentWidget(page.weight_view)
+    built = page.net
+    assert [img.image.shape for img in page.weight_view.images][1] == (10, 128)
+    assert not page.weight_view.status.isVisible()
+    page.editor.add_layer()  # one more hidden layer, not built yet
+    qtbot.wait(20)
+    sizes = page.editor.sizes()
+    assert len(sizes) == 4
+    view = page.weight_view
+    assert page.net is built and len(view.images) == 3
+    assert [img.image.shape for img in view.images][1:] == [(sizes[2], sizes[1]), (10, sizes[2])]
+    assert view.status.isVisible() and "not built yet" in view.status.text()
+    # the preview is exactly what Train will start from (same seed)
+    fresh = page.editor.build(page.seed.value())
+    assert view.images[2].image == pytest.approx(fresh.dense_layers()[2].W.data.T)
+    # building it (Reset) makes the message go away
+    page.build_network()
+    qtbot.wait(20)
+    assert not view.status.isVisible() and page.net.sizes() == sizes
+
+
+def test_studio_caps_are_explained_and_cards_fit(studio, qtbot):
+    from nnstudio.core.limits import LIMITS
+    from nnstudio.gui.widgets.layer_editor import MAX_HIDDEN
+
+    page = studio
+    editor = page.editor
+    while len(editor.rows()) < MAX_HIDDEN:
+        editor.add_layer({"units": 8, "activation": "relu", "dropout": 0.0})
+    assert not editor.add_button.isEnabled()
+    assert f"{MAX_HIDDEN} hidden layers is the most" in editor.add_button.toolTip()
+    assert f"up to {MAX_HIDDEN}" in editor.findChild(QLabel, "layerHeader").text()
+    # the batch size states its allowed range, from the one limits table
+    assert f"Allowed: {LIMITS['batch_size'].describe()}" in page.batch_size.toolTip()
+    page.batch_size.setValue(60000)
+    assert page.batch_size.problem == ""
+    # a long learning rate fits its card (the font shrinks rather than the last digit being cut)
+    card = page.cards["lr"]
+    for text in ("0.000284", "0.00123457", "1.23457e-05"):
+        card.set(text)
+        qtbot.wait(5)
+        assert card.value.fontMetrics().horizontalAdvance(text) <= card.value.contentsRect().width(), text
+    assert "learning rate: 1.23457e-05" in card.accessibleDescription()
+
+
+def test_studio_charts_before_training_span_the_planned_run(studio, qtbot):
+    page = studio
+    page.epochs.setValue(7)
+    (x0, x1), (y0, y1) = page.loss_plot.getPlotItem().vb.viewRange()
+    assert x0 <= 0.1 and 6.9 <= x1 <= 7.3 and y0 == 0 and y1 == pytest.approx(2.5)
+    (ax0, ax1), (ay0, ay1) = page.accuracy_plot.getPlotItem().vb.viewRange()
+    assert ax0 <= 1 and ax1 >= 7 and ay0 <= 0 and ay1 >= 100
+    (gx0, gx1), (gy0, gy1) = page.gradient_chart.getPlotItem().vb.viewRange()
+    assert gx1 >= 7 and gy0 <= -5 and gy1 >= 0  # 1e-5 to 1 on the log axis
+    # the gradient chart's key is in its title, outside the plot area, so it covers no curve
+    assert page.gradient_chart.getPlotItem().legend is None
+    title = page.gradient_chart.getPlotItem().titleLabel.text
+    assert "layer 1" in title and "layer 2 (output)" in title
+    assert page.loss_chart.accessibleDescription() == "Loss chart: no training steps yet."
