@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtGui import QFontInfo, QFontMetrics
 from PySide6.QtWidgets import QAbstractButton, QLabel
@@ -328,3 +329,33 @@ def test_studio_charts_before_training_span_the_planned_run(studio, qtbot):
     title = page.gradient_chart.getPlotItem().titleLabel.text
     assert "layer 1" in title and "layer 2 (output)" in title
     assert page.loss_chart.accessibleDescription() == "Loss chart: no training steps yet."
+
+
+# ------------------------------------------------------------------ Accessibility
+def test_the_digit_canvas_draws_from_the_keyboard(main_window, qtbot):
+    from PySide6.QtCore import Qt
+
+    page = main_window.page("drawPage")
+    main_window.show_page("drawPage")
+    canvas = page.canvas
+    canvas.setFocus()
+    qtbot.waitUntil(canvas.hasFocus)
+    start = (canvas.pen_cursor.x(), canvas.pen_cursor.y())
+    qtbot.keyClick(canvas, Qt.Key_Up)
+    qtbot.keyClick(canvas, Qt.Key_Up)
+    assert canvas.is_empty() and canvas.pen_cursor.y() == pytest.approx(start[1] - 2 * canvas.resolution / 14)
+    qtbot.keyClick(canvas, Qt.Key_Space)  # pen down
+    for _ in range(4):
+        qtbot.keyClick(canvas, Qt.Key_Down)
+    qtbot.keyClick(canvas, Qt.Key_Space)  # pen up: the page reads the stroke
+    assert len(canvas.strokes) == 1 and len(canvas.strokes[0][1]) == 5
+    ink = canvas.to_array()
+    x = int(start[0])
+    column = ink[:, x]
+    inked = np.flatnonzero(column > 0.5)
+    # a vertical bar from two steps above the centre to two steps below it
+    assert inked.min() < start[1] - 1.5 * canvas.resolution / 14 and inked.max() > start[1] + 1.5 * canvas.resolution / 14
+    assert ink[:, : x - int(canvas.pen_width)].max() == 0  # nothing drawn left of the bar
+    qtbot.waitUntil(lambda: page.prediction_label.text() not in ("", "–"), timeout=5000)
+    qtbot.keyClick(canvas, Qt.Key_Backspace)
+    assert canvas.is_empty() and canvas.to_array().max() == 0
