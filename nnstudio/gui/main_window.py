@@ -30,6 +30,7 @@ from nnstudio import __version__
 from .context import AppContext
 from .pages import PAGES
 from .theme import THEMES, apply_theme
+from .widgets.accessibility import name_controls
 from .widgets.training_charts import restyle_plots
 
 MAX_RECENT = 8
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         restyle_plots(self)  # every chart in the palette the window opened with
 
     def add_page(self, page) -> None:
+        name_controls(page)
         self.pages.append(page)
         self.stack.addWidget(page)
         QListWidgetItem(page.title, self.navigation)

@@ -354,8 +354,94 @@ def test_the_digit_canvas_draws_from_the_keyboard(main_window, qtbot):
     column = ink[:, x]
     inked = np.flatnonzero(column > 0.5)
     # a vertical bar from two steps above the centre to two steps below it
-    assert inked.min() < start[1] - 1.5 * canvas.resolution / 14 and inked.max() > start[1] + 1.5 * canvas.resolution / 14
+    assert (
+        inked.min() < start[1] - 1.5 * canvas.resolution / 14 and inked.max() > start[1] + 1.5 * canvas.resolution / 14
+    )
     assert ink[:, : x - int(canvas.pen_width)].max() == 0  # nothing drawn left of the bar
     qtbot.waitUntil(lambda: page.prediction_label.text() not in ("", "–"), timeout=5000)
     qtbot.keyClick(canvas, Qt.Key_Backspace)
     assert canvas.is_empty() and canvas.to_array().max() == 0
+
+
+CONTROL_TYPES = None
+
+
+def _controls(page):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QSlider, QWidget
+
+    kinds = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QSlider)
+    return [
+        w
+        for w in page.findChildren(QWidget)
+        if isinstance(w, kinds)
+        and w.isVisible()
+        and w.objectName() not in ("qt_spinbox_lineedit", "qt_tableview_cornerbutton")
+    ]
+
+
+def test_every_control_has_a_name_and_a_tab_stop(main_window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractButton
+
+    problems = []
+    for page in main_window.pages:
+        main_window.show_page(page.objectName())
+        qtbot.wait(20)
+        buddies = {id(label.buddy()) for label in page.findChildren(QLabel) if label.buddy() is not None}
+        for w in _controls(page):
+            worded = isinstance(w, QAbstractButton) and any(c.isalnum() for c in w.text())
+            if not (w.accessibleName() or worded or id(w) in buddies):
+                problems.append(f"{page.objectName()}: {w.metaObject().className()} {w.objectName()} has no name")
+            if not w.focusPolicy() & Qt.TabFocus:
+                problems.append(f"{page.objectName()}: {w.objectName()} cannot be reached with Tab")
+    assert problems == []
+
+
+def _tab_walk(qtbot, start, steps):
+    """Press Tab ``steps`` times from ``start``; the objectName (else accessible name) of each stop."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    start.setFocus(Qt.TabFocusReason)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    names = []
+    for _ in range(steps):
+        w = QApplication.focusWidget()
+        if w.objectName() == "qt_spinbox_lineedit":
+            w = w.parentWidget()
+        names.append(w.objectName() or w.accessibleName())
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Tab)
+    return names
+
+
+def test_tab_order_follows_the_layout(main_window, qtbot):
+    from PySide6.QtWidgets import QToolButton
+
+    main_window.activateWindow()
+    studio = main_window.page("studioPage")
+    main_window.show_page("studioPage")
+    studio.editor.add_layer()
+    qtbot.wait(20)
+    names = _tab_walk(qtbot, studio.dataset_combo, 16)
+    want = ["datasetCombo", "presetCombo", "addLayerButton", "unitsSpin", "activationCombo", "dropoutSpin"]
+    assert names[: len(want)] == want
+    # the second row follows the first, and the weight init comes after the rows
+    assert names.count("unitsSpin") == 2
+    assert names.index("initCombo") > len(names) - 1 - names[::-1].index("unitsSpin")
+
+    # the point's spin boxes (built for each expression) come right after the examples, as on screen
+    main_window.show_page("autogradPage")
+    autograd = main_window.page("autogradPage")
+    autograd.set_expression("w*x + b")
+    qtbot.wait(20)
+    names = _tab_walk(qtbot, autograd.example_buttons[-1], 6)
+    spins = [f"value_{v}" for v in autograd.expression.variables]
+    assert names[1 : 1 + len(spins)] == spins
+    assert names.index("xMin") > names.index(spins[-1])
+
+    # a hidden layer's neuron count and activation follow the + button, before the training settings
+    main_window.show_page("playgroundPage")
+    playground = main_window.page("playgroundPage")
+    qtbot.wait(20)
+    names = _tab_walk(qtbot, playground.findChild(QToolButton, "addLayer"), 4)
+    assert names[1:3] == ["Neurons in hidden layer 1", "Activation of hidden layer 1"]

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.autograd.expr import ExprError, parse
 
+from ..widgets.controls import chain_tab_order
 from ..widgets.graph_view import GraphView
 from ..widgets.training_charts import theme_plot
 
@@ -347,6 +348,7 @@ class AutogradPage(QWidget):
             spin.setValue(self.values.get(name, 1.0))
             spin.setKeyboardTracking(False)
             spin.setMinimumWidth(90)
+            spin.setAccessibleName(f"Value of {name}")
             spin.setToolTip(f"Value of {name}" + (" (or drag the dotted line in the plot)" if name == "x" else ""))
             spin.valueChanged.connect(lambda v, n=name: self.set_value(n, v))
             self.variables_layout.addWidget(QLabel(f"{name} ="))
@@ -361,6 +363,8 @@ class AutogradPage(QWidget):
         self._syncing = False
         many = len(variables) > 1
         self.plot_var.setEnabled(many)
+        # the point's spin boxes come after the examples in the Tab order, as on screen
+        chain_tab_order(self.example_buttons[-1], [*self.spins.values(), self.plot_var, self.x_min, self.x_max])
 
     def set_value(self, name: str, value: float) -> None:
         """Move the point: set one variable (from a spin box, the plot line or a test)."""

@@ -45,6 +45,8 @@ class _LimitMixin:
         tooltip = f"{tooltip} {allowed}" if tooltip else allowed
         self._tooltip = tooltip
         self.setAccessibleDescription(tooltip)
+        if not self.accessibleName():
+            self.setAccessibleName(self.limit.label[:1].upper() + self.limit.label[1:])
         self._problem = ""
         self.setToolTip(tooltip)
         self.valueChanged.connect(self._check)
@@ -150,6 +152,8 @@ class LogSlider(QWidget):
             objectName="lrSpin",
         )
         self.spin.setKeyboardTracking(False)
+        self.spin.setAccessibleName("Learning rate")
+        self.slider.setAccessibleName("Learning rate (logarithmic slider)")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.slider, 1)
@@ -294,3 +298,14 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         width = max(0, self.contentsRect().width())
         super().setText(self.fontMetrics().elidedText(self._full, Qt.ElideRight, width))
+
+
+def chain_tab_order(after: QWidget, widgets) -> None:
+    """Put ``widgets`` in the Tab order right after ``after``, in the order given (rows added later
+    would otherwise come last, after everything else on the page)."""
+    previous = after
+    for w in widgets:
+        if w is None:
+            continue
+        QWidget.setTabOrder(previous, w)
+        previous = w
