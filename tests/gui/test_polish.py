@@ -445,3 +445,30 @@ def test_tab_order_follows_the_layout(main_window, qtbot):
     qtbot.wait(20)
     names = _tab_walk(qtbot, playground.findChild(QToolButton, "addLayer"), 4)
     assert names[1:3] == ["Neurons in hidden layer 1", "Activation of hidden layer 1"]
+
+
+def test_charts_describe_their_latest_values_in_words(make_page, qtbot):
+    from nnstudio.gui.pages.playground_page import PlaygroundPage
+    from nnstudio.gui.widgets.training_charts import AccuracyChart, GradientChart, LossChart
+
+    loss = LossChart()
+    qtbot.addWidget(loss)
+    loss.set_batches_per_epoch(2)
+    loss.add_steps(1, np.array([2.3, 2.1]))
+    loss.add_test_point(1, 1.95)
+    text = loss.plot.accessibleDescription()
+    assert text.startswith("Loss chart: 2 steps, epoch 1.00; last batch loss 2.1000")
+    assert "test loss after epoch 1: 1.9500" in text
+    acc = AccuracyChart()
+    qtbot.addWidget(acc)
+    acc.add_epoch(1, 0.9123, 0.9050)
+    assert acc.accessibleDescription() == "Accuracy chart: train 91.23% after epoch 1, test 90.50% after epoch 1"
+    grad = GradientChart()
+    qtbot.addWidget(grad)
+    grad.reset(2)
+    grad.add(np.array([1.0]), np.array([[0.01, 0.2]]))
+    assert grad.accessibleDescription() == "Gradient chart, latest RMS gradient per layer: layer 1 0.01, layer 2 0.2"
+
+    page = make_page(PlaygroundPage)
+    page.step_button.click()
+    assert page.loss_plot.accessibleDescription().startswith("Loss chart at epoch 1: Train loss ")

@@ -225,6 +225,7 @@ class PlaygroundPage(QWidget):
         legend.setEnabled(False)
         rl.addWidget(legend)
         self.loss_plot = pg.PlotWidget(objectName="playgroundLoss")
+        self.loss_plot.setAccessibleName("Loss chart")
         theme_plot(self.loss_plot)
         self.loss_plot.setMinimumHeight(140)
         self.loss_plot.setLabel("bottom", "epoch")
@@ -476,6 +477,7 @@ class PlaygroundPage(QWidget):
         text = f"Train loss {tr:.3f}"
         if not math.isnan(te):
             text += f"   Test loss {te:.3f}"
+        self.loss_plot.setAccessibleDescription(f"Loss chart at epoch {pg_.epoch:,.0f}: {text.replace('   ', ', ')}")
         if pg_.classification and len(pg_.x_test):
             m = pg_.metrics()
             text += f"   Test accuracy {100 * m.test_accuracy:.1f}%"

@@ -323,6 +323,7 @@ class LossChart(QWidget):
         if loss is not None and np.isfinite(loss):
             self.test.extend(np.array([float(epoch)]), np.array([loss]))
             self.test_item.setData(*self.test.view())
+            self._summarise()
 
     def set_history(self, step_loss, epochs: list[dict], batches_per_epoch: int) -> None:
         """Redraw everything from a saved History (Open)."""
