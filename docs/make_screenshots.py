@@ -22,6 +22,22 @@ def pump(app, seconds: float) -> None:
         time.sleep(0.005)
 
 
+def settle(app) -> None:
+    """Run what a live event loop would before a repaint: widgets removed with deleteLater() are only
+    deleted by a DeferredDelete event, which processEvents() alone never delivers (without this a page
+    that rebuilt its rows shows the old rows and the new ones together)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        app.processEvents()
+
+
+def save(app, widget, path: Path) -> None:
+    settle(app)
+    widget.grab().save(str(path))
+
+
 def main() -> int:
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
@@ -38,16 +54,16 @@ def main() -> int:
     pump(app, 1.0)
 
     studio = w.page("studioPage")
-    w.grab().save(str(HERE / "studio-before.png"))
+    save(app, w, HERE / "studio-before.png")
     studio.epochs.setValue(5)
     studio.train()
     pump(app, 1.2)
-    w.grab().save(str(HERE / "studio-during.png"))
+    save(app, w, HERE / "studio-during.png")
     studio.worker.wait(300)
     pump(app, 1.0)
     studio.tabs.setCurrentIndex(2)  # mistakes and confusion
     pump(app, 0.5)
-    w.grab().save(str(HERE / "studio-after.png"))
+    save(app, w, HERE / "studio-after.png")
 
     # Draw: a "7" as real mouse events
     w.show_page("drawPage")
@@ -62,12 +78,12 @@ def main() -> int:
             QTest.mouseMove(canvas, QPoint(int(x * cw), int(y * ch)))
     QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, QPoint(int(pts[-1][0] * cw), int(pts[-1][1] * ch)))
     pump(app, 0.5)
-    w.grab().save(str(HERE / "draw.png"))
+    save(app, w, HERE / "draw.png")
 
     for name in ("backpropPage", "autogradPage", "perceptronPage", "activationsPage", "playgroundPage", "memoryPage"):
         w.show_page(name)
         pump(app, 0.5)
-        w.grab().save(str(HERE / f"{name.removesuffix('Page')}.png"))
+        save(app, w, HERE / f"{name.removesuffix('Page')}.png")
     studio.dirty_set(False)
     w.close()
     print("screenshots written to", HERE)

@@ -30,6 +30,7 @@ from .app_icon import app_icon
 from .context import AppContext
 from .pages import PAGES
 from .theme import THEMES, apply_theme
+from .widgets.accessibility import name_controls
 from .widgets.training_charts import restyle_plots
 from .window_state import WindowState
 
@@ -95,8 +96,10 @@ class MainWindow(QMainWindow):
             self.show_page(page)
         self._update_title()
         self._mention_autosave()
+        restyle_plots(self)  # every chart in the palette the window opened with
 
     def add_page(self, page) -> None:
+        name_controls(page)
         self.pages.append(page)
         self.stack.addWidget(page)
         QListWidgetItem(page.title, self.navigation)

@@ -3,12 +3,51 @@ the style sheet every page shares, and pyqtgraph's global options."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPalette, QPen
+from PySide6.QtWidgets import QProxyStyle, QStyle
 
 THEMES = ("system", "light", "dark")
 ACCENT = "#2e7dd7"
+
+# The one diverging palette for signed numbers (weights, gradients, activations) on every page:
+# blue = positive, orange = negative, near-white = zero. Blue against orange stays distinct for the
+# common colour-vision deficiencies (deuteranopia, protanopia, tritanopia), unlike red against green.
+POSITIVE = (25, 100, 180)
+NEGATIVE = (205, 95, 10)
+ZERO = (247, 247, 247)
+DIVERGING_STOPS = (
+    (0.0, NEGATIVE),
+    (0.25, (244, 170, 95)),
+    (0.5, ZERO),
+    (0.75, (130, 180, 225)),
+    (1.0, POSITIVE),
+)
+
+
+def sign_colour(value: float) -> QColor:
+    """The palette's colour for the sign of ``value`` (zero counts as positive)."""
+    return QColor(*(POSITIVE if value >= 0 else NEGATIVE))
+
+
+def diverging_colormap() -> pg.ColorMap:
+    """The diverging palette as a pyqtgraph ColorMap over [0, 1] (0.5 is zero)."""
+    return pg.ColorMap([p for p, _ in DIVERGING_STOPS], [c for _, c in DIVERGING_STOPS])
+
+
+def diverging_lut() -> np.ndarray:
+    """A 256×4 uint8 lookup table of the diverging palette (index 127.5 is zero)."""
+    return diverging_colormap().getLookupTable(0.0, 1.0, 256, alpha=True)
+
+
+def sign_legend_html(positive: str = "positive", negative: str = "negative") -> str:
+    """The legend snippet every page uses for the palette: "■ positive / ■ negative"."""
+    return (
+        f"<span style='color:rgb{POSITIVE}'>■</span>&nbsp;{positive} / "
+        f"<span style='color:rgb{NEGATIVE}'>■</span>&nbsp;{negative}"
+    )
 
 
 def configure_pyqtgraph() -> None:
@@ -53,10 +92,29 @@ def dark_palette():
     return p
 
 
+class AppStyle(QProxyStyle):
+    """Fusion, plus a visible frame around check boxes on dark palettes: Fusion draws their outline a
+    shade darker than the window, which on a dark window is nearly invisible."""
+
+    FRAMED = (QStyle.PE_IndicatorCheckBox, QStyle.PE_IndicatorItemViewItemCheck)
+
+    def drawPrimitive(self, element, option, painter, widget=None):
+        super().drawPrimitive(element, option, painter, widget)
+        if element in self.FRAMED and option.palette.color(QPalette.Window).lightness() < 128:
+            painter.save()
+            colour = QColor(option.palette.color(QPalette.Text))
+            colour.setAlpha(170)
+            painter.setPen(QPen(colour, 1))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(option.rect.adjusted(0, 0, -1, -1), 2, 2)
+            painter.restore()
+
+
 def apply_theme(app, mode: str = "system") -> str:
     """Fusion style with a light or dark palette; ``mode`` 'system' follows the desktop. Returns the
     palette actually used ('light' or 'dark')."""
-    app.setStyle("Fusion")
+    if not isinstance(app.style(), AppStyle):
+        app.setStyle(AppStyle("Fusion"))
     dark = system_is_dark(app) if mode not in ("light", "dark") else mode == "dark"
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
     pal = app.palette()

@@ -166,6 +166,7 @@ class Trace:
     steps: list[Step]
     class_names: list[str] | None = None
     dropout_off: bool = True
+    layers_after: list[np.ndarray] | None = None  # every layer's output for the sample after the update
 
     # -- convenience ----------------------------------------------------------------
     @property
@@ -242,18 +243,19 @@ class Trace:
         lr = hp["lr"]
         kind = hp["optimizer"]
         lines = []
+        p = "b" if name == "b" else "w"  # the symbol of the parameter being updated
         if kind == "SGD":
-            lines.append(f"w ← w − lr·g = {fmt(w)} − {fmt(lr)}·({fmt(g)}) = {fmt(after)}")
+            lines.append(f"{p} ← {p} − lr·g = {fmt(w)} − {fmt(lr)}·({fmt(g)}) = {fmt(after)}")
         elif kind == "Momentum":
             mu = hp["momentum"]
             vb, va = float(u.state_before["v"][idx]), float(u.state_after["v"][idx])
             lines.append(f"v ← μ·v + g = {fmt(mu)}·({fmt(vb)}) + ({fmt(g)}) = {fmt(va)}")
             if hp.get("nesterov"):
                 lines.append(
-                    f"w ← w − lr·(g + μ·v) = {fmt(w)} − {fmt(lr)}·({fmt(g)} + {fmt(mu)}·{fmt(va)}) = {fmt(after)}"
+                    f"{p} ← {p} − lr·(g + μ·v) = {fmt(w)} − {fmt(lr)}·({fmt(g)} + {fmt(mu)}·{fmt(va)}) = {fmt(after)}"
                 )
             else:
-                lines.append(f"w ← w − lr·v = {fmt(w)} − {fmt(lr)}·({fmt(va)}) = {fmt(after)}")
+                lines.append(f"{p} ← {p} − lr·v = {fmt(w)} − {fmt(lr)}·({fmt(va)}) = {fmt(after)}")
         elif kind == "Adam":
             if self.bias_correction is None or u.m_hat is None or u.v_hat is None:
                 raise ValueError(f"the Adam update of {name} in layer {block + 1} lacks its bias correction")
@@ -268,10 +270,11 @@ class Trace:
             lines.append(f"m̂ = m / (1−β₁^{t}) = {fmt(ma)} / {fmt(bc1)} = {fmt(mh)}")
             lines.append(f"v̂ = v / (1−β₂^{t}) = {fmt(va)} / {fmt(bc2)} = {fmt(vh)}")
             lines.append(
-                f"w ← w − lr·m̂/(√v̂ + ε) = {fmt(w)} − {fmt(lr)}·{fmt(mh)}/(√{fmt(vh)} + {hp['eps']:g}) = {fmt(after)}"
+                f"{p} ← {p} − lr·m̂/(√v̂ + ε) = {fmt(w)} − {fmt(lr)}·{fmt(mh)}/(√{fmt(vh)} + {hp['eps']:g})"
+                f" = {fmt(after)}"
             )
         else:
-            lines.append(f"w: {fmt(w)} → {fmt(after)}")
+            lines.append(f"{p}: {fmt(w)} → {fmt(after)}")
         return lines
 
     # -- the chain rule for one weight ----------------------------------------------
@@ -494,8 +497,12 @@ class BackpropTracer:
                 u.v_hat = u.state_after["v"] / bias[1]
             updates.append(u)
 
-        # The same sample after the update.
-        out_after = net.forward(x, training=False)
+        # The same sample after the update, layer by layer (the diagram shows every neuron's new value).
+        h, layers_after = x, []
+        for layer in net.layers:
+            h = layer.forward(h, False)
+            layers_after.append(h[0].copy())
+        out_after = h
         loss_after = float(make_loss(self.loss_name).forward(out_after, tgt))
         net.clear_cache()
         output_after = out_after[0].copy()
@@ -519,6 +526,7 @@ class BackpropTracer:
             bias_correction=bias,
             output_after=output_after,
             probs_after=probs_after,
+            layers_after=layers_after,
             loss_after=loss_after,
             predicted_change=predicted,
             verdict="",
@@ -687,7 +695,7 @@ def tiny_problem(key: str) -> TinyProblem:
         net = Sequential([hidden, Sigmoid(), Dense(2, 1, init="xavier", seed=8, dtype=np.float64), Sigmoid()])
         hidden.b.data[:] = [0.1, -0.1]
         x, y = xor_data()
-        return TinyProblem("xor", "XOR, 2-2-1 (sigmoid, squared error)", net, x, y, "mse", None, 1.0, ["x₁", "x₂"])
+        return TinyProblem("xor", "XOR, 2-2-1 (sigmoid, squared error)", net, x, y, "mse", None, 1.0, ["x₀", "x₁"])
     if key == "toy":
         hidden, last = Dense(2, 3, dtype=np.float64), Dense(3, 2, dtype=np.float64)
         net = Sequential([hidden, ReLU(), last])
@@ -708,7 +716,7 @@ def tiny_problem(key: str) -> TinyProblem:
             "cross_entropy",
             ["class A", "class B"],
             0.3,
-            ["x₁", "x₂"],
+            ["x₀", "x₁"],
         )
     raise ValueError(f"unknown tiny problem {key!r}; choose 'xor' or 'toy'")
 

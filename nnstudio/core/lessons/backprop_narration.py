@@ -106,7 +106,7 @@ def forward_html(walk: Walkthrough, s: Step) -> str:
         # A tiny layer: every neuron's sum; a big one: the picked neuron's (or neuron 0's).
         js = range(rec.y.size) if tiny else [picked if walk.picked_weight[0] == b else 0]
         for j in js:
-            p.append(f"<p><tt>{_esc(t.forward_line(b, j, 4 if tiny else 5))}</tt></p>")
+            p.append(f"<p>{_code(t.forward_line(b, j, 4 if tiny else 5))}</p>")
         if not tiny:
             p.append(f"<p>z = {_esc(_vec(rec.y))}</p>")
         return "".join(p)
@@ -222,8 +222,8 @@ def update_html(walk: Walkthrough, b: int) -> str:
     else:
         i, j = t.interesting_weight(b)
         p.append(f"<p>For the weight with the largest gradient (input {i} → neuron {j}):</p>")
-    p.append("".join(f"<p><tt>{_esc(line)}</tt></p>" for line in t.update_lines(b, "W", (i, j))))
-    p.append(f"<p>and its neuron's bias:</p><p><tt>{_esc(t.update_lines(b, 'b', j)[-1])}</tt></p>")
+    p.append("".join(f"<p>{_code(line)}</p>" for line in t.update_lines(b, "W", (i, j))))
+    p.append(f"<p>and its neuron's bias:</p><p>{_code(t.update_lines(b, 'b', j)[-1])}</p>")
     u = t.update(b, "W")
     if walk.tiny:
         cells = [
@@ -303,7 +303,7 @@ def chain_html(walk: Walkthrough) -> str:
         f"<p>The engine's backward set ∂L/∂w = {fmt(rule.engine)}{' — the same number ✓' if ok else ' (differs!)'}</p>"
     )
     if walk.updated(b):
-        p.append("<p>Update: <tt>" + "<br>".join(_esc(x) for x in t.update_lines(b, "W", (i, j))) + "</tt></p>")
+        p.append("<p>Update: " + "<br>".join(_code(x) for x in t.update_lines(b, "W", (i, j))) + "</p>")
     return "".join(p)
 
 
@@ -349,6 +349,15 @@ def tooltip(walk: Walkthrough, kind: str, *index) -> str:
 # --------------------------------------------------------------------------- helpers
 def _esc(s: str) -> str:
     return html.escape(s, quote=False)
+
+
+# Monospace fonts draw "←" at half width, too small to read: the arrow is set in the text font.
+ARROW_HTML = "</tt><span style='font-family:sans-serif'>←</span><tt>"
+
+
+def _code(s: str) -> str:
+    """A formula in monospace, its arrows in the text font."""
+    return "<tt>" + _esc(s).replace("←", ARROW_HTML) + "</tt>"
 
 
 def _vec(values, limit: int = 12) -> str:

@@ -150,11 +150,13 @@ class Walkthrough:
         """Per column of neurons: (values, "x"/"z"/"a") once the forward pass has reached it, else (None, "")."""
         t = self.loaded_trace
         out: list[tuple[np.ndarray | None, str]] = [(t.layers[0].x, "x")]
+        after = t.layers_after if self.current.kind == "after" else None
         for b in range(t.n_blocks):
             vals, name = None, ""
             for idx in t.blocks[b]:
                 if self.forward_reached(idx):
-                    vals = t.layers[idx].y
+                    # at the last stop the sample has gone through the updated network: show its new values
+                    vals = after[idx] if after is not None else t.layers[idx].y
                     name = "z" if idx == t.blocks[b][0] else "a"
             out.append((vals, name))
         return out

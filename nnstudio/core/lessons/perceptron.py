@@ -79,6 +79,17 @@ class Perceptron:
         """The decision line ``a*x1 + b*x2 = c`` as (a, b, c)."""
         return float(self.weights[0]), float(self.weights[1]), self.threshold
 
+    def margin(self, x: np.ndarray) -> tuple[float, int]:
+        """(distance, index) of the point of ``x`` nearest to the decision line (inf, -1 if there is no
+        line or no point). A point exactly on the line has output 0: ``w·x > threshold`` is strict."""
+        norm = float(np.hypot(*self.weights))
+        x = np.asarray(x, dtype=np.float64).reshape(-1, 2)
+        if norm < 1e-12 or not len(x):
+            return float("inf"), -1
+        d = np.abs(self.net_input(x)) / norm
+        i = int(np.argmin(d))
+        return float(d[i]), i
+
 
 def line_points(a: float, b: float, c: float, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray] | None:
     """Two end points of the line ``a*x + b*y = c`` across the box [lo, hi]^2 (None if a = b = 0)."""

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.lessons import activations as acts
 from nnstudio.core.nn.functional import ACTIVATIONS
+from nnstudio.gui.widgets.training_charts import theme_plot
 
 X_RANGE = (-6.0, 6.0)
 FLAT = 0.05  # |f'(x)| below this counts as "the gradient vanishes here"
@@ -59,7 +60,7 @@ class ActivationsPage(QWidget):
 
         # function + derivative
         self.fn_plot = pg.PlotWidget(objectName="functionPlot")
-        self.fn_plot.setBackground("w")
+        theme_plot(self.fn_plot)
         self.fn_plot.showGrid(x=True, y=True, alpha=0.3)
         self.fn_plot.setMouseEnabled(False, False)
         self.fn_plot.hideButtons()
@@ -147,7 +148,7 @@ class ActivationsPage(QWidget):
 
     def _small_plot(self, title: str) -> pg.PlotWidget:
         p = pg.PlotWidget(title=title)
-        p.setBackground("w")
+        theme_plot(p)
         p.setMouseEnabled(False, False)
         p.hideButtons()
         p.setMinimumHeight(170)

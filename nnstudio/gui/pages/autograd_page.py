@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont, QFontDatabase, QTextDocument
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStackedWidget,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -32,7 +33,9 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.autograd.expr import ExprError, parse
 
+from ..widgets.controls import chain_tab_order
 from ..widgets.graph_view import GraphView
+from ..widgets.training_charts import theme_plot
 
 # (button text, expression, starting values)
 EXAMPLES = (
@@ -102,7 +105,6 @@ class AutogradPage(QWidget):
         self.error = QLabel(objectName="expressionError")
         self.error.setWordWrap(True)
         self.error.setTextFormat(Qt.RichText)
-        self.error.setVisible(False)
         self.derivative_label = QLabel(objectName="derivativeLabel")
         self.derivative_label.setTextFormat(Qt.PlainText)
         self.derivative_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -122,8 +124,17 @@ class AutogradPage(QWidget):
         top = QGridLayout()
         top.addWidget(self.output_label, 0, 0)
         top.addWidget(self.input, 0, 1)
-        top.addWidget(self.error, 1, 1)
-        top.addWidget(self.derivative_label, 2, 1)
+        # The error and the derivative share one slot of fixed height (two lines): an error shows in
+        # place of the derivative and never pushes the page down.
+        self.message_slot = QStackedWidget(objectName="expressionMessageSlot")
+        self.message_slot.addWidget(self.derivative_label)
+        self.message_slot.addWidget(self.error)
+        self.message_slot.setFixedHeight(
+            2 * max(self.fontMetrics().lineSpacing(), QFontMetrics(mono).lineSpacing()) + 6
+        )
+        for label in (self.error, self.derivative_label):
+            label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        top.addWidget(self.message_slot, 1, 1)
         top.setColumnStretch(1, 1)
 
         # the point: one spin box per variable (built per expression), and the plotted range
@@ -145,6 +156,7 @@ class AutogradPage(QWidget):
 
         # plot
         self.plot = pg.PlotWidget(objectName="functionPlot")
+        theme_plot(self.plot)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.addLegend(offset=(10, 10))
         self.plot.setMinimumSize(300, 220)
@@ -288,18 +300,27 @@ class AutogradPage(QWidget):
         self._refresh(new_structure=not same, rescale=True)
 
     def _show_error(self, exc: ExprError) -> None:
-        msg = html.escape(str(exc))
-        pointer = exc.pointer()
-        if pointer:
-            msg += f"<pre style='margin:2px 0 0 0'>{html.escape(pointer)}</pre>"
+        """The message, then the expression with the culprit marked, in the slot the derivative uses
+        (a fixed height: an error never moves the page)."""
+        text = str(exc)
+        msg = html.escape(text[:1].upper() + text[1:]) + "."
         if self.expression is not None:
-            msg += "<i>Still showing the last expression that worked.</i>"
+            msg += " <i>Still showing the last expression that worked.</i>"
+        if exc.position is not None and exc.text:
+            start = max(0, exc.position - 40)
+            snippet = exc.text[start : exc.position + 40]
+            k = exc.position - start
+            bad = html.escape(snippet[k : k + 1]) or "&nbsp;"
+            msg += (
+                f"<br><tt>{html.escape(snippet[:k])}<span style='background:{ERROR_COLOR}; color:white'>{bad}"
+                f"</span>{html.escape(snippet[k + 1 :])}</tt>"
+            )
         self.error.setText(f"<span style='color:{ERROR_COLOR}'>{msg}</span>")
-        self.error.setVisible(True)
+        self.message_slot.setCurrentWidget(self.error)
 
     def _clear_error(self) -> None:
+        self.message_slot.setCurrentWidget(self.derivative_label)
         self.error.clear()
-        self.error.setVisible(False)
 
     @property
     def error_text(self) -> str:
@@ -327,6 +348,7 @@ class AutogradPage(QWidget):
             spin.setValue(self.values.get(name, 1.0))
             spin.setKeyboardTracking(False)
             spin.setMinimumWidth(90)
+            spin.setAccessibleName(f"Value of {name}")
             spin.setToolTip(f"Value of {name}" + (" (or drag the dotted line in the plot)" if name == "x" else ""))
             spin.valueChanged.connect(lambda v, n=name: self.set_value(n, v))
             self.variables_layout.addWidget(QLabel(f"{name} ="))
@@ -341,6 +363,8 @@ class AutogradPage(QWidget):
         self._syncing = False
         many = len(variables) > 1
         self.plot_var.setEnabled(many)
+        # the point's spin boxes come after the examples in the Tab order, as on screen
+        chain_tab_order(self.example_buttons[-1], [*self.spins.values(), self.plot_var, self.x_min, self.x_max])
 
     def set_value(self, name: str, value: float) -> None:
         """Move the point: set one variable (from a spin box, the plot line or a test)."""

@@ -42,6 +42,8 @@ from nnstudio.core.lessons.backprop import (
 )
 from nnstudio.core.lessons.backprop_walkthrough import Walkthrough, is_tiny
 from nnstudio.core.nn import Sequential, load_model
+from nnstudio.gui.theme import sign_legend_html
+from nnstudio.gui.widgets.controls import ElidedLabel
 from nnstudio.gui.widgets.matrix_view import MatrixView, square_side
 from nnstudio.gui.widgets.network_diagram import DiagramState, NetworkDiagram
 from nnstudio.resources import pretrained_model_path
@@ -124,12 +126,12 @@ class BackpropPage(QWidget):
         self.repeat_button.setToolTip(
             "Train once more on the same sample, starting from the updated weights and the optimizer's state"
         )
-        self.step_label = QLabel(objectName="backpropStepLabel")
+        # one line, elided when narrow (the full title is its tooltip and heads the details panel)
+        self.step_label = ElidedLabel(objectName="backpropStepLabel")
         font = self.step_label.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
         font.setBold(True)
         self.step_label.setFont(font)
-        self.step_label.setWordWrap(True)
         self.step_label.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         nav = QHBoxLayout()
         for b in (self.reset_button, self.prev_button, self.next_button, self.run_button, self.repeat_button):
@@ -662,8 +664,8 @@ class BackpropPage(QWidget):
             )
         )
         legend = (
-            "Edges: <span style='color:#3478d6'>■ positive</span> / <span style='color:#e26e28'>■ negative</span> "
-            "weight, width = size. Circles show each neuron's value."
+            "Edges: " + sign_legend_html() + " weight, width = size. Circles show each neuron's value. "
+            "Inputs and neurons count from 0 (like W[i, j]); layers from 1."
         )
         if walk.current.phase in ("backward", "update", "after"):
             legend += (
@@ -695,7 +697,7 @@ class BackpropPage(QWidget):
             first_layer=b == 0,
         )
         self.legend.setText(
-            "Blue = positive, red = negative, white ≈ 0 (W before the backward pass, ∂L/∂W during "
+            sign_legend_html() + ", white ≈ 0 (W before the backward pass, ∂L/∂W during "
             "it, Δw after the update). The layer matrix has one row per neuron, one column per "
             "input. The yellow square marks the picked weight: click a pixel of the weight image "
             "to pick the input, a cell of the matrix to pick both, or use the spin boxes."

@@ -261,7 +261,9 @@ class DrawPage(QWidget):
         input_box = QGroupBox("What the network sees")
         ib = QVBoxLayout(input_box)
         ib.addWidget(self.input_view, 0, Qt.AlignHCenter)
-        ib.addWidget(QLabel("28 × 28 pixels, 784 inputs"), 0, Qt.AlignHCenter)
+        self.input_caption = QLabel("28 × 28 pixels, 784 inputs", objectName="inputCaption")
+        ib.addWidget(self.input_caption, 0, Qt.AlignHCenter)
+        ib.addStretch(1)  # the caption stays under its image when the box is as tall as its neighbour
 
         self.hidden_box = QGroupBox("Hidden layer activations")
         self.hidden_layout = QVBoxLayout(self.hidden_box)

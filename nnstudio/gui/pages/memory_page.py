@@ -17,6 +17,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QTableWidget,
@@ -63,14 +65,14 @@ CATEGORY_COLORS = {
 RESIDENT = ("parameters", "gradients", "optimizer state", "fp16 weights")
 NETWORKS = (
     ("784 → 8×512 → 10", [784] + [512] * 8 + [10]),
-    ("784 → 16×1024 → 10 (the issue's deep net; slow)", [784] + [1024] * 16 + [10]),
+    ("784 → 16×1024 → 10 (slow)", [784] + [1024] * 16 + [10]),
     ("784 → 4×256 → 10", [784] + [256] * 4 + [10]),
-    ("784 → 128 → 10 (the course's MNIST net)", [784, 128, 10]),
+    ("784 → 128 → 10 (small, fast)", [784, 128, 10]),
 )
 IMAGES = ((10000, "10 000 training images"), (60000, "all 60 000 training images"))
 METRICS = (
-    "Step peak, measured",
-    "Step peak, counted from arrays",
+    "Step peak, measured (all)",
+    "Step peak, counted (all)",
     "Activations kept (peak)",
     "Time per step",
     "Time per epoch",
@@ -78,6 +80,18 @@ METRICS = (
     "Notes",
 )
 SLIDER_STEPS = 1000
+
+
+class PowerOfTwoAxis(pg.AxisItem):
+    """An axis over log2 values whose labels read 2^k (whole k only)."""
+
+    def tickStrings(self, values, scale, spacing):
+        return [f"2^{int(round(v))}" if abs(v - round(v)) < 1e-6 else "" for v in values]
+
+    def tickSpacing(self, minVal, maxVal, size):
+        span = max(1.0, maxVal - minVal)
+        major = max(1, int(2 ** np.ceil(np.log2(span / 5))))  # at most ~5 labels
+        return [(float(major), 0.0)]
 
 
 class TimelinePlot(pg.PlotWidget):
@@ -174,10 +188,9 @@ class MemoryPage(QWidget):
         self.images_box = QComboBox(objectName="memoryImages")
         for n, text in IMAGES:
             self.images_box.addItem(text, n)
-        # Long item texts must not force the window wider than 1280 px.
+        # Items short enough to show whole ("10 000 training images", never "10 000 training ima").
         for combo in (self.network_box, self.images_box):
-            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(12)
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.segments_spin.setToolTip("Checkpoint segments: activations are kept only at segment boundaries")
         for label, w in (
             ("Network", self.network_box),
@@ -231,6 +244,11 @@ class MemoryPage(QWidget):
         self.resident_check.toggled.connect(self._redraw_timelines)
         row.addWidget(self.resident_check)
         lay.addLayout(row)
+        # The table's step peak always counts everything; the charts leave the resident part out by default.
+        self.chart_note = QLabel(objectName="memoryChartNote", wordWrap=True)
+        self.chart_note.setProperty("role", "hint")
+        lay.addWidget(self.chart_note)
+        self._update_chart_note()
 
         grid = QGridLayout()
         grid.setSpacing(4)
@@ -268,10 +286,11 @@ class MemoryPage(QWidget):
             "scale halves until they fit (PyTorch's GradScaler rules)"
         )
         scale_box.addWidget(self.high_scale_check)
-        self.scale_plot = pg.PlotWidget(objectName="memoryScalePlot")
+        # log2 of the scale on a plain axis labelled 2^k: a log axis labels every minor tick (2, 3, ... 9)
+        # and the labels run into each other
+        self.scale_plot = pg.PlotWidget(objectName="memoryScalePlot", axisItems={"left": PowerOfTwoAxis("left")})
         style_plot(self.scale_plot, "Mixed precision: loss scale per step", "scale", "step")
-        self.scale_plot.setLogMode(y=True)
-        self.scale_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.scale_plot.setYRange(0, 32, padding=0.02)
         self.scale_plot.setMinimumHeight(120)
         self.scale_curve = self.scale_plot.plot([], [], pen=pg.mkPen(KIND_COLORS["mixed"], width=2))
         self.skip_marks = self.scale_plot.plot(
@@ -284,9 +303,15 @@ class MemoryPage(QWidget):
         self.explain.setTextFormat(Qt.RichText)
         self.explain.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.explain.setText(self._explanation())
-        box = QGroupBox("What the course says, and what this machine measured")
+        box = QGroupBox("Common claims, and what this machine measured")
         bl = QVBoxLayout(box)
-        bl.addWidget(self.explain)
+        bl.setContentsMargins(2, 2, 2, 2)
+        explain_scroll = QScrollArea(objectName="memoryExplanationScroll")
+        explain_scroll.setWidget(self.explain)
+        explain_scroll.setWidgetResizable(True)
+        explain_scroll.setFrameShape(QFrame.NoFrame)
+        explain_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        bl.addWidget(explain_scroll)
         bottom.addWidget(box, 3)
         lay.addLayout(bottom, 2)
         return tab
@@ -496,9 +521,14 @@ class MemoryPage(QWidget):
         if run.kind == "mixed" and run.scale_history:
             s = np.asarray(run.scale_history)
             steps = np.arange(1, len(s) + 1)
-            self.scale_curve.setData(steps, s)
+            self.scale_curve.setData(steps, np.log2(s))
             skipped = np.asarray(run.skipped_at, dtype=int)
-            self.skip_marks.setData(skipped, s[skipped - 1] if len(skipped) else [])
+            self.skip_marks.setData(skipped, np.log2(s[skipped - 1]) if len(skipped) else [])
+            self.scale_plot.enableAutoRange()
+            self.scale_plot.setAccessibleDescription(
+                f"Loss scale per step: from 2^{np.log2(s[0]):g} to 2^{np.log2(s[-1]):g} over {len(s)} steps, "
+                f"{len(skipped)} steps skipped"
+            )
         self.explain.setText(self._explanation())
 
     def _redraw_timelines(self) -> None:
@@ -515,6 +545,27 @@ class MemoryPage(QWidget):
         ]
         if peaks:
             self.timelines["baseline"].setYRange(0, max(peaks + meas) / MiB * 1.08, padding=0)
+        self._update_chart_note()
+
+    def _update_chart_note(self) -> None:
+        """Say what the charts count and how that relates to the table's step peak."""
+        if self.resident_check.isChecked():
+            text = "Charts: everything live during the step, as in the table's step peak."
+        else:
+            text = (
+                "Charts: only what the step itself adds (batch, activations, workspace). Weights, gradients and "
+                "optimizer state stay the same size all step and are left out"
+            )
+            base = self.runs.get("baseline")
+            if base is not None:
+                resident = sum(base.profile.timeline.resident.values())
+                text += (
+                    f" (baseline: {format_bytes(resident)}); the table's step peak includes them, so it is that "
+                    "much higher than the chart's. Tick the box to draw them too."
+                )
+            else:
+                text += "; the table's step peak includes them. Tick the box to draw them too."
+        self.chart_note.setText(text)
 
     def _metrics(self, run) -> list[str]:
         """One table column: the numbers for ``run`` (ratios against the baseline run)."""
@@ -549,7 +600,10 @@ class MemoryPage(QWidget):
     def _explanation(self) -> str:
         b, c, m = (self.runs.get(k) for k in KINDS)
         lines = []
-        ck = "<b>Checkpointing</b> — the course: “10× less memory, 30% slower”. "
+        ck = (
+            "<b>Checkpointing</b> — the usual claim (from Chen et al. 2016, “Training Deep Nets with Sublinear "
+            "Memory Cost”, repeated in many courses): “10× less memory, 30% slower”. "
+        )
         if b and c:
             ck += (
                 f"Here, {c.segments} segments: activations {format_bytes(b.profile.activation_peak)} → "
@@ -562,7 +616,10 @@ class MemoryPage(QWidget):
         else:
             ck += "Keeps only each segment's input and recomputes the rest during backward."
         lines.append(ck)
-        mp = "<b>Mixed precision</b> — the course: “2× faster, 2× less memory”. "
+        mp = (
+            "<b>Mixed precision</b> — the usual claim (from Micikevicius et al. 2018, “Mixed Precision "
+            "Training”, measured on GPUs with fp16 units): “2× faster, 2× less memory”. "
+        )
         if b and m:
             acc = ""
             if b.test_accuracy and m.test_accuracy:
@@ -579,8 +636,8 @@ class MemoryPage(QWidget):
             mp += "gradients do not vanish."
         lines.append(mp)
         lines.append(
-            "<b>Batch size</b> — the course doubles the batch until it crashes. The other tab measures "
-            "steps instead and never goes past the budget."
+            "<b>Batch size</b> — a common recipe is to double the batch until the program runs out of "
+            "memory. The other tab measures steps instead and never goes past the budget."
         )
         return "<br><br>".join(lines)
 

@@ -32,7 +32,9 @@ from nnstudio.core.lessons.perceptron import (
     train_xor_network,
     weighted_sum,
 )
+from nnstudio.gui.widgets.controls import set_play_state
 from nnstudio.gui.widgets.playground_colors import NEGATIVE, POSITIVE, to_rgba
+from nnstudio.gui.widgets.training_charts import theme_plot
 
 LO, HI = -0.5, 1.5  # the plane shown for the gates and the user's points
 PROBLEMS = ("AND", "OR", "NAND", "XOR", "Your points")
@@ -174,7 +176,8 @@ class PerceptronPage(QWidget):
         buttons = QGridLayout()
         self.step_button = QPushButton("Step (one point)", objectName="perceptronStep")
         self.epoch_button = QPushButton("One epoch", objectName="perceptronEpoch")
-        self.play_button = QPushButton("\u25b6 Play", objectName="perceptronPlay", checkable=True)
+        self.play_button = QPushButton("Play", objectName="perceptronPlay", checkable=True)
+        set_play_state(self.play_button, False)
         self.reset_button = QPushButton("\u21ba Reset", objectName="perceptronReset")
         self.step_button.clicked.connect(self.step)
         self.epoch_button.clicked.connect(self.run_epoch)
@@ -195,7 +198,7 @@ class PerceptronPage(QWidget):
         side.addWidget(self.epoch_label)
         side.addWidget(self.status_label)
         self.mistakes_plot = pg.PlotWidget(objectName="mistakesPlot", title="Mistakes per epoch")
-        self.mistakes_plot.setBackground("w")
+        theme_plot(self.mistakes_plot)
         self.mistakes_plot.setMouseEnabled(False, False)
         self.mistakes_plot.hideButtons()
         self.mistakes_plot.setMenuEnabled(False)
@@ -213,7 +216,7 @@ class PerceptronPage(QWidget):
         outer.addWidget(holder)
 
         self.plot = pg.PlotWidget(objectName="perceptronPlot")
-        self.plot.setBackground("w")
+        theme_plot(self.plot)
         self.plot.setAspectLocked(True)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
@@ -224,6 +227,7 @@ class PerceptronPage(QWidget):
         self.region = pg.ImageItem()
         self.plot.addItem(self.region)
         self.line = self.plot.plot(pen=pg.mkPen((30, 30, 30), width=3))
+        self.margin_lines = [self.plot.plot(pen=pg.mkPen((30, 30, 30), width=1, style=Qt.DotLine)) for _ in range(2)]
         self.hidden_curves = [
             self.plot.plot(pen=pg.mkPen(c, width=2, style=Qt.DashLine)) for c in ((46, 125, 50), (142, 36, 170))
         ]
@@ -266,8 +270,8 @@ class PerceptronPage(QWidget):
         self.hint_text = (
             "Click to add a blue point (target 1); Shift+click or right-click adds an orange point (target 0)."
             if mine
-            else "Blue points should give 1, orange points 0. The shaded side is where the "
-            "neuron says 1; the ringed point is the one just looked at."
+            else "Blue points should give 1, orange points 0. The neuron says 1 on the blue-shaded side of the "
+            "line and 0 on the orange-shaded side; the ringed point is the one just looked at."
         )
         self.hint_label.setText(self.hint_text)
         self.redraw()
@@ -301,7 +305,7 @@ class PerceptronPage(QWidget):
             self.play_button.blockSignals(True)
             self.play_button.setChecked(on)
             self.play_button.blockSignals(False)
-        self.play_button.setText("\u23f8 Pause" if on else "\u25b6 Play")
+        set_play_state(self.play_button, on)
         self.timer.start() if on else self.timer.stop()
 
     def _play_tick(self) -> None:
@@ -360,10 +364,17 @@ class PerceptronPage(QWidget):
                 pts = line_points(a, b, c, LO - 1, HI + 1)
                 curve.setData(*pts) if pts else curve.setData([], [])
             self.line.setData([], [])
+            for curve in self.margin_lines:
+                curve.setData([], [])
         else:
             values = np.where(lr.perceptron.net_input(grid) > 0, 1.0, -1.0)
             pts = line_points(*lr.perceptron.line(), LO - 1, HI + 1)
             self.line.setData(*pts) if pts else self.line.setData([], [])
+            a, b, c = lr.perceptron.line()
+            d, _ = lr.perceptron.margin(lr.x) if lr.converged else (float("inf"), -1)
+            for sign, curve in zip((1, -1), self.margin_lines):
+                far = line_points(a, b, c + sign * d * float(np.hypot(a, b)), LO - 1, HI + 1) if 0 < d < 10 else None
+                curve.setData(*far) if far else curve.setData([], [])
             for curve in self.hidden_curves:
                 curve.setData([], [])
         self.region.setImage(to_rgba(values.reshape(res, res) * 0.35), autoLevels=False, levels=(0, 255))
@@ -402,6 +413,7 @@ class PerceptronPage(QWidget):
                 f"<b style='color:#2e7d32'>Converged</b> after {lr.epoch} epoch{'s' if lr.epoch != 1 else ''}: "
                 "a whole epoch without a mistake, every point is on its side of the line."
             )
+            explanation = self._margin_text()
         else:
             text = (
                 f"<b style='color:#c62828'>Not converged</b> after {lr.epoch} epochs "
@@ -414,6 +426,25 @@ class PerceptronPage(QWidget):
                 explanation = "If no straight line separates blue from orange, it never will."
         self.status_label.setText(text)
         self.hint_label.setText(explanation or self.hint_text)
+
+    def _margin_text(self) -> str:
+        """The margin of a converged line, and why it may be zero."""
+        lr = self.learner
+        d, i = lr.perceptron.margin(lr.x)
+        if i < 0:
+            return ""
+        px, py = lr.x[i]
+        text = f"Margin: the closest point, ({px:g}, {py:g}), is {d:.2f} from the line"
+        text += ". " if d < 1e-9 else " (dotted lines: the margin on both sides). "
+        if d < 1e-9:
+            text += (
+                "It sits exactly on the line: the neuron outputs 1 only when w·x is <i>greater</i> than the "
+                "threshold, so a point on the line gets 0, which is right for it. The rule stops at the first line "
+                "that makes no mistake; it does not look for the widest gap (a support-vector machine does)."
+            )
+        else:
+            text += "The rule stops at the first line that makes no mistake, not at the one with the widest gap."
+        return text
 
     def shutdown(self) -> None:
         self.set_playing(False)

@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.data import toy
 from nnstudio.core.lessons.playground import Playground, PlaygroundFileError
+from nnstudio.gui.widgets.controls import set_play_state
 from nnstudio.gui.widgets.playground_heatmap import OutputHeatmap
 from nnstudio.gui.widgets.playground_layers import ACTIVATION_LABELS, CompactLayerEditor
 from nnstudio.gui.widgets.playground_network import NetworkDiagram
+from nnstudio.gui.widgets.training_charts import theme_plot
 
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 REG_RATES = (0.0, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -168,7 +170,8 @@ class PlaygroundPage(QWidget):
         run = QHBoxLayout()
         self.reset_button = QPushButton("\u21ba Reset", objectName="resetButton")
         self.reset_button.setToolTip("New random weights; keep data and settings")
-        self.play_button = QPushButton("\u25b6 Play", objectName="playButton")
+        self.play_button = QPushButton("Play", objectName="playButton")
+        set_play_state(self.play_button, False)
         self.play_button.setCheckable(True)
         self.step_button = QPushButton("Step", objectName="stepButton")
         self.step_button.setToolTip("Train one epoch, then stop")
@@ -222,7 +225,8 @@ class PlaygroundPage(QWidget):
         legend.setEnabled(False)
         rl.addWidget(legend)
         self.loss_plot = pg.PlotWidget(objectName="playgroundLoss")
-        self.loss_plot.setBackground("w")
+        self.loss_plot.setAccessibleName("Loss chart")
+        theme_plot(self.loss_plot)
         self.loss_plot.setMinimumHeight(140)
         self.loss_plot.setLabel("bottom", "epoch")
         self.loss_plot.setLabel("left", "loss")
@@ -230,7 +234,8 @@ class PlaygroundPage(QWidget):
         self.loss_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.loss_plot.getPlotItem().getViewBox().setLimits(xMin=0)  # no negative epochs before training
         self.loss_plot.addLegend(offset=(-10, 10))
-        self.train_curve = self.loss_plot.plot(pen=pg.mkPen((40, 40, 40), width=2), name="train")
+        # mid grey: readable on the light and the dark plot background
+        self.train_curve = self.loss_plot.plot(pen=pg.mkPen((128, 128, 128), width=2), name="train")
         self.test_curve = self.loss_plot.plot(pen=pg.mkPen((8, 119, 189), width=2, style=Qt.DashLine), name="test")
         rl.addWidget(self.loss_plot, 1)
 
@@ -379,7 +384,7 @@ class PlaygroundPage(QWidget):
             self.play_button.blockSignals(True)
             self.play_button.setChecked(self.running)
             self.play_button.blockSignals(False)
-        self.play_button.setText("\u23f8 Pause" if self.running else "\u25b6 Play")
+        set_play_state(self.play_button, self.running)
         if self.running:
             self._frame_times.clear()
             self.timer.start()
@@ -472,6 +477,7 @@ class PlaygroundPage(QWidget):
         text = f"Train loss {tr:.3f}"
         if not math.isnan(te):
             text += f"   Test loss {te:.3f}"
+        self.loss_plot.setAccessibleDescription(f"Loss chart at epoch {pg_.epoch:,.0f}: {text.replace('   ', ', ')}")
         if pg_.classification and len(pg_.x_test):
             m = pg_.metrics()
             text += f"   Test accuracy {100 * m.test_accuracy:.1f}%"

@@ -63,6 +63,7 @@ OPTIMIZERS = (("SGD", "sgd"), ("Momentum", "momentum"), ("Adam", "adam"))
 CHART_INTERVAL = 0.2  # seconds between chart redraws while training (5 per second)
 HEATMAP_INTERVAL = 0.5  # seconds between weight-heatmap redraws while training
 BREAKDOWN_INTERVAL = 1.0
+PREVIEW_MAX_PARAMS = 5_000_000  # the Weights tab previews an edited, unbuilt network up to this size
 LEGACY_AUTOSAVE = "nnstudio-autosave.npz"  # beside the settings file, where the first version kept it
 
 
@@ -234,6 +235,7 @@ class StudioPage(QWidget):
             w.toggled.connect(lambda _: self._save_settings())
         for w in (self.beta1, self.beta2, self.weight_decay, self.epochs, self.seed):
             w.valueChanged.connect(lambda _: self._save_settings())
+        self.seed.valueChanged.connect(lambda _: self._sync_weight_view())
         for w in self._limited_controls():
             w.problem_changed.connect(lambda _: self._limits_changed())
 
@@ -325,6 +327,9 @@ class StudioPage(QWidget):
         self.tabs.addTab(self.memory_view, "Memory")
         self.tabs.addTab(self.dataset_view, "Dataset")
         self.tabs.currentChanged.connect(lambda _: self._refresh_visible(force=True))
+        for chart in (self.loss_chart, self.accuracy_plot, self.gradient_chart):
+            self.epochs.valueChanged.connect(chart.set_planned_epochs)
+            chart.set_planned_epochs(self.epochs.value())
 
         vsplit = QSplitter(Qt.Vertical)
         vsplit.addWidget(top)
@@ -545,6 +550,29 @@ class StudioPage(QWidget):
         self.train_button.setEnabled(not self.worker.running and not error)
         self.step_button.setEnabled(not error)
         self._save_settings()
+        self._sync_weight_view()
+
+    def _sync_weight_view(self) -> None:
+        """The Weights tab shows the network the editor describes: the built one, or, while the edited
+        one is not built yet, its fresh starting weights (what Train will start from), and says so."""
+        view = self.weight_view
+        if self.net is None or self.built_key == self._current_key():
+            view.set_status("")
+            view.update_weights(self.net)
+            return
+        not_built = "<b>The edited network is not built yet.</b> "
+        est = self.editor.estimate
+        if self.editor.error or (est is not None and est.count > PREVIEW_MAX_PARAMS):
+            view.set_status(not_built + "Train builds it; these heatmaps are the previous network's.")
+            return
+        key = self._current_key()
+        if getattr(self, "_preview_key", None) != key:
+            self._preview_key, self._preview = key, self.editor.build(self.seed.value())
+        view.update_weights(self._preview)
+        view.set_status(
+            not_built + f"These are its fresh starting weights (seed {self.seed.value()}); Train builds it from "
+            "exactly these. The charts still show the previous network's run."
+        )
 
     def _training_context_changed(self) -> None:
         self.editor.set_training_context(
@@ -602,6 +630,7 @@ class StudioPage(QWidget):
         self.accuracy_plot.set_history(history.epochs)
         self.gradient_chart.reset(len(net.dense_layers()), bpe)
         self.weight_view.update_weights(net)
+        self.weight_view.set_status("")
         self._update_breakdown(force=True)
         self._set_cards_from_history()
         self.progress.setRange(0, 1)
@@ -806,7 +835,7 @@ class StudioPage(QWidget):
         tab = self.tabs.currentWidget()
         if tab is self.weight_view and (force or now - self._last_heatmap >= HEATMAP_INTERVAL):
             self._last_heatmap = now
-            self.weight_view.update_weights(self.net)
+            self._sync_weight_view()
         if force or now - self._last_breakdown >= BREAKDOWN_INTERVAL:
             self._update_breakdown(force=True)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QValidator
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QValidator
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -39,7 +40,13 @@ class _LimitMixin:
 
     def _init_limit(self, name: str, tooltip: str) -> None:
         self.limit = LIMITS[name]
+        # the allowed range comes from the one limits table, so the cap is never a surprise
+        allowed = f"Allowed: {self.limit.describe()}."
+        tooltip = f"{tooltip} {allowed}" if tooltip else allowed
         self._tooltip = tooltip
+        self.setAccessibleDescription(tooltip)
+        if not self.accessibleName():
+            self.setAccessibleName(self.limit.label[:1].upper() + self.limit.label[1:])
         self._problem = ""
         self.setToolTip(tooltip)
         self.valueChanged.connect(self._check)
@@ -145,6 +152,8 @@ class LogSlider(QWidget):
             objectName="lrSpin",
         )
         self.spin.setKeyboardTracking(False)
+        self.spin.setAccessibleName("Learning rate")
+        self.slider.setAccessibleName("Learning rate (logarithmic slider)")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.slider, 1)
@@ -211,6 +220,92 @@ class MetricCard(QFrame):
         lay.addWidget(self.caption)
         lay.addWidget(self.value)
         self.setToolTip(tooltip)
+        self.setAccessibleName(caption)
+        self._base_size: float | None = None
+        self._fitted: float | None = None
 
     def set(self, text: str) -> None:
         self.value.setText(text)
+        self.setAccessibleDescription(f"{self.caption.text()}: {text}")
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Shrink the number's font until it fits the card: a cut-off last digit reads as another number.
+        (The theme's style sheet sets the size, so the smaller one goes in a style sheet too.)"""
+        self.value.ensurePolished()
+        if self._base_size is None:
+            self._base_size = self.value.font().pointSizeF()
+        font = QFont(self.value.font())
+        width = max(1, self.value.contentsRect().width())
+        size = self._base_size
+        font.setPointSizeF(size)
+        while size > 6 and QFontMetrics(font).horizontalAdvance(self.value.text()) > width:
+            size -= 0.5
+            font.setPointSizeF(size)
+        if size != self._fitted:
+            self._fitted = size
+            self.value.setStyleSheet("" if size == self._base_size else f"font-size: {size}pt;")
+
+
+def set_play_state(button, playing: bool, play_text: str = "Play", pause_text: str = "Pause") -> None:
+    """A play/pause button's look: the style's own media icons (no font has to carry ⏸) and a word."""
+    icon = QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay
+    button.setIcon(button.style().standardIcon(icon))
+    button.setText(pause_text if playing else play_text)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when it is too narrow; ``text()`` and the tooltip keep the whole text."""
+
+    def __init__(self, text: str = "", parent=None, **kwargs):
+        super().__init__(parent, **kwargs)
+        self._full = ""
+        self.setTextFormat(Qt.PlainText)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self.setAccessibleName(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def shown_text(self) -> str:
+        """What is actually drawn (the text, or its elided form)."""
+        return super().text()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(40, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 8, super().sizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.FontChange:
+            self._elide()
+
+    def _elide(self) -> None:
+        width = max(0, self.contentsRect().width())
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.ElideRight, width))
+
+
+def chain_tab_order(after: QWidget, widgets) -> None:
+    """Put ``widgets`` in the Tab order right after ``after``, in the order given (rows added later
+    would otherwise come last, after everything else on the page)."""
+    previous = after
+    for w in widgets:
+        if w is None:
+            continue
+        QWidget.setTabOrder(previous, w)
+        previous = w

@@ -5,6 +5,10 @@ square) whatever the widget's size on screen; strokes are kept as point lists
 so the last one can be undone. Between two mouse events the pen follows a
 quadratic curve through the midpoints, so a fast stroke is smooth and has no
 gaps. Tablets work through the mouse events Qt synthesises from pen events.
+
+The keyboard draws too: the arrow keys move a pen cursor (a ring, shown while the
+canvas has focus; Shift for small steps), Space puts the pen down (a dot, then ink
+wherever the cursor goes) and lifts it again, Delete or Backspace clears.
 """
 
 from __future__ import annotations
@@ -27,7 +31,15 @@ class DigitCanvas(QWidget):
         super().__init__(parent)
         self.setObjectName("digitCanvas")
         self.setAccessibleName("Drawing canvas")
-        self.setToolTip("Draw a digit with the mouse or a pen. Esc clears, Ctrl+Z undoes the last stroke.")
+        self.setToolTip(
+            "Draw a digit with the mouse or a pen. Esc clears, Ctrl+Z undoes the last stroke.\n"
+            "Keyboard: arrow keys move the pen (Shift: small steps), Space puts it down or lifts it, "
+            "Delete or Backspace clears."
+        )
+        self.setAccessibleDescription(
+            "A 28 by 28 digit canvas. Arrow keys move the pen, Space puts the pen down or lifts it, "
+            "Delete or Backspace clears."
+        )
         self.resolution = resolution
         self.pen_width = 20.0  # in canvas pixels (a tenth of the height: MNIST-like strokes)
         self.strokes: list[tuple[float, list[QPointF]]] = []
@@ -35,6 +47,8 @@ class DigitCanvas(QWidget):
         self._image = QImage(resolution, resolution, QImage.Format_Grayscale8)
         self._image.fill(0)
         self._drawing = False
+        self.pen_cursor = QPointF(resolution / 2, resolution / 2)  # where the keyboard pen is
+        self.key_pen_down = False
         self.setMinimumSize(200, 200)
         policy = QSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         policy.setHeightForWidth(True)  # stay square: no dead band above and below
@@ -66,6 +80,7 @@ class DigitCanvas(QWidget):
         self.strokes.clear()
         self._base = None
         self._drawing = False
+        self.key_pen_down = False
         self._redraw()
 
     def undo(self) -> None:
@@ -174,7 +189,71 @@ class DigitCanvas(QWidget):
         if self.is_empty():
             p.setPen(QColor(150, 150, 150))
             p.drawText(r, Qt.AlignCenter, "draw a digit here")
+        if self.hasFocus():  # the keyboard pen: a ring the size of the pen, filled while it is down
+            scale = r.width() / self.resolution
+            centre = QPointF(r.x() + self.pen_cursor.x() * scale, r.y() + self.pen_cursor.y() * scale)
+            radius = max(3.0, self.pen_width * scale / 2)
+            p.setRenderHint(QPainter.Antialiasing)
+            p.setPen(QPen(self.palette().highlight().color(), 2))
+            p.setBrush(QColor(255, 255, 255, 90) if self.key_pen_down else Qt.NoBrush)
+            p.drawEllipse(centre, radius, radius)
         p.end()
+
+    # -- keyboard --------------------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        arrows = {Qt.Key_Left: (-1, 0), Qt.Key_Right: (1, 0), Qt.Key_Up: (0, -1), Qt.Key_Down: (0, 1)}
+        if key in arrows:
+            step = self.resolution / 56 if event.modifiers() & Qt.ShiftModifier else self.resolution / 14
+            dx, dy = arrows[key]
+            self.move_pen(dx * step, dy * step)
+        elif key == Qt.Key_Space:
+            self.lift_pen() if self.key_pen_down else self.put_pen_down()
+        elif key in (Qt.Key_Delete, Qt.Key_Backspace):
+            self.clear()
+        else:
+            return super().keyPressEvent(event)
+        event.accept()
+
+    def put_pen_down(self) -> None:
+        """Start a stroke at the keyboard pen (a dot until the pen moves)."""
+        self.key_pen_down = True
+        self.strokes.append((self.pen_width, [QPointF(self.pen_cursor)]))
+        self._draw_tail(*self.strokes[-1])
+        self.update()
+        self.changed.emit()
+
+    def lift_pen(self) -> None:
+        """End the keyboard stroke (the page predicts, as after a mouse stroke)."""
+        if not self.key_pen_down:
+            return
+        self.key_pen_down = False
+        width, points = self.strokes[-1]
+        if len(points) > 1:
+            self._draw_tail(width, points, final=True)
+        self.update()
+        self.stroke_finished.emit()
+
+    def move_pen(self, dx: float, dy: float) -> None:
+        """Move the keyboard pen (canvas pixels), inking the way if it is down."""
+        lim = float(self.resolution - 1)
+        self.pen_cursor = QPointF(
+            min(max(self.pen_cursor.x() + dx, 0.0), lim), min(max(self.pen_cursor.y() + dy, 0.0), lim)
+        )
+        if self.key_pen_down and self.strokes:
+            width, points = self.strokes[-1]
+            points.append(QPointF(self.pen_cursor))
+            # straight segments: a keyboard stroke is drawn as the lines between the cursor's stops
+            p = self._painter()
+            p.setPen(self._pen(width))
+            p.drawLine(points[-2], points[-1])
+            p.end()
+            self.changed.emit()
+        self.update()
+
+    def focusOutEvent(self, event) -> None:
+        self.lift_pen()
+        super().focusOutEvent(event)
 
     # -- input -----------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:

@@ -185,14 +185,20 @@ class GraphView(QWidget):
         painter.scale(s, s)
         edge_color = QColor(self.palette().color(QPalette.WindowText))
         edge_color.setAlpha(150)
+        labels = []
         for n in self.graph.nodes:
             for k in dict.fromkeys(n.inputs):
-                self._draw_edge(painter, k, n.index, edge_color)
+                labels.append(self._draw_edge(painter, k, n.index, edge_color))
         for n in self.graph.nodes:
             self._draw_node(painter, n)
+        # edge labels last, over the boxes: a short edge must not hide its label under a box
+        for draw in labels:
+            if draw is not None:
+                draw()
         painter.end()
 
-    def _draw_edge(self, painter: QPainter, src: int, dst: int, color: QColor) -> None:
+    def _draw_edge(self, painter: QPainter, src: int, dst: int, color: QColor):
+        """Draw the edge now; return a function that draws its label (called after the boxes), or None."""
         a, b = self.rects[src], self.rects[dst]
         p0, p1 = QPointF(a.right(), a.center().y()), QPointF(b.left(), b.center().y())
         label = self.edge_labels.get((src, dst))
@@ -206,7 +212,10 @@ class GraphView(QWidget):
         # arrowhead at the consumer
         painter.setBrush(pen.color())
         painter.drawPolygon(QPolygonF([p1, QPointF(p1.x() - 9, p1.y() - 5), QPointF(p1.x() - 9, p1.y() + 5)]))
-        if label:
+        if not label:
+            return None
+
+        def draw_label() -> None:
             font = QFont(self.font())
             font.setBold(True)
             painter.setFont(font)
@@ -219,6 +228,8 @@ class GraphView(QWidget):
             painter.drawRoundedRect(box, 4, 4)
             painter.setPen(BOX_TEXT)
             painter.drawText(box, Qt.AlignCenter, label)
+
+        return draw_label
 
     def _draw_node(self, painter: QPainter, n) -> None:
         r = self.rects[n.index]

@@ -21,7 +21,7 @@ from nnstudio.core.limits import LIMITS
 from nnstudio.core.nn.spec import MemoryEstimate, MLPSpec
 from nnstudio.core.training.trainer import Trainer
 
-from .controls import LimitedDoubleSpinBox, LimitedSpinBox
+from .controls import LimitedDoubleSpinBox, LimitedSpinBox, chain_tab_order
 
 ACTIVATIONS = (
     ("ReLU", "relu"),
@@ -165,7 +165,7 @@ class LayerEditor(QWidget):
         self.input_label = QLabel(objectName="inputLabel", wordWrap=True)
         self.input_label.setProperty("role", "hint")
         outer.addWidget(self.input_label)
-        header = QLabel("Hidden layers:  units · activation · dropout", objectName="layerHeader")
+        header = QLabel(f"Hidden layers (up to {MAX_HIDDEN}):  units · activation · dropout", objectName="layerHeader")
         header.setProperty("role", "hint")
         outer.addWidget(header)
         self.rows_box = QVBoxLayout()
@@ -311,10 +311,30 @@ class LayerEditor(QWidget):
             return
         for i, row in enumerate(self._rows):
             row.index_label.setText(f"{i + 1}")
+            for w, what in (
+                (row.units, "Units of hidden layer"),
+                (row.activation, "Activation of hidden layer"),
+                (row.dropout, "Dropout of hidden layer"),
+                (row.up, "Move up hidden layer"),
+                (row.down, "Move down hidden layer"),
+                (row.delete, "Remove hidden layer"),
+            ):
+                w.setAccessibleName(f"{what} {i + 1}")
             row.up.setEnabled(i > 0)
             row.down.setEnabled(i < len(self._rows) - 1)
             row.set_error(False)
-        self.add_button.setEnabled(len(self._rows) < MAX_HIDDEN)
+        chain_tab_order(
+            self.add_button,
+            [w for r in self._rows for w in (r.units, r.activation, r.dropout, r.up, r.down, r.delete)] + [self.init],
+        )
+        full = len(self._rows) >= MAX_HIDDEN
+        self.add_button.setEnabled(not full)
+        self.add_button.setToolTip(
+            f"{MAX_HIDDEN} hidden layers is the most this editor builds (the limit in nnstudio's limits table, "
+            "the same for the CLI): remove one to add another"
+            if full
+            else "Add a hidden layer before the output"
+        )
         est = self.estimate = self.memory_estimate()
         self.error = self.validate(est)
         if self.error:

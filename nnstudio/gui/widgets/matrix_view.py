@@ -15,6 +15,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from .. import theme
+
 
 def square_side(n: int) -> int | None:
     """The side of a square image of ``n`` pixels (784 -> 28), or None if ``n`` is not a square > 1."""
@@ -45,9 +47,8 @@ class MatrixView(pg.GraphicsLayoutWidget):
     def __init__(self, on_pick_input=None, on_pick_neuron=None, on_pick_pixel=None, parent=None):
         super().__init__(parent)
         self.setObjectName("backpropMatrixView")
-        # CET-D1 runs blue -> white -> red; reversed, positive is blue like the diagram's edges.
-        self.diverging = pg.colormap.get("CET-D1")
-        self.diverging.reverse()
+        # the app's one diverging palette: blue positive, orange negative, like the diagram's edges
+        self.diverging = theme.diverging_colormap()
         self.gray = pg.colormap.get("CET-L1")
 
         self.input_plot = self.addPlot(row=0, col=0, title="Input")
@@ -137,7 +138,7 @@ class MatrixView(pg.GraphicsLayoutWidget):
         self.matrix_marker.setData([pick_i + 0.5], [pick_j + 0.5])
 
         brushes = [
-            pg.mkBrush(230, 180, 0) if k == pick_j else pg.mkBrush(52, 120, 214) if v >= 0 else pg.mkBrush(226, 110, 40)
+            pg.mkBrush(230, 180, 0) if k == pick_j else pg.mkBrush(*(theme.POSITIVE if v >= 0 else theme.NEGATIVE))
             for k, v in enumerate(vector)
         ]
         self.bars.setOpts(x=np.arange(vector.size), height=vector, width=0.8, brushes=brushes, pen=None)

@@ -20,8 +20,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-POSITIVE = QColor(52, 120, 214)
-NEGATIVE = QColor(226, 110, 40)
+from .. import theme
+
+POSITIVE = QColor(*theme.POSITIVE)
+NEGATIVE = QColor(*theme.NEGATIVE)
 GRADIENT = QColor(150, 70, 200)
 SELECTED = QColor(230, 180, 0)
 
@@ -95,6 +97,31 @@ class NetworkDiagram(QWidget):
                     # ignore the parts hidden under the circles
                     if d < best_d and _dist(p, a) > r and _dist(p, c) > r:
                         best, best_d = (b, i, j), d
+        return best
+
+    def weight_label_pos(self, b: int, i: int, j: int) -> QPointF:
+        """Where the picked weight's "w" goes: beside its edge, at the spot farthest from every other
+        edge and circle (the midpoint is often exactly where two edges cross)."""
+        a, c = self.node_pos(b, i), self.node_pos(b + 1, j)
+        dx, dy = c.x() - a.x(), c.y() - a.y()
+        length = math.hypot(dx, dy) or 1.0
+        nx, ny = -dy / length, dx / length  # unit normal
+        others = [
+            (self.node_pos(bb, ii), self.node_pos(bb + 1, jj))
+            for bb, W in enumerate(self.state.weights)
+            for ii in range(W.shape[0])
+            for jj in range(W.shape[1])
+            if (bb, ii, jj) != (b, i, j)
+        ]
+        centres = [self.node_pos(col, k) for col, n in enumerate(self.state.sizes) for k in range(n)]
+        r = self.node_radius()
+        best, best_clear = None, -1.0
+        for t in (0.25, 0.35, 0.5, 0.65, 0.75):
+            for side in (1, -1):
+                p = QPointF(a.x() + t * dx + side * 12 * nx, a.y() + t * dy + side * 12 * ny)
+                clear = min([_segment_distance(p, u, v) for u, v in others] + [_dist(p, q) - r for q in centres])
+                if clear > best_clear + 0.5:
+                    best, best_clear = p, clear
         return best
 
     def node_at(self, p: QPointF):
@@ -185,9 +212,9 @@ class NetworkDiagram(QWidget):
                 painter.setPen(QPen(SELECTED, 2.0, Qt.DashLine))
                 a, c = self.node_pos(b, i), self.node_pos(b + 1, j)
                 painter.drawLine(a, c)
-                mid = (a + c) / 2
+                spot = self.weight_label_pos(b, i, j)
                 painter.setPen(text_color)
-                painter.drawText(QRectF(mid.x() - 40, mid.y() - 22, 80, 16), Qt.AlignCenter, "w")
+                painter.drawText(QRectF(spot.x() - 20, spot.y() - 8, 40, 16), Qt.AlignCenter, "w")
 
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, min(9.5, r / 2.6)))

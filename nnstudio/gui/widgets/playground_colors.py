@@ -1,4 +1,5 @@
-"""Colours shared by the playground widgets: orange for negative / class 0, blue for positive / class 1.
+"""Colours shared by the playground widgets: orange for negative / class 0, blue for positive / class 1
+(the app's one diverging palette, from :mod:`nnstudio.gui.theme`).
 
 Values in [-1, 1] become RGBA through a 256-entry lookup table, in NumPy, so a
 whole map turns into an image in one indexing operation.
@@ -9,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
-NEGATIVE = (245, 147, 34)  # orange
-POSITIVE = (8, 119, 189)  # blue
+from ..theme import NEGATIVE, POSITIVE  # orange, blue
+
 MIDDLE = (232, 234, 235)  # light grey (not pure white: points stay visible)
 
 

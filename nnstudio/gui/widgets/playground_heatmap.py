@@ -13,6 +13,7 @@ from PySide6.QtCore import QRectF, Signal
 from nnstudio.core.data.toy import DOMAIN
 
 from .playground_colors import LUT, NEGATIVE, POSITIVE, to_rgba
+from .training_charts import theme_plot
 
 
 def _brushes(values: np.ndarray, classification: bool) -> list:
@@ -34,12 +35,16 @@ class OutputHeatmap(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("playgroundHeatmap")
-        self.setBackground("w")
+        theme_plot(self)
         self.setAspectLocked(True)
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.setMenuEnabled(False)
         self.setRange(xRange=(-DOMAIN, DOMAIN), yRange=(-DOMAIN, DOMAIN), padding=0.0)
+        # the tick labels at the plane's edges (±6) would be cut in half: draw them whole, with room above
+        for name in ("left", "bottom"):
+            self.getAxis(name).setStyle(hideOverlappingLabels=False)
+        self.getPlotItem().layout.setContentsMargins(0, 10, 10, 0)
         self.image = pg.ImageItem()
         self.addItem(self.image)
         self.train_points = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1.0))

@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpin
 
 from nnstudio.core.lessons.playground import HIDDEN_ACTIVATIONS, MAX_LAYERS, MAX_NEURONS
 
+from .controls import chain_tab_order
+
 ACTIVATION_LABELS = {
     "tanh": "Tanh",
     "relu": "ReLU",
@@ -38,8 +40,10 @@ class CompactLayerEditor(QWidget):
         head = QHBoxLayout()
         self.count_label = QLabel()
         self.remove_button = QToolButton(text="\u2212", objectName="removeLayer")
+        self.remove_button.setAccessibleName("Remove the last hidden layer")
         self.remove_button.setToolTip("Remove the last hidden layer")
         self.add_button = QToolButton(text="+", objectName="addLayer")
+        self.add_button.setAccessibleName("Add a hidden layer")
         self.add_button.setToolTip("Add a hidden layer")
         self.remove_button.clicked.connect(self.remove_layer)
         self.add_button.clicked.connect(self.add_layer)
@@ -113,6 +117,7 @@ class CompactLayerEditor(QWidget):
         self.count_label.setText(f"{n} hidden layer{'s' if n != 1 else ''}")
         self.add_button.setEnabled(n < MAX_LAYERS)
         self.remove_button.setEnabled(n > 0)
+        chain_tab_order(self.add_button, [w for _, spin, combo in self._rows for w in (spin, combo)])
 
     def _emit(self, *_):
         if not self._updating:

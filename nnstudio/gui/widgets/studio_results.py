@@ -100,26 +100,57 @@ class MistakesGallery(QWidget):
         self.setObjectName("mistakesGallery")
         self.title = QLabel("<b>Most confident mistakes</b> (after the first epoch)")
         self.title.setWordWrap(True)
-        grid = QGridLayout()
-        grid.setSpacing(6)
+        # The cells flow into as many columns as fit (at most ``columns``): long class names
+        # (Fashion-MNIST's "T-shirt/top → Pullover") or a narrow window never cut the gallery off.
+        self.grid = QGridLayout()
+        self.grid.setSpacing(6)
+        self.max_columns = columns
+        self.columns = 0
         self.cells: list[tuple[QLabel, QLabel]] = []
-        for i in range(count):
+        self.cell_widgets: list[QWidget] = []
+        for _ in range(count):
+            cell = QWidget()
             pic, cap = QLabel(), QLabel()
             pic.setAlignment(Qt.AlignCenter)
             cap.setAlignment(Qt.AlignCenter)
             cap.setProperty("role", "hint")
-            box = QVBoxLayout()
+            box = QVBoxLayout(cell)
+            box.setContentsMargins(0, 0, 0, 0)
             box.setSpacing(0)
             box.addWidget(pic)
             box.addWidget(cap)
-            grid.addLayout(box, i // columns, i % columns)
             self.cells.append((pic, cap))
+            self.cell_widgets.append(cell)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.title)
-        lay.addLayout(grid)
+        lay.addLayout(self.grid)
         lay.addStretch(1)
         self.shown = 0
+        self._reflow()
+
+    def _cell_width(self) -> int:
+        return max(c.sizeHint().width() for c in self.cell_widgets) + self.grid.spacing()
+
+    def _reflow(self) -> None:
+        usable = self.width() - 8
+        columns = max(1, min(self.max_columns, usable // max(1, self._cell_width())))
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for cell in self.cell_widgets:
+            self.grid.removeWidget(cell)
+        for i, cell in enumerate(self.cell_widgets):
+            self.grid.addWidget(cell, i // columns, i % columns)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._reflow()
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(self._cell_width() + 8)
+        return hint
 
     def set_mistakes(self, mistakes, images: np.ndarray, class_names, epoch: int | None = None) -> None:
         self.shown = 0
@@ -141,6 +172,8 @@ class MistakesGallery(QWidget):
             self.shown += 1
         when = f" after epoch {epoch}" if epoch else ""
         self.title.setText(f"<b>Most confident mistakes</b>{when}: true → <b>predicted</b> (confidence)")
+        self.columns = 0  # captions changed width: lay the cells out again
+        self._reflow()
 
 
 class ResultsView(QWidget):
@@ -157,6 +190,7 @@ class ResultsView(QWidget):
         scroll.setWidget(self.gallery)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # the gallery reflows instead
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.confusion, 4)

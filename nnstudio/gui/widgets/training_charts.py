@@ -70,13 +70,35 @@ def style_plot(plot: pg.PlotWidget, title: str, left: str = "", bottom: str = ""
     plot.setMenuEnabled(True)
 
 
+def theme_plot(plot: pg.PlotWidget) -> None:
+    """Palette colours (background, axes, labels, title, legend) for a plot whose texts are set
+    elsewhere: every chart follows the light or dark theme."""
+    pal = QApplication.instance().palette()
+    bg, fg = pal.color(QPalette.Base), pal.color(QPalette.Text)
+    plot.setBackground(bg)
+    item = plot.getPlotItem()
+    for name in ("left", "bottom", "right", "top"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(fg.darker(110) if not is_dark() else fg))
+        axis.setTextPen(pg.mkPen(fg))
+        if axis.labelText:
+            axis.labelStyle = {**axis.labelStyle, "color": fg.name()}
+            axis._updateLabel()
+    if item.titleLabel.text:
+        item.titleLabel.setText(item.titleLabel.text, color=fg)
+    if item.legend is not None:
+        item.legend.setLabelTextColor(fg)
+
+
 def restyle_plots(root: QWidget) -> None:
-    """Re-apply palette colours to every styled plot under ``root`` (after a theme switch)."""
+    """Re-apply palette colours to every plot under ``root`` (after a theme switch)."""
     pal = QApplication.instance().palette()
     for plot in root.findChildren(pg.PlotWidget):
         args = getattr(plot, "_nn_style", None)
         if args is not None:
             style_plot(plot, *args)
+        else:
+            theme_plot(plot)
     for gw in root.findChildren(pg.GraphicsLayoutWidget):
         gw.setBackground(pal.color(QPalette.Base))
 
@@ -222,6 +244,8 @@ class LossChart(QWidget):
         self.plot.disableAutoRange(axis="y")
         self.plot.setYRange(0, 2.5, padding=0)
         self._y_top = 2.5
+        self.plot.setLabel("left", "loss", color=QApplication.instance().palette().color(QPalette.Text).name())
+        self.planned_epochs = 5
 
         self.raw = GrowingSeries(4096)
         self.ema = GrowingSeries(4096)
@@ -259,8 +283,14 @@ class LossChart(QWidget):
         self.test.clear()
         self._ema_state = (0.0, 0)
         self.diverged_line.hide()
-        self.plot.enableAutoRange(axis="x", enable=True)
+        self.set_planned_epochs(self.planned_epochs)
         self._redraw()
+
+    def set_planned_epochs(self, epochs: int) -> None:
+        """Before any step: the x axis spans the run about to start (0 to ``epochs``), not pyqtgraph's 0-1."""
+        self.planned_epochs = max(1, int(epochs))
+        if self.raw.n == 0:
+            self.set_x_extent(self.planned_epochs)
 
     def set_batches_per_epoch(self, n: int) -> None:
         self.batches_per_epoch = max(1, int(n))
@@ -293,6 +323,7 @@ class LossChart(QWidget):
         if loss is not None and np.isfinite(loss):
             self.test.extend(np.array([float(epoch)]), np.array([loss]))
             self.test_item.setData(*self.test.view())
+            self._summarise()
 
     def set_history(self, step_loss, epochs: list[dict], batches_per_epoch: int) -> None:
         """Redraw everything from a saved History (Open)."""
@@ -331,6 +362,24 @@ class LossChart(QWidget):
         if abs(top - self._y_top) > 0.02 * self._y_top:
             self._y_top = top
             self.plot.setYRange(0, top, padding=0)
+        self._summarise()
+
+    def _summarise(self) -> None:
+        """The chart in words, for screen readers: the latest loss values."""
+        if self.raw.n == 0:
+            text = "Loss chart: no training steps yet."
+        else:
+            n = self.raw.n
+            text = (
+                f"Loss chart: {n} steps, epoch {self.raw.x[n - 1]:.2f}; last batch loss {self.raw.y[n - 1]:.4f}, "
+                f"smoothed {self.ema.y[self.ema.n - 1]:.4f}"
+            )
+            if self.test.n:
+                text += (
+                    f"; test loss after epoch {int(self.test.x[self.test.n - 1])}: {self.test.y[self.test.n - 1]:.4f}"
+                )
+        self.plot.setAccessibleDescription(text)
+        self.setAccessibleDescription(text)
 
     def point_count(self) -> int:
         return self.raw.n
@@ -378,16 +427,24 @@ class AccuracyChart(pg.PlotWidget):
             antialias=False,
         )
         self.getAxis("left").setLabel("%")
-        self.setYRange(80, 100)
-        self.setXRange(0, 5)
         self.train = GrowingSeries(64)
         self.test = GrowingSeries(64)
+        self.planned_epochs = 5
+        self.set_planned_epochs(5)
         self.hover = HoverReadout(self, self._describe)
+
+    def set_planned_epochs(self, epochs: int) -> None:
+        """Before any epoch: 0-100 % over the epochs of the run about to start."""
+        self.planned_epochs = max(1, int(epochs))
+        if self.train.n == 0 and self.test.n == 0:
+            self.setYRange(0, 100, padding=0.02)
+            self.setXRange(0.5, self.planned_epochs + 0.5, padding=0)
 
     def clear_points(self) -> None:
         self.train.clear()
         self.test.clear()
         self._redraw()
+        self.set_planned_epochs(self.planned_epochs)
 
     def add_epoch(self, epoch: int, train_acc: float | None, test_acc: float | None) -> None:
         if train_acc is not None:
@@ -411,6 +468,14 @@ class AccuracyChart(pg.PlotWidget):
             lo = max(0.0, min(float(ys.min()) - 2, 90.0))
             self.setYRange(lo, 100, padding=0.02)
             self.setXRange(0.5, max(5, self.train.n, self.test.n) + 0.5, padding=0)
+        text = "Accuracy chart: no epochs yet."
+        if len(ty) or len(sy):
+            text = "Accuracy chart: " + ", ".join(
+                f"{name} {vals[-1]:.2f}% after epoch {int(xs[-1])}"
+                for name, (xs, vals) in (("train", self.train.view()), ("test", self.test.view()))
+                if len(vals)
+            )
+        self.setAccessibleDescription(text)
 
     def _describe(self, x: float) -> str:
         tx, ty = self.train.view()
@@ -435,19 +500,28 @@ class GradientChart(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("gradientPlot")
-        style_plot(self, "Gradient size per layer (RMS of dL/dW)", bottom="epoch", grid=False)
+        self.setAccessibleName("Gradient chart")
+        style_plot(self, self.TITLE, bottom="epoch", left="RMS of dL/dW", grid=False)
         self.setLogMode(y=True)
-        self.legend = self.getPlotItem().addLegend(
-            offset=(-10, 10), labelTextColor=QApplication.instance().palette().color(QPalette.Text)
-        )
+        # The key sits in the title, outside the plot area, so it never covers a curve.
+        self.legend = None
+        self.planned_epochs = 5
         self.items: list[pg.PlotDataItem] = []
         self.series: list[GrowingSeries] = []
         self.batches_per_epoch = 1
 
+    TITLE = "Gradient size per layer"
+
+    def set_planned_epochs(self, epochs: int) -> None:
+        """Before any step: 0 to ``epochs`` on x and 1e-5 to 1 (typical RMS gradients) on the log y axis."""
+        self.planned_epochs = max(1, int(epochs))
+        if self.point_count() == 0:
+            self.setXRange(0, self.planned_epochs, padding=0.01)
+            self.setYRange(-5, 0, padding=0)  # log10 units
+
     def reset(self, n_layers: int, batches_per_epoch: int = 1) -> None:
         for it in self.items:
             self.removeItem(it)
-        self.legend.clear()
         self.items, self.series = [], []
         self.batches_per_epoch = max(1, batches_per_epoch)
         for i in range(n_layers):
@@ -458,6 +532,16 @@ class GradientChart(pg.PlotWidget):
             it.setClipToView(True)
             self.items.append(it)
             self.series.append(GrowingSeries(1024))
+        key = " · ".join(
+            f"<span style='color:rgb{LAYER_COLOURS[i % len(LAYER_COLOURS)]}'>"
+            + (f"layer {i + 1}" + (" (output)" if i == n_layers - 1 else ""))
+            + "</span>"
+            for i in range(n_layers)
+        )
+        style_plot(
+            self, f"{self.TITLE}: {key}" if n_layers else self.TITLE, bottom="epoch", left="RMS of dL/dW", grid=False
+        )
+        self.set_planned_epochs(self.planned_epochs)
 
     def add(self, steps: np.ndarray, norms: np.ndarray, redraw: bool = True) -> None:
         if norms.size == 0 or norms.shape[1] != len(self.series):
@@ -471,6 +555,13 @@ class GradientChart(pg.PlotWidget):
     def redraw(self) -> None:
         for it, s in zip(self.items, self.series):
             it.setData(*s.view())
+        if self.point_count() and not self.getPlotItem().vb.autoRangeEnabled()[1]:
+            self.enableAutoRange()  # the empty chart's fixed range is done; follow the data
+        if self.point_count():
+            last = ", ".join(f"layer {i + 1} {s.y[s.n - 1]:.3g}" for i, s in enumerate(self.series) if s.n)
+            self.setAccessibleDescription(f"Gradient chart, latest RMS gradient per layer: {last}")
+        else:
+            self.setAccessibleDescription("Gradient chart: no training steps yet.")
 
     def showEvent(self, event) -> None:
         self.redraw()

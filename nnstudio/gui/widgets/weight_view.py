@@ -1,8 +1,9 @@
 """Weight heatmaps: the first layer as 28×28 tiles, deeper layers as matrices, diverging colours.
 
-Blue is negative, red is positive, white (or the centre colour) is zero. The
-tiles answer "what does each hidden unit look for": a unit whose tile shows a
-red stroke fires when those pixels are ink.
+The colours are the app's one diverging palette (:mod:`nnstudio.gui.theme`): blue is
+positive, orange is negative, near-white is zero. The tiles answer "what does each
+hidden unit look for": a unit whose tile shows a blue stroke fires when those pixels
+are ink.
 """
 
 from __future__ import annotations
@@ -11,21 +12,15 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from nnstudio.core.nn import Dense
 
+from ..theme import diverging_lut, sign_legend_html
+
 MAX_TILES = 400
-
-
-def diverging_lut() -> np.ndarray:
-    """A 256×4 uint8 blue-white-red lookup table (zero maps to the middle)."""
-    cmap = pg.ColorMap(
-        [0.0, 0.25, 0.5, 0.75, 1.0], [(33, 72, 160), (110, 160, 215), (247, 247, 247), (225, 120, 95), (165, 20, 40)]
-    )
-    return cmap.getLookupTable(0.0, 1.0, 256, alpha=True)
 
 
 def tile_image(
@@ -34,7 +29,9 @@ def tile_image(
     """RGBA image of the columns of ``w`` (in=side*side, units) as side×side tiles in a grid.
 
     Each tile is scaled to its own largest |w| so weak and strong units are both readable;
-    gaps are transparent. Returns (image, rows, cols).
+    gaps are transparent. Returns (image, rows, cols). The view draws with ``gap=0`` and
+    separates the tiles with lines one screen pixel wide: a one-pixel gap inside a
+    scaled image vanishes in bands (a moiré) wherever the scale is below 1.
     """
     lut = diverging_lut() if lut is None else lut
     units = min(w.shape[1], max_tiles)
@@ -69,8 +66,7 @@ class WeightView(QWidget):
         self.graphics.setBackground(pal.color(QPalette.Base))
         self._fg = pal.color(QPalette.Text)
         self.hint = QLabel(
-            "<span style='color:#2148a0'>■</span> negative weight &nbsp; "
-            "<span style='color:#a51428'>■</span> positive weight &nbsp;·&nbsp; "
+            sign_legend_html("positive weight", "negative weight") + " &nbsp;·&nbsp; "
             "first layer: each tile is one hidden unit's 784 input weights, scaled to its own "
             "largest |w|; later layers: rows = units, columns = inputs, shared scale ±max|w|."
         )
@@ -82,15 +78,40 @@ class WeightView(QWidget):
         lay.setSpacing(2)
         lay.addWidget(self.graphics, 1)
         lay.addWidget(self.hint)
+        # Before a network exists (or while the edited one is not built yet) the view says so here.
+        self.status = QLabel(objectName="weightViewStatus", wordWrap=True)
+        self.status.setAlignment(Qt.AlignCenter)
+        self.status.hide()
+        lay.insertWidget(0, self.status)
         self._shape_key = None
         self.images: list[pg.ImageItem] = []
         self.titles: list = []
+        self.tile_grid: pg.PlotCurveItem | None = None
         self.updates = 0
         self.side = 28
+        self._summary = ""
+
+    def set_status(self, text: str) -> None:
+        """A plain sentence above the heatmaps (empty: none)."""
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+
+    def changeEvent(self, event) -> None:
+        # A theme switch: titles and background follow the new palette (dark text on dark is unreadable).
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange, QEvent.StyleChange):
+            pal = QApplication.instance().palette()
+            self._fg = pal.color(QPalette.Text)
+            self.graphics.setBackground(pal.color(QPalette.Base))
+            for label in self.titles:
+                label.setText(label.text, color=self._fg)
+            if self.tile_grid is not None:
+                self.tile_grid.setPen(pg.mkPen(pal.color(QPalette.Base), width=1))
+        super().changeEvent(event)
 
     def _rebuild(self, dense: list[Dense]) -> None:
         self.graphics.clear()
         self.images, self.titles = [], []
+        self.tile_grid = None
         n = len(dense)
         first_is_image = self._first_is_image(dense)
         for i, layer in enumerate(dense):
@@ -123,6 +144,12 @@ class WeightView(QWidget):
             if not (i == 0 and first_is_image):
                 img.setLookupTable(self.lut)
             vb.addItem(img)
+            if i == 0 and first_is_image:
+                # cosmetic lines: always one screen pixel, whatever the zoom
+                pen = pg.mkPen(QApplication.instance().palette().color(QPalette.Base), width=1)
+                self.tile_grid = pg.PlotCurveItem(pen=pen, connect="pairs", antialias=False)
+                self.tile_grid.setZValue(1)
+                vb.addItem(self.tile_grid)
             self.images.append(img)
             self.titles.append(label)
         if first_is_image and n > 1:
@@ -146,12 +173,40 @@ class WeightView(QWidget):
             w = layer.W.data
             if i == 0 and first_is_image:
                 side = math.isqrt(layer.in_features)
-                rgba, _, _ = tile_image(w, side, lut=self.lut)
+                rgba, rows, cols = tile_image(w, side, gap=0, lut=self.lut)
                 img.setImage(rgba, autoLevels=False, levels=(0, 255))
+                if self.tile_grid is not None and (rows, cols) != getattr(self.tile_grid, "_rows_cols", None):
+                    self.tile_grid._rows_cols = (rows, cols)
+                    self.tile_grid.setData(*_grid_lines(rows, cols, side))
             else:
                 m = float(np.max(np.abs(w))) or 1.0
                 img.setImage(np.asarray(w.T, dtype=np.float32), autoLevels=False, levels=(-m, m))
         self.updates += 1
+        self._describe(dense)
+
+    def _describe(self, dense) -> None:
+        """A text summary for screen readers: the layers and the range of their weights."""
+        parts = []
+        for i, layer in enumerate(dense):
+            w = layer.W.data
+            parts.append(
+                f"layer {i + 1}, {layer.in_features} to {layer.out_features}: weights from "
+                f"{float(np.min(w)):.3g} to {float(np.max(w)):.3g}"
+            )
+        self._summary = "; ".join(parts)
+        self.setAccessibleDescription("Weight heatmaps. " + self._summary)
 
     def first_layer_image(self) -> np.ndarray | None:
         return self.images[0].image if self.images else None
+
+
+def _grid_lines(rows: int, cols: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Segment end points (for ``connect="pairs"``) of the lines between ``rows`` × ``cols`` tiles."""
+    xs, ys = [], []
+    for c in range(1, cols):
+        xs += [c * side, c * side]
+        ys += [0, rows * side]
+    for r in range(1, rows):
+        xs += [0, cols * side]
+        ys += [r * side, r * side]
+    return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)

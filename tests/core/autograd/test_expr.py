@@ -187,7 +187,6 @@ def test_undefined_point_is_reported_with_the_operation():
         ("2 3", 2, "missing operator"),
         ("(x + 1", 6, "missing ')'"),
         ("x + 1)", 5, "unmatched ')'"),
-        ("", 0, "type an expression"),
         ("1/0", 1, "division by zero"),
         ("1e999", 0, "too large"),
         ("log(0) + x", 0, "undefined"),
@@ -212,6 +211,14 @@ def test_hostile_or_broken_input_gets_a_clear_error_with_position(text, position
         assert f"at position {position + 1}" in str(info.value)
     else:
         assert info.value.position is not None
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_input_asks_for_an_expression_without_a_position(text):
+    with pytest.raises(ExprError) as info:
+        parse(text)
+    assert str(info.value) == "type an expression, for example x**2 + 3*x + 5"
+    assert info.value.position is None and info.value.pointer() == ""
 
 
 def test_leftmost_problem_is_reported_in_plain_words():

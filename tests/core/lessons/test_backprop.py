@@ -264,6 +264,14 @@ def test_written_out_lines_use_the_recorded_numbers():
     )
     adam = trace_step(prob.net, prob.x[6], prob.y[6], optimizer="adam", lr=0.05, loss="cross_entropy")
     lines = adam.update_lines(0, "b", 1)
-    assert [line.split(" ")[0] for line in lines] == ["m", "v", "m̂", "v̂", "w"]
+    # a bias is written b ← b − ..., a weight w ← w − ...
+    assert [line.split(" ")[0] for line in lines] == ["m", "v", "m̂", "v̂", "b"]
+    assert lines[-1].startswith("b ← b − lr·m̂/(√v̂ + ε) = ")
+    (sgd_bias,) = trace.update_lines(1, "b", 1)
+    ub = trace.update(1, "b")
+    assert (
+        sgd_bias
+        == f"b ← b − lr·g = {float(ub.before[1]):.4g} − 0.3·({float(ub.grad[1]):.4g}) = {float(ub.after[1]):.4g}"
+    )
     assert lines[2].endswith(f"= {float(adam.update(0, 'b').m_hat[1]):.4g}")
     assert lines[-1].endswith(f"= {float(adam.update(0, 'b').after[1]):.4g}")

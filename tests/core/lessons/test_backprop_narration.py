@@ -59,7 +59,7 @@ def test_stepping_clamps_and_the_pick_follows_the_layer_worked_on():
     walk.go_to(1)  # forward, layer 1: the pick moves to that layer
     assert walk.current.block == 0 and walk.selected == (0, *t.interesting_weight(0))
     assert t.interesting_weight(0) != (0, 1)
-    walk.select_weight(0, 0, 1)  # x₁ is 0 for this point: a weight with no gradient
+    walk.select_weight(0, 0, 1)  # x₀ is 0 for this point: a weight with no gradient
     walk.go_to(6)  # backward, layer 2
     assert walk.selected[0] == 1
     walk.go_to(1)
@@ -258,9 +258,9 @@ def test_chain_rule_for_a_hidden_weight_appears_with_the_backward_pass():
     walk, _, _ = tiny_walk("xor")
     t = walk.trace
     walk.go_to(1)
-    walk.select_weight(0, 1, 0)  # x₂ → hidden neuron 0
+    walk.select_weight(0, 1, 0)  # x₁ → hidden neuron 0 (inputs and neurons count from 0, like W's indices)
     text = plain(narration.chain_html(walk))
-    assert text.startswith(f"w = W[1, 0] of layer 1: from input x₂ to neuron 0; w = {fmt(float(t.dense(0).W[1, 0]))}.")
+    assert text.startswith(f"w = W[1, 0] of layer 1: from input x₁ to neuron 0; w = {fmt(float(t.dense(0).W[1, 0]))}.")
     first = walk.first_backward_step(0)
     assert (t.steps[first].kind, t.steps[first].block) == ("backward", 0) and first == 8
     assert f"Its gradient appears when the backward pass reaches layer 1 (step {first + 1})." in text
@@ -302,7 +302,7 @@ def test_tooltips_tell_only_what_the_walkthrough_has_reached():
     t = walk.trace
     W, x = t.dense(0).W, t.layers[0].x
     walk.go_to(3)  # forward, layer 2: no gradients yet
-    assert narration.tooltip(walk, "node", 0, 1) == f"input x₂ = {fmt(float(x[1]))}"
+    assert narration.tooltip(walk, "node", 0, 1) == f"input x₁ = {fmt(float(x[1]))}"
     assert narration.tooltip(walk, "edge", 0, 1, 2) == (
         f"w from input 1 to neuron 2 of layer 1\nw = {fmt(float(W[1, 2]))}\n(click for the chain rule)"
     )

@@ -100,3 +100,14 @@ def test_xor_solved_by_2_2_1_network():
     sides = [tuple(int(a * p[0] + b * p[1] > c) for p in x) for a, b, c in lines]
     assert sides[0] != sides[1]
     assert all(0 < sum(s) < 4 for s in sides)
+
+
+def test_margin_is_the_distance_of_the_nearest_point_to_the_line():
+    from nnstudio.core.lessons.perceptron import Perceptron
+
+    p = Perceptron(np.array([3.0, 4.0]), threshold=5.0)  # 3x + 4y = 5, |w| = 5
+    d, i = p.margin(np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 0.5]]))
+    assert (d, i) == (pytest.approx(0.0), 2)  # (1, 0.5) lies on the line
+    d, i = p.margin(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    assert (d, i) == (pytest.approx(2 / 5), 1)  # |7 - 5| / 5
+    assert Perceptron(np.zeros(2), 1.0).margin(np.zeros((1, 2))) == (float("inf"), -1)

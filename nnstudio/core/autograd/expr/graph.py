@@ -51,6 +51,8 @@ def _num(v: float | None) -> str:
     """A number for explanations: short, no '-0'."""
     if v is None:
         return "—"
+    if not math.isfinite(v):  # e.g. 1/x at x = 0: the same word the window shows in the boxes
+        return "undefined"
     if v == 0:
         return "0"
     s = f"{v:.6g}"

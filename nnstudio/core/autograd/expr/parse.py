@@ -291,7 +291,7 @@ def parse_tree(text: str, variables=None) -> tuple[object, str]:
             text[: MAX_LENGTH + 1],
         )
     if not text.strip():
-        raise ExprError("type an expression, for example x**2 + 3*x + 5", 0, text)
+        raise ExprError("type an expression, for example x**2 + 3*x + 5", None, text)  # no position to point at
     tokens = _tokenize(text)
     bad = next((t for t in tokens if t.kind == "bad"), None)
     try:
