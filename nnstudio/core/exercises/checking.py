@@ -155,6 +155,14 @@ class Checker:
                 hint=hint,
                 mistake="not_written",
             )
+        except MemoryError as exc:
+            self.fail(
+                check,
+                f"Your code ran out of memory{self._where(exc)}: an array far too large, or one that grows in a loop.",
+                input=input,
+                hint=hint,
+                mistake="memory",
+            )
         except Exception as exc:  # noqa: BLE001 - the learner's error, reported with its line
             self.fail(
                 check,
