@@ -14,4 +14,5 @@ PAGES = (
     ("nnstudio.gui.pages.activations_page", "ActivationsPage"),
     ("nnstudio.gui.pages.playground_page", "PlaygroundPage"),
     ("nnstudio.gui.pages.memory_page", "MemoryPage"),
+    ("nnstudio.gui.pages.exercises_page", "ExercisesPage"),
 )
