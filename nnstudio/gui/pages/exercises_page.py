@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -34,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.data.cache import training_arrays
-from nnstudio.core.exercises import all_exercises, get, run_check
+from nnstudio.core.exercises import DEFAULT_TIMEOUT, all_exercises, get, run_check
 from nnstudio.core.exercises.catalog import MNIST_TARGET
 from nnstudio.core.exercises.progress import Progress
 from nnstudio.core.exercises.report import CheckReport
@@ -50,7 +49,7 @@ from nnstudio.core.exercises.use import (
 )
 
 from ..jobs import Job, TrainingWorker
-from ..widgets.code_editor import CodeEditor, PythonHighlighter
+from ..widgets.code_editor import CodeEditor
 from ..widgets.training_charts import AccuracyChart, LossChart, style_plot
 
 PASS_COLOUR, FAIL_COLOUR = "#2f9e44", "#d9480f"  # readable on light and dark backgrounds
@@ -109,6 +108,8 @@ class ExercisesPage(QWidget):
         self.name = self.exercises[0].name
         #: training images for "Train with my code" on Dense (None: all 60,000); tests use fewer
         self.train_subset: int | None = None
+        #: seconds a check may run before its process is killed
+        self.check_timeout = DEFAULT_TIMEOUT
         self._checked_source = ""
         self._check_started = 0.0
         self._run_label = ""
@@ -158,10 +159,9 @@ class ExercisesPage(QWidget):
         self.hint_button.clicked.connect(self.reveal_hint)
         self.solution_button = QPushButton("Show the solution…", objectName="solutionButton")
         self.solution_button.clicked.connect(self.show_solution)
-        self.solution_view = QPlainTextEdit(objectName="solutionView")
+        self.solution_view = CodeEditor()
+        self.solution_view.setObjectName("solutionView")
         self.solution_view.setReadOnly(True)
-        self.solution_view.setFont(CodeEditor().font())
-        self._solution_highlighter = PythonHighlighter(self.solution_view.document())
         self.copy_solution_button = QPushButton("Copy into my editor", objectName="copySolutionButton")
         self.copy_solution_button.setToolTip("Replaces your code; Undo (Ctrl+Z) in the editor brings it back.")
         self.copy_solution_button.clicked.connect(self.copy_solution)
@@ -230,6 +230,7 @@ class ExercisesPage(QWidget):
         self.use_plot = pg.PlotWidget(objectName="usePlot")
         style_plot(self.use_plot, "")
         self.use_plot.addLegend(offset=(-10, 10))
+        self.use_plot.getAxis("left").enableAutoSIPrefix(False)
         self.use_text = QTextBrowser(objectName="useText")
         self.use_stack = QStackedWidget()
         for w in (self.use_text, charts, self.use_plot):
@@ -373,7 +374,7 @@ class ExercisesPage(QWidget):
         self._check_started = time.perf_counter()
         self.tabs.setCurrentIndex(0)
         self.result.setHtml("<p><b>Checking…</b></p>")
-        self.check_job.start(_run_check, self.name, self._checked_source)
+        self.check_job.start(_run_check, self.name, self._checked_source, self.check_timeout)
         self._tick.start()
         self._update_buttons()
         return True
@@ -383,7 +384,7 @@ class ExercisesPage(QWidget):
         if self.check_job.busy:
             self.result.setHtml(
                 f"<p><b>Checking… {seconds:.0f} s</b></p><p>Your code runs in a separate process; "
-                "Stop ends it, and it is stopped after 10 s anyway.</p>"
+                f"Stop ends it, and it is stopped after {self.check_timeout:g} s anyway.</p>"
             )
         else:
             self._tick.stop()
@@ -577,8 +578,8 @@ class ExercisesPage(QWidget):
 
 
 # -- work that runs off the UI thread -------------------------------------------------------------------
-def _run_check(ctx, name: str, source: str) -> CheckReport:
-    return run_check(name, source, cancel=ctx.cancelled, filename=f"{name}.py")
+def _run_check(ctx, name: str, source: str, timeout: float) -> CheckReport:
+    return run_check(name, source, timeout=timeout, cancel=ctx.cancelled, filename=f"{name}.py")
 
 
 def _load_mnist(ctx, data_dir):

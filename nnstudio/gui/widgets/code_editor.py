@@ -12,7 +12,7 @@ import keyword
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QRect, QRegularExpression, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QRect, QRegularExpression, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -196,6 +196,13 @@ class CodeEditor(QPlainTextEdit):
         if self._dirty and self._saver is not None:
             self._dirty = False
             self._saver(self.toPlainText())
+
+    def changeEvent(self, event) -> None:
+        # a new theme: colours that read on the new background
+        if event.type() in (QEvent.PaletteChange, QEvent.StyleChange):
+            self.highlighter.restyle()
+            self._highlight_line()
+        super().changeEvent(event)
 
     # -- typing -----------------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
