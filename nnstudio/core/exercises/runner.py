@@ -11,10 +11,12 @@ report with a clear message.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import importlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -155,6 +157,7 @@ def run_check(
             str(path),
             str(int(memory_mb)),
             str(int(timeout) + 2),
+            str(time.time() + float(timeout)),  # the moment the parent gives up
         ]
         proc = subprocess.Popen(
             cmd,
@@ -183,10 +186,11 @@ def run_check(
                     break
     seconds = time.perf_counter() - start
     if stopped == "timeout":
+        where = _stuck_line(err, path.name, source)
         return CheckReport(
             exercise.name,
             False,
-            error=f"Stopped after {timeout:g} s: your code did not finish in time. Look for a loop whose "
+            error=f"Stopped after {timeout:g} s: your code did not finish in time{where}. Look for a loop whose "
             "condition never becomes false (a while loop that never updates its variable).",
             timed_out=True,
             seconds=seconds,
@@ -199,6 +203,17 @@ def run_check(
             report.seconds = seconds
             return report
     return CheckReport(exercise.name, False, error=_crash_message(proc.returncode, err, memory_mb), seconds=seconds)
+
+
+def _stuck_line(err: str, filename: str, source: str) -> str:
+    """Where the learner's code was when time ran out, from the child's last traceback dump."""
+    lines = source.splitlines()
+    for m in re.finditer(r'File "([^"]+)", line (\d+)', err):
+        if Path(m.group(1)).name == filename:
+            n = int(m.group(2))
+            text = lines[n - 1].strip() if 0 < n <= len(lines) else ""
+            return f"; it was running line {n}" + (f" ({text})" if text else "")
+    return ""
 
 
 def _crash_message(code: int | None, err: str, memory_mb: int) -> str:
@@ -219,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     name, file = argv[0], argv[1]
     memory_mb = int(argv[2]) if len(argv) > 2 else DEFAULT_MEMORY_MB
     cpu = int(argv[3]) if len(argv) > 3 else int(DEFAULT_TIMEOUT) + 2
+    deadline = float(argv[4]) if len(argv) > 4 else time.time() + DEFAULT_TIMEOUT
+    # Shortly before the parent gives up, write where the code is (the parent names that line).
+    faulthandler.dump_traceback_later(
+        max(0.1, deadline - time.time() - 0.4), exit=False, file=sys.__stderr__ or sys.stderr
+    )
     global _memory_mb
     _memory_mb = memory_mb
     _set_limits(memory_mb, cpu)

@@ -90,7 +90,8 @@ def report_html(report: CheckReport) -> str:
             parts.append(f"<p style='margin-left:14px'>Hint: {html.escape(r.hint)}</p>")
     if report.output.strip():
         parts.append("<div>Your code printed:</div>" + _pre("\n".join(report.output.splitlines()[:20])))
-    parts.append(f"<p style='color:gray'>{len(report.results)} checks in {report.seconds:.1f} s</p>")
+    if report.results:
+        parts.append(f"<p style='color:gray'>{len(report.results)} checks in {report.seconds:.1f} s</p>")
     return "".join(parts)
 
 
