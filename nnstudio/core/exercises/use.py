@@ -25,10 +25,10 @@ from nnstudio.core.autograd.tensor import Tensor
 from nnstudio.core.lessons.perceptron import gate_data
 from nnstudio.core.lessons.playground import Playground, PlaygroundConfig
 from nnstudio.core.nn.functional import get as engine_function
-from nnstudio.core.nn.layers import Dense, Parameter
+from nnstudio.core.nn.layers import Dense
 from nnstudio.core.nn.losses import SoftmaxCrossEntropy
 from nnstudio.core.nn.network import Sequential
-from nnstudio.core.nn.optim import DEFAULT_LR, Optimizer, make_optimizer
+from nnstudio.core.nn.optim import Optimizer
 from nnstudio.core.training.config import RunConfig
 from nnstudio.core.training.trainer import Trainer
 
@@ -67,7 +67,7 @@ class LearnerDense(Dense):
     """
 
     def __init__(self, learner_cls, source: Dense):
-        self.__dict__.update(copy.copy(source.__dict__))  # same W and b Parameters, same sizes
+        self.__dict__.update(source.__dict__)  # the same W and b Parameters, the same sizes
         self._learner = learner_cls(self.W.data, self.b.data)
 
     def forward(self, x, training=True):
@@ -278,17 +278,14 @@ def checkpoint_compare(module: types.ModuleType, x: np.ndarray, labels: np.ndarr
 
 
 __all__ = [
-    "DEFAULT_LR",
     "LEARNER_LABEL",
     "LearnerCodeError",
     "LearnerDense",
     "LearnerOptimizer",
-    "Parameter",
     "activation_curves",
     "autograd_examples",
     "checkpoint_compare",
     "load_learner",
-    "make_optimizer",
     "mnist_trainer",
     "perceptron_gates",
     "plug_dense",

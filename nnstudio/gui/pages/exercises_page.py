@@ -394,8 +394,10 @@ class ExercisesPage(QWidget):
         self._tick.stop()
         self.last_report = report
         self.progress.record(report, self._checked_source)
-        self.result.setHtml(report_html(report))
         self._refresh_list()
+        if report.exercise != self.name:  # the learner moved on while it ran: the tick is enough
+            return
+        self.result.setHtml(report_html(report))
         if report.passed:
             self.context.show_status(f"{get(report.exercise).title}: passed")
 

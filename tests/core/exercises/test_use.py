@@ -83,3 +83,16 @@ def test_the_learners_checkpointing_gives_the_plain_gradients():
 def test_code_that_does_not_load_is_one_clear_error():
     with pytest.raises(LearnerCodeError, match="could not be loaded: NameError"):
         load_learner("x = undefined_name\n")
+
+
+def test_a_model_trained_with_the_learners_dense_says_so_in_its_file(tmp_path):
+    from nnstudio.core.exercises.use import plug_dense
+    from nnstudio.core.nn import load_model, save_model
+
+    net = plug_dense(RunConfig().build_network(784, 10), load_learner(get("dense").solution).Dense)
+    path = tmp_path / "mine.npz"
+    save_model(net, path)
+    loaded = load_model(path)
+    assert loaded.meta["trained_with"] == "your Dense.forward / Dense.backward"
+    x = np.random.default_rng(0).random((4, 784), dtype=np.float32)
+    np.testing.assert_allclose(loaded.predict(x), net.predict(x), rtol=1e-6)
