@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "nnstudio.cli.grad",
     "nnstudio.cli.memory",
     "nnstudio.cli.runs",
+    "nnstudio.cli.exercise",
 )
 
 

@@ -15,4 +15,5 @@ PAGES = (
     ("nnstudio.gui.pages.playground_page", "PlaygroundPage"),
     ("nnstudio.gui.pages.memory_page", "MemoryPage"),
     ("nnstudio.gui.pages.runs_page", "RunsPage"),
+    ("nnstudio.gui.pages.exercises_page", "ExercisesPage"),
 )

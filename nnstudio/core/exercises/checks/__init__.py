@@ -1,0 +1,1 @@
+"""One module per exercise, named like it, with ``check(checker)``: the checks run in the check process."""

@@ -1,0 +1,6 @@
+"""One step of SGD with momentum (PyTorch's form)."""
+
+
+def momentum_step(w, g, v, lr, mu):
+    """Returns (new_w, new_v) after one step with gradient g, velocity v, learning rate lr, momentum mu."""
+    raise NotImplementedError("new velocity first, then the weights")

@@ -1,0 +1,15 @@
+# A typical mistake: the check must name it.
+# mistake: betas_swapped
+# expect: weighs the new gradient by β₁
+"""One step of Adam (with bias correction)."""
+
+import numpy as np
+
+
+def adam_step(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Returns (new_w, new_m, new_v); t is the step number, starting at 1."""
+    m = (1 - beta1) * m + beta1 * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v

@@ -1,0 +1,10 @@
+# A typical mistake: the check must name it.
+# mistake: no_decay
+# expect: never decays
+"""One step of SGD with momentum (PyTorch's form)."""
+
+
+def momentum_step(w, g, v, lr, mu):
+    """Returns (new_w, new_v) after one step with gradient g, velocity v, learning rate lr, momentum mu."""
+    v = v + g
+    return w - lr * v, v

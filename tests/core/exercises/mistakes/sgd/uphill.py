@@ -1,0 +1,9 @@
+# A typical mistake: the check must name it.
+# mistake: uphill
+# expect: goes uphill
+"""One step of stochastic gradient descent."""
+
+
+def sgd_step(w, g, lr):
+    """The weights after one step against the gradient g, with learning rate lr."""
+    return w + lr * g
