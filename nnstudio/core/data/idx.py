@@ -7,13 +7,17 @@ one 4-byte size per dimension, then the data row-major.
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import stat
 import struct
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
+
+from nnstudio.core.limits import memory_problem
 
 _TYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -48,18 +52,68 @@ def read_idx_bytes(raw: bytes, name: str = "<bytes>") -> np.ndarray:
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (``.gz`` or raw) into a NumPy array, validating it fully."""
+    """Read an IDX file (``.gz`` or raw) into a NumPy array, validating it fully.
+
+    The header is read first and decides how much is read at all: a raw file must be exactly that
+    long, and a ``.gz`` is decompressed with a cap of what the header declares plus one byte (a
+    gzip bomb stops there). A folder, a FIFO or a device in its place is named as such, without
+    being opened for reading.
+    """
+    path = Path(path)
+    return read_idx_bytes(read_idx_payload(path), str(path))
+
+
+def read_idx_payload(path: str | os.PathLike) -> bytes:
+    """The decompressed bytes of an IDX file (header and data), read with the bounds above."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise IDXError(f"{path}: missing") from None
     except OSError as exc:
         raise IDXError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise IDXError(f"{path}: corrupt or truncated gzip data ({exc})") from None
-    return read_idx_bytes(raw, str(path))
+    if stat.S_ISDIR(st.st_mode):
+        raise IDXError(f"{path} is a folder, not an IDX data file")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader, /dev/zero never ends
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a device or special file"
+        raise IDXError(f"{path} is {kind}, not an IDX data file")
+    try:
+        with open(path, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+            fh.seek(0)
+            if not gz:
+                return _bounded_payload(fh, path, st.st_size)
+            with gzip.GzipFile(fileobj=fh, mode="rb") as stream:
+                return _bounded_payload(stream, path, None)
+    except IDXError:
+        raise
+    except (OSError, EOFError, zlib.error) as exc:
+        what = "corrupt or truncated gzip data" if gz else "cannot read"
+        raise IDXError(f"{path}: {what} ({exc})") from None
+
+
+def _bounded_payload(stream: BinaryIO, path: Path, raw_size: int | None) -> bytes:
+    head = stream.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or not 1 <= head[3] <= 4 or head[2] not in _TYPES:
+        return head  # read_idx_bytes names what is wrong
+    dims = stream.read(4 * head[3])
+    if len(dims) < 4 * head[3]:
+        return head + dims
+    shape = struct.unpack(f">{head[3]}I", dims)
+    expected = math.prod(shape) * np.dtype(_TYPES[head[2]]).itemsize
+    header = 4 + len(dims)
+    if raw_size is not None and raw_size != header + expected:
+        got = raw_size - header
+        if got < expected:
+            raise IDXError(f"{path}: truncated: expected {expected:,} data bytes for shape {shape}, found {got:,}")
+        raise IDXError(f"{path}: {got - expected:,} unexpected bytes after the data (shape {shape})")
+    problem = memory_problem(expected, f"{path}: its header declares shape {shape}, which")
+    if problem:
+        raise IDXError(problem)
+    data = stream.read(expected + 1)  # one byte more than declared: enough to know there is more
+    if len(data) > expected:
+        raise IDXError(f"{path}: unexpected bytes after the data (shape {shape})")
+    return head + dims + data
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
