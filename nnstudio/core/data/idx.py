@@ -13,7 +13,7 @@ import stat
 import struct
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +92,7 @@ def read_idx_payload(path: str | os.PathLike) -> bytes:
         raise IDXError(f"{path}: {what} ({exc})") from None
 
 
-def _bounded_payload(stream: BinaryIO, path: Path, raw_size: int | None) -> bytes:
+def _bounded_payload(stream: Any, path: Path, raw_size: int | None) -> bytes:
     head = stream.read(4)
     if len(head) < 4 or head[0] != 0 or head[1] != 0 or not 1 <= head[3] <= 4 or head[2] not in _TYPES:
         return head  # read_idx_bytes names what is wrong
