@@ -26,7 +26,7 @@ class IDXError(ValueError):
     """A file that is not valid IDX: the message names the file and what is wrong."""
 
 
-def read_idx_bytes(raw: bytes, name: str = "<bytes>") -> np.ndarray:
+def read_idx_bytes(raw: bytes | bytearray, name: str = "<bytes>") -> np.ndarray:
     if len(raw) < 4:
         raise IDXError(f"{name}: file is too short to be IDX ({len(raw)} bytes)")
     if raw[0] != 0 or raw[1] != 0:
@@ -63,7 +63,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return read_idx_bytes(read_idx_payload(path), str(path))
 
 
-def read_idx_payload(path: str | os.PathLike) -> bytes:
+def read_idx_payload(path: str | os.PathLike) -> bytes | bytearray:
     """The decompressed bytes of an IDX file (header and data), read with the bounds above."""
     path = Path(path)
     try:
@@ -92,7 +92,7 @@ def read_idx_payload(path: str | os.PathLike) -> bytes:
         raise IDXError(f"{path}: {what} ({exc})") from None
 
 
-def _bounded_payload(stream: Any, path: Path, raw_size: int | None) -> bytes:
+def _bounded_payload(stream: Any, path: Path, raw_size: int | None) -> bytes | bytearray:
     head = stream.read(4)
     if len(head) < 4 or head[0] != 0 or head[1] != 0 or not 1 <= head[3] <= 4 or head[2] not in _TYPES:
         return head  # read_idx_bytes names what is wrong
@@ -110,10 +110,20 @@ def _bounded_payload(stream: Any, path: Path, raw_size: int | None) -> bytes:
     problem = memory_problem(expected, f"{path}: its header declares shape {shape}, which")
     if problem:
         raise IDXError(problem)
-    data = stream.read(expected + 1)  # one byte more than declared: enough to know there is more
-    if len(data) > expected:
+    # Read into one buffer of the declared size plus one byte (enough to know there is more), a MiB at a time.
+    buf = bytearray(header + expected + 1)
+    buf[:header] = head + dims
+    done = header
+    with memoryview(buf) as view:
+        while done < len(buf):
+            n = stream.readinto(view[done : done + (1 << 20)])
+            if not n:
+                break
+            done += n
+    if done > header + expected:
         raise IDXError(f"{path}: unexpected bytes after the data (shape {shape})")
-    return head + dims + data
+    del buf[done:]
+    return buf
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:

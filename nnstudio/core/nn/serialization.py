@@ -281,14 +281,19 @@ def _kind_of(mode: int) -> str:
 
 
 def _bounded_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, name: str) -> bytes:
-    """At most ``limit`` + 1 decompressed bytes of a member, whatever its header claims."""
+    """At most ``limit`` + 1 decompressed bytes of a member, whatever its header claims (zipfile also stops
+    at the size the zip header declares, and checks the CRC there)."""
+    _check_expansion(info, name)
+    with zf.open(info) as member:
+        return member.read(limit + 1)
+
+
+def _check_expansion(info: zipfile.ZipInfo, name: str) -> None:
     if info.compress_size and info.file_size > MAX_EXPANSION * info.compress_size and info.file_size > 1 << 20:
         raise ModelFileError(
             f"{name}: member {info.filename} claims to expand {info.file_size / info.compress_size:,.0f} times "
             "(not a saved network)"
         )
-    with zf.open(info) as member:
-        return member.read(limit + 1)
 
 
 def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> dict:
@@ -343,6 +348,7 @@ def _npy_header(raw: bytes, name: str) -> tuple[tuple[int, ...], np.dtype, int]:
 
 
 def _member_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str):
+    _check_expansion(info, name)
     with zf.open(info) as member:
         raw = member.read(12)
         if raw.startswith(_NPY_MAGIC) and len(raw) == 12:
