@@ -11,6 +11,7 @@ import math
 import os
 import stat
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,12 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     path = Path(path)
     if path.suffix == ".gz":
         payload = gzip.compress(payload, mtime=0)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
+    # A unique temporary file beside the target: two writers never share one, a failed write leaves none.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
