@@ -206,7 +206,7 @@ def _model_cases() -> list[Case]:
         model("optimizer state claiming 10^12 buffers", lambda p: write_model(p, huge_buffers), "buffers"),
         model("metadata dataset [1]", lambda p: write_model(p, _meta(dataset=[1])), "'dataset'"),
         model("class_names as a dict", lambda p: write_model(p, _meta(class_names={"a": 1})), "'class_names'"),
-        model("input_size Infinity", lambda p: write_model(p, _meta(input_size=float("inf"))), "metadata"),
+        model("input_size Infinity", lambda p: write_model(p, _meta(input_size=float("inf"))), "input_size is inf"),
         model("input_size 10^12", lambda p: write_model(p, _meta(input_size=10**12)), "input_size"),
         model("layer size a string", lambda p: write_model(p, _meta(architecture=[{"type": "Dense"}])), "layer 0"),
         model("unknown layer type", lambda p: write_model(p, _meta(architecture=[{"type": "Evil"}])), "unknown"),

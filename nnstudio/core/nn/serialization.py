@@ -310,11 +310,9 @@ def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> dict:
     if dtype != np.uint8 or len(shape) != 1 or shape[0] != len(body):
         raise ModelFileError(f"{name}: model metadata is damaged")
 
-    def refuse(constant: str):
-        raise ValueError(f"{constant} is not a valid number")
-
+    # NaN and Infinity are read (a diverged run's loss history holds them); sizes are checked where they are used.
     try:
-        meta = json.loads(body.decode("utf-8"), parse_constant=refuse)
+        meta = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ModelFileError(f"{name}: model metadata is damaged") from None
     if not isinstance(meta, dict):

@@ -181,7 +181,7 @@ def test_declared_arrays_that_do_not_fit_in_memory_are_refused(tmp_path, monkeyp
         ({"dataset": [1]}, "'dataset' should be a name"),
         ({"class_names": {"a": 1}}, "'class_names' should be a list"),
         ({"class_names": [1, 2]}, "'class_names' should be a list of names"),
-        ({"input_size": float("inf")}, "metadata is damaged"),
+        ({"input_size": float("inf")}, "architecture is invalid (input_size is inf, not a whole number)"),
         ({"input_size": 10**12}, "input_size"),
         ({"input_size": True}, "input_size"),
         ({"history": "lots"}, "'history' should be a table"),
@@ -249,6 +249,13 @@ def _npy(a):
 def _npy_meta(net):
     meta = {"format": "nnstudio-model", "version": 1, **net.config(), "hyperparameters": {}, "history": {}}
     return _npy(np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+
+
+def test_a_diverged_history_with_nan_still_loads(tmp_path):
+    net = small_net()
+    save_model(net, tmp_path / "m.npz", history={"step_loss": [2.3, float("nan"), float("inf")], "epochs": []})
+    back = load_model(tmp_path / "m.npz")
+    assert np.isnan(back.meta["history"]["step_loss"][1]) and back.meta["history"]["step_loss"][2] == float("inf")
 
 
 def test_models_with_optimizer_state_still_round_trip(tmp_path):
