@@ -402,9 +402,33 @@ def _expression_cases() -> list[Case]:
     ]
 
 
+def _other_file_cases() -> list[Case]:
+    """Pictures for ``predict`` and my-digits files for ``fine-tune`` that are not files at all."""
+    out = []
+    for kind, expect in (("folder", "is a folder"), ("fifo", "is a named pipe (FIFO)"), ("zero", "is a device")):
+
+        def make(d: Path, kind=kind) -> None:
+            write_model(d / "m.npz", _meta())
+            (d / "x").touch()
+            _replace_with(kind)(d / "x")
+
+        out.append(
+            Case(f"predict on a {kind}", ["predict", "{dir}/m.npz", "{dir}/x"], expect + ", not a picture", make)
+        )
+        out.append(
+            Case(
+                f"fine-tune --digits on a {kind}",
+                ["fine-tune", "{dir}/m.npz", "--out", "{dir}/o.npz", "--digits", "{dir}/x"],
+                expect + ", not a my-digits file",
+                make,
+            )
+        )
+    return out
+
+
 def cases() -> list[Case]:
     """Every case, in a stable order."""
-    return _model_cases() + _data_cases() + _request_cases() + _expression_cases()
+    return _model_cases() + _data_cases() + _other_file_cases() + _request_cases() + _expression_cases()
 
 
 # ------------------------------------------------------------------------------------------------ running

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import math
 import os
-import stat
 import struct
 import tempfile
 import zlib
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from nnstudio.core.limits import memory_problem
+from nnstudio.core.paths import not_a_regular_file
 
 _TYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -67,23 +67,18 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 def read_idx_payload(path: str | os.PathLike) -> bytes | bytearray:
     """The decompressed bytes of an IDX file (header and data), read with the bounds above."""
     path = Path(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise IDXError(f"{path}: missing") from None
-    except OSError as exc:
-        raise IDXError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise IDXError(f"{path} is a folder, not an IDX data file")
-    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader, /dev/zero never ends
-        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "a device or special file"
-        raise IDXError(f"{path} is {kind}, not an IDX data file")
+    problem = not_a_regular_file(path)
+    if problem == "does not exist":
+        raise IDXError(f"{path}: missing")
+    if problem:  # a FIFO would block the reader, /dev/zero never ends
+        raise IDXError(f"{path} {problem}, not an IDX data file")
+    size = os.path.getsize(path)
     try:
         with open(path, "rb") as fh:
             gz = fh.read(2) == b"\x1f\x8b"
             fh.seek(0)
             if not gz:
-                return _bounded_payload(fh, path, st.st_size)
+                return _bounded_payload(fh, path, size)
             with gzip.GzipFile(fileobj=fh, mode="rb") as stream:
                 return _bounded_payload(stream, path, None)
     except IDXError:

@@ -21,7 +21,6 @@ import ast
 import json
 import math
 import os
-import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from nnstudio.core.limits import LIMITS, memory_problem
+from nnstudio.core.paths import not_a_regular_file
 
 from .network import Sequential
 from .optim import Optimizer
@@ -70,16 +70,11 @@ def check_destination(path: str | os.PathLike, force: bool = False) -> Path:
         raise DestinationError(f"{path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise DestinationError(f"{path}: the folder {folder} is not writable")
-    try:
-        st = path.stat()
-    except FileNotFoundError:
+    problem = not_a_regular_file(path)
+    if problem == "does not exist" and not os.path.islink(path):
         return path
-    except OSError as exc:
-        raise DestinationError(f"{path}: cannot check it ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise DestinationError(f"{path} is a folder, not a model file")
-    if not stat.S_ISREG(st.st_mode):
-        raise DestinationError(f"{path} is {_kind_of(st.st_mode)}, not a model file")
+    if problem:
+        raise DestinationError(f"{path} {problem}, not a model file")
     if not force and not is_model_file(path):
         raise DestinationError(
             f"{path} exists and is not an nnstudio model: not replacing it (choose another name, or --force)"
@@ -92,7 +87,7 @@ def check_destination(path: str | os.PathLike, force: bool = False) -> Path:
 def is_model_file(path: str | os.PathLike) -> bool:
     """True if ``path`` is a regular file whose metadata says it is an nnstudio model (nothing else is read)."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        if not_a_regular_file(path):
             return False
         with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
             info = zf.getinfo("__meta__.npy")
@@ -163,16 +158,12 @@ def load_model(path: str | os.PathLike) -> Sequential:
     """
     path = Path(path)
     name = path.name
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise ModelFileError(f"cannot read model file {path}: no such file") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read model file {name}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ModelFileError(f"{name} is a folder, not an nnstudio model file")
-    if not stat.S_ISREG(st.st_mode):  # a FIFO would block, /dev/zero never ends
-        raise ModelFileError(f"{name} is {_kind_of(st.st_mode)}, not an nnstudio model file")
+    problem = not_a_regular_file(path)
+    if problem == "does not exist":
+        raise ModelFileError(f"cannot read model file {path}: no such file")
+    if problem:  # a FIFO would block, /dev/zero never ends
+        raise ModelFileError(f"{name} {problem}, not an nnstudio model file")
+    size = os.path.getsize(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
@@ -182,7 +173,7 @@ def load_model(path: str | os.PathLike) -> Sequential:
                 raise ModelFileError(f"{name} is not an nnstudio model file (not an .npz archive)")
             fh.seek(0)
             with zipfile.ZipFile(fh) as zf:
-                return _load(zf, name, st.st_size)
+                return _load(zf, name, size)
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
@@ -268,16 +259,6 @@ def _load(zf: zipfile.ZipFile, name: str, file_size: int) -> Sequential:
             "buffers": [arrays[f"o{i}"] for i in range(n_buf)],
         }
     return net
-
-
-def _kind_of(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _bounded_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, name: str) -> bytes:

@@ -61,7 +61,7 @@ def test_flipped_bytes_in_a_gzip_stream_are_one_idx_error(tmp_path):
     [
         (lambda p: p.mkdir(), "is a folder, not an IDX data file"),
         (lambda p: os.mkfifo(p), "is a named pipe (FIFO), not an IDX data file"),
-        (lambda p: p.symlink_to("/dev/zero"), "is a device or special file, not an IDX data file"),
+        (lambda p: p.symlink_to("/dev/zero"), "is a device, not an IDX data file"),
     ],
 )
 def test_what_is_not_a_data_file_is_named_without_reading_it(tmp_path, make, message):
