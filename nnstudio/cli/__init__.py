@@ -68,3 +68,6 @@ def main(argv=None) -> int:
         # Core errors (bad model file, missing data, bad hyperparameter) carry clear messages.
         print(f"nnstudio: error: {exc}", file=sys.stderr)
         return 1
+    except MemoryError as exc:  # the estimates refuse what cannot fit; this is what they could not foresee
+        print(f"nnstudio: error: out of memory ({exc or 'an allocation failed'})", file=sys.stderr)
+        return 1

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from nnstudio.core.data import DataError, MyDigits, load_dataset
-from nnstudio.core.nn.serialization import save_model
+from nnstudio.core.nn.serialization import check_destination, save_model
 from nnstudio.core.training.recipes import FINE_TUNE_EPOCHS, FINE_TUNE_LR, fine_tune
 
 from .args import MODEL_HELP, CLIError, add_data_dir, download_progress, limited, load_model
@@ -22,6 +22,7 @@ def register(sub) -> None:
     p = sub.add_parser("fine-tune", help="fine-tune a model on your own digits (saved from the Draw page)")
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--out", required=True, help="where to save the fine-tuned model (.npz)")
+    p.add_argument("--force", action="store_true", help="let --out replace a file that is not an nnstudio model")
     p.add_argument("--digits", default=None, help="a my-digits file (default: yours, in the nnstudio folder)")
     p.add_argument("--epochs", type=limited("epochs"), default=FINE_TUNE_EPOCHS)
     p.add_argument("--lr", type=limited("lr"), default=FINE_TUNE_LR)
@@ -32,6 +33,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    check_destination(args.out, force=args.force)
     net = load_model(args.model)
     if net.input_size != 784 or net.output_size != 10:
         raise CLIError(f"fine-tuning needs a digit model (784 inputs, 10 classes); this one is {net.sizes()}")

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from nnstudio.core.fmt import format_bytes
+from nnstudio.core.limits import available_memory, memory_problem
 from nnstudio.core.memory import BudgetTooSmall, compare_strategies, find_max_batch_size, make_strategy, parse_budget
 from nnstudio.core.nn.network import Sequential
 from nnstudio.core.nn.optim import make_optimizer
@@ -76,6 +77,17 @@ def _network_args(p, default_layers: str) -> None:
     p.add_argument("--seed", type=int, default=0)
 
 
+def _check_fits(args, batch_size: int, copies: int, what: str) -> None:
+    """Refuse, with the estimate, a measurement whose network and step would not fit in memory: it runs
+    real steps (``copies`` extra copies of the weights are made along the way)."""
+    spec = MLPSpec(args.inputs, parse_layers(args.layers), args.classes)
+    est = spec.estimate_bytes(batch_size, args.optimizer)
+    data = max(batch_size, 256) * (args.inputs * 4 + 8)
+    problem = memory_problem(est.total + copies * est.parameters + data, f"{what} {spec.describe()}")
+    if problem:
+        raise CLIError(f"{problem}; try fewer units or a smaller batch")
+
+
 def _network(args) -> Sequential:
     return Sequential.mlp([args.inputs, *parse_layers(args.layers), args.classes], seed=args.seed)
 
@@ -127,6 +139,7 @@ def run_estimate(args) -> int:
 
 
 def run_compare(args) -> int:
+    _check_fits(args, args.batch_size, copies=4, what=f"one step at batch size {args.batch_size} of")
     net = _network(args)
     x, y = _data(args, max(args.batch_size, 256))
     progress = None if args.json else (lambda k, kind: print(f"measuring {kind} ...", file=sys.stderr))
@@ -180,6 +193,17 @@ def run_compare(args) -> int:
 
 def run_search(args) -> int:
     budget, described = _budget(args.budget)
+    _check_fits(args, 1, copies=2, what="the smallest step (batch size 1) of")
+    # The search measures real steps up to the budget (or --max-batch): both beyond the memory here would swap
+    # or crash instead of answering.
+    spec = MLPSpec(args.inputs, parse_layers(args.layers), args.classes)
+    biggest = spec.estimate_bytes(args.max_batch, args.optimizer).total
+    if memory_problem(min(budget, biggest), "") and not memory_problem(1, ""):
+        raise CLIError(
+            f"a budget of {format_bytes(budget)} cannot be measured here: steps up to it (batch size "
+            f"{args.max_batch} would need about {format_bytes(biggest)}) do not fit in half of the "
+            f"{format_bytes(available_memory())} of memory available; give a smaller --budget or --max-batch"
+        )
     x, y = _data(args, min(args.max_batch, 4096))
     kinds = KINDS if args.strategy == "all" else (args.strategy,)
     out = {"budget": budget, "budget_text": described, "strategies": {}}

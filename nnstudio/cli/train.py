@@ -11,7 +11,7 @@ from nnstudio.core.fmt import format_bytes
 from nnstudio.core.limits import LimitError
 from nnstudio.core.memory import BudgetTooSmall, batch_for_budget, make_trainer, parse_budget
 from nnstudio.core.nn.optim import DEFAULT_LR
-from nnstudio.core.nn.serialization import save_model
+from nnstudio.core.nn.serialization import check_destination, save_model
 from nnstudio.core.runs import record_run
 from nnstudio.core.training.config import RunConfig
 
@@ -49,6 +49,7 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=limited("epochs"), default=5)
     p.add_argument("--seed", type=limited("seed"), default=0)
     p.add_argument("--out", help="save the trained model here (.npz)")
+    p.add_argument("--force", action="store_true", help="let --out replace a file that is not an nnstudio model")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     add_data_dir(p)
     g = p.add_argument_group("memory")
@@ -108,13 +109,17 @@ def run(args) -> int:
     # Check everything that needs no data before loading (and maybe downloading) it.
     try:
         config.validate()
+        config.check_memory(784, 10)  # before the data: a network that cannot fit is refused at once
     except LimitError as exc:
         raise CLIError(str(exc)) from None
+    if args.out:  # a destination that cannot take the model is refused before the run, not after it
+        check_destination(args.out, force=args.force)
     data = load_dataset(args.dataset, args.data_dir, download=not args.no_download, progress=download_progress())
     x_train, y_train = data.flat("train")
     x_test, y_test = data.flat("test")
     try:
         config.validate(data.input_size, data.num_classes)
+        config.check_memory(data.input_size, data.num_classes, x_train.nbytes + x_test.nbytes)
     except LimitError as exc:
         raise CLIError(str(exc)) from None
     net = config.build_network(data.input_size, data.num_classes)

@@ -8,11 +8,20 @@ raises :class:`LimitError`; :func:`problem` returns the message or "".
 from __future__ import annotations
 
 import math
+import resource
 from dataclasses import dataclass
+
+import psutil
+
+from nnstudio.core.fmt import format_bytes
 
 
 class LimitError(ValueError):
     """A hyperparameter outside its valid range; the message says the range."""
+
+
+class MemoryLimitError(LimitError, MemoryError):
+    """A request (a network, a batch, a file's declared arrays) that would not fit in the memory available."""
 
 
 @dataclass(frozen=True)
@@ -93,3 +102,42 @@ def check(name: str, value):
 def problem(name: str, value) -> str:
     """'' if ``value`` is valid for ``name``, else the message."""
     return LIMITS[name].problem(value)
+
+
+# A request may take at most this share of the memory available now: the estimates count the arrays
+# a step holds, not the interpreter, the window, transient copies or whatever else the machine runs.
+MEMORY_FRACTION = 0.5
+
+
+def available_memory() -> int:
+    """Bytes this process may still allocate: what the OS reports available (``psutil``, the same figure
+    on every platform), and no more than the headroom an address-space limit (``ulimit -v``) leaves."""
+    try:
+        avail = int(psutil.virtual_memory().available)
+    except (OSError, AttributeError):  # an unsupported platform
+        avail = 4 << 30
+    try:
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            avail = min(avail, max(0, soft - psutil.Process().memory_info().vms))
+    except (OSError, ValueError, AttributeError):
+        pass
+    return avail
+
+
+def memory_problem(needed: int, what: str, available: int | None = None) -> str:
+    """'' if ``needed`` bytes fit (at most half of the available memory), else one sentence with the estimate."""
+    avail = available_memory() if available is None else int(available)
+    if needed <= avail * MEMORY_FRACTION:
+        return ""
+    return (
+        f"{what} would need about {format_bytes(needed)}, more than half of the {format_bytes(avail)} "
+        "of memory available"
+    )
+
+
+def check_memory(needed: int, what: str, available: int | None = None) -> None:
+    """Raise :class:`MemoryLimitError` (with the estimate) if ``needed`` bytes do not fit."""
+    message = memory_problem(needed, what, available)
+    if message:
+        raise MemoryLimitError(message)

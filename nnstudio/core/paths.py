@@ -11,6 +11,7 @@ when ``NNSTUDIO_HOME`` is set, so a test never touches the real cache.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -39,3 +40,24 @@ def user_cache_dir() -> Path:
 def autosave_path() -> Path:
     """Where the studio autosaves the run in progress after every epoch."""
     return user_home() / "autosave.npz"
+
+
+def not_a_regular_file(path: str | os.PathLike) -> str:
+    """'' if ``path`` is a regular file (after symlinks), else what it is instead: 'does not exist', 'is a folder',
+    'is a named pipe (FIFO)', 'is a device' or 'is not a regular file'. Readers check this before opening a
+    file, so a FIFO never blocks them and /dev/zero is never read."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device"
+    return "is not a regular file"

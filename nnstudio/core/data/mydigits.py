@@ -41,6 +41,9 @@ from nnstudio.core import paths
 from .dataset import DataError, Dataset
 from .idx import write_idx
 
+# A my-digits file holds a person's drawings: 100,000 of them take 80 MB.
+MAX_FILE_BYTES = 512 << 20
+
 FILE_NAME = "my-digits.npz"
 FORMAT_NAME = "nnstudio-my-digits"
 FORMAT_VERSION = 1
@@ -235,6 +238,11 @@ def load_my_digits(path: str | os.PathLike | None = None) -> Dataset:
 def read_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images, labels, added) from a my-digits file; :class:`MyDigitsError` says what is wrong with a bad one."""
     path = Path(path)
+    problem = paths.not_a_regular_file(path)
+    if problem and problem != "does not exist":  # a FIFO would block the reader; /dev/zero never ends
+        raise MyDigitsError(f"{path} {problem}, not a my-digits file")
+    if not problem and os.path.getsize(path) > MAX_FILE_BYTES:
+        raise MyDigitsError(f"{path} is {os.path.getsize(path):,} bytes: too large to be a my-digits file")
     try:
         # Read the bytes first: np.load on a path leaves the file open when the archive is damaged.
         with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
@@ -247,6 +255,8 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarr
     except MyDigitsError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
+        if "pickle" in str(exc):  # numpy's advice to allow pickles is the wrong one here
+            raise MyDigitsError(f"{path} is damaged or not a my-digits file") from None
         raise MyDigitsError(f"{path} is damaged and cannot be read ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise MyDigitsError(f"{path} is not a my-digits file")

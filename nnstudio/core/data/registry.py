@@ -13,7 +13,6 @@ Resolution order for a dataset's files:
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import urllib.error
@@ -25,10 +24,11 @@ from pathlib import Path
 from nnstudio.core import paths
 
 from .dataset import DataError, Dataset
-from .idx import IDXError, read_idx
+from .idx import IDXError, read_idx, read_idx_payload
 from .mydigits import load_my_digits
 
 ENV_VAR = "NNSTUDIO_DATA_DIR"
+IMAGE_SHAPE = (28, 28)  # every registered dataset's images
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
@@ -90,8 +90,9 @@ def candidate_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list
 
 
 def _find_file(folder: Path, stem: str) -> Path | None:
+    # Anything by that name counts (a folder, a FIFO, a device): the reader says what it is, not "missing".
     for candidate in (folder / (stem + ".gz"), folder / stem):
-        if candidate.is_file():
+        if os.path.lexists(candidate):
             return candidate
     return None
 
@@ -158,8 +159,13 @@ def load_dataset(
                 f"{exc}. Delete it and run 'nnstudio data fetch {info.name}', or point {ENV_VAR} at an intact copy."
             ) from None
     x_train, y_train, x_test, y_test = arrays
-    for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
-        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+    for x, y, split, stem in ((x_train, y_train, "train", FILES[0]), (x_test, y_test, "test", FILES[2])):
+        if x.ndim != 3 or x.shape[1:] != IMAGE_SHAPE:
+            raise DataError(
+                f"{_find_file(folder, stem)}: images of shape {x.shape[1:]}; {info.title} images are "
+                f"{IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]} pixels"
+            )
+        if y.ndim != 1 or len(x) != len(y):
             raise DataError(f"{info.name} {split} split: images {x.shape} and labels {y.shape} do not match")
         if y.size and int(y.max()) >= len(info.class_names):
             raise DataError(f"{info.name} {split} split: label {int(y.max())} is out of range")
@@ -179,11 +185,9 @@ def verify(name: str, data_dir=None) -> list[tuple[str, bool, str]]:
             rows.append((str(folder / stem), False, "missing"))
             continue
         try:
-            raw = path.read_bytes()
-            if raw[:2] == b"\x1f\x8b":
-                raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            rows.append((str(path), False, f"unreadable: {exc}"))
+            raw = read_idx_payload(path)  # bounded by the header; a folder, FIFO or bad gzip is one line
+        except IDXError as exc:
+            rows.append((str(path), False, str(exc).removeprefix(str(path)).lstrip(": ")))
             continue
         digest = hashlib.sha256(raw).hexdigest()
         ok = digest == info.sha256[stem]
@@ -210,15 +214,12 @@ def fetch(name: str, progress=None, dest: Path | None = None, timeout: float = 3
             except (urllib.error.URLError, OSError, TimeoutError) as exc:
                 errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
                 continue
-            try:
-                digest = hashlib.sha256(gzip.decompress(payload)).hexdigest()
-            except (OSError, EOFError):
-                digest = "not gzip"
-            if digest != info.sha256[stem]:
-                errors.append(f"{url}: checksum mismatch")
-                continue
             tmp = target.with_name(target.name + ".part")
             tmp.write_bytes(payload)
+            if not _digest_ok(tmp, info.sha256[stem]):  # decompressed with the header's bound, then hashed
+                tmp.unlink(missing_ok=True)
+                errors.append(f"{url}: checksum mismatch")
+                continue
             os.replace(tmp, target)
             break
         else:
@@ -231,8 +232,8 @@ def fetch(name: str, progress=None, dest: Path | None = None, timeout: float = 3
 
 def _digest_ok(path: Path, expected: str) -> bool:
     try:
-        return hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest() == expected
-    except (OSError, EOFError):
+        return hashlib.sha256(read_idx_payload(path)).hexdigest() == expected
+    except IDXError:
         return False
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from nnstudio.core.paths import not_a_regular_file
+
 from .mnist import SIZE, as_float_image, composite_on_paper, resample_matrix
 
 # Anything with more pixels than this is refused before it is decoded (a 16000 x 12000 photo
@@ -97,8 +99,11 @@ def load_image_file(path, max_side: int = MAX_SIDE) -> np.ndarray:
     :func:`ink_on_black`. Anything unreadable raises ValueError with one clear line.
     """
     path = Path(path)
-    if not path.is_file():
+    problem = not_a_regular_file(path)
+    if problem == "does not exist":
         raise ValueError(f"no such image file: {path}")
+    if problem:  # a folder, a FIFO (would block), a device (/dev/zero never ends)
+        raise ValueError(f"{path} {problem}, not a picture")
     with open(path, "rb") as fh:
         magic = fh.read(8)
     if path.suffix.lower() == ".npy" or magic[:6] == b"\x93NUMPY":

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import psutil
 
 from nnstudio.core.fmt import format_bytes
+from nnstudio.core.limits import available_memory
 from nnstudio.core.nn.optim import Optimizer
 
 from .accounting import measure_step_peak, profile_step, resident_bytes
@@ -44,11 +44,8 @@ USABLE_FRACTION = 0.6
 
 
 def available_bytes() -> int:
-    """Memory the OS says is available right now."""
-    try:
-        return int(psutil.virtual_memory().available)
-    except (OSError, AttributeError):  # an unsupported platform
-        return 4 * 1024**3
+    """Memory available right now: the one figure every refusal uses (:func:`nnstudio.core.limits.available_memory`)."""
+    return available_memory()
 
 
 def parse_budget(text: str | float) -> tuple[int, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from nnstudio.core.limits import LIMITS, LimitError
+from nnstudio.core.limits import LIMITS, LimitError, MemoryLimitError, memory_problem
 from nnstudio.core.nn.network import Sequential
 from nnstudio.core.nn.optim import DEFAULT_LR, OPTIMIZERS, Optimizer, make_optimizer
 from nnstudio.core.nn.spec import MemoryEstimate, MLPSpec
@@ -166,6 +166,22 @@ class RunConfig:
         return self.spec(inputs, outputs).estimate_bytes(
             self.batch_size, self.optimizer, snapshots=Trainer.SNAPSHOTS, dataset_bytes=dataset_bytes
         )
+
+    def memory_problem(self, inputs: int, outputs: int, dataset_bytes: int = 0) -> str:
+        """'' if training with this config fits in the memory available now, else one sentence with the
+        estimate (:meth:`estimate_bytes`, the one estimate every surface shows)."""
+        if self.spec(inputs, outputs).problems():
+            return ""  # an invalid spec is reported by problems(); its estimate means nothing
+        est = self.estimate_bytes(inputs, outputs, dataset_bytes)
+        sizes = "-".join(str(s) for s in (inputs, *self.hidden, outputs))
+        return memory_problem(est.total, f"training {sizes} at batch size {self.batch_size} with {self.optimizer}")
+
+    def check_memory(self, inputs: int, outputs: int, dataset_bytes: int = 0) -> RunConfig:
+        """``self`` if it fits (see :meth:`memory_problem`), else :class:`~nnstudio.core.limits.MemoryLimitError`."""
+        problem = self.memory_problem(inputs, outputs, dataset_bytes)
+        if problem:
+            raise MemoryLimitError(problem)
+        return self
 
     # -- model files -------------------------------------------------------------------------------
     def to_hyperparameters(self) -> dict:

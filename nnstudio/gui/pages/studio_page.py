@@ -40,6 +40,7 @@ from nnstudio.core.data import arrays_for, cached_arrays
 from nnstudio.core.fmt import format_loss, format_rate, format_seconds
 from nnstudio.core.memory import training_footprint
 from nnstudio.core.nn import DEFAULT_LR, ModelFileError, Sequential, load_model, restore_optimizer, save_model
+from nnstudio.core.nn.serialization import check_destination
 from nnstudio.core.training import History, RunConfig, Trainer
 
 from ..jobs import TrainingWorker
@@ -64,6 +65,7 @@ CHART_INTERVAL = 0.2  # seconds between chart redraws while training (5 per seco
 HEATMAP_INTERVAL = 0.5  # seconds between weight-heatmap redraws while training
 BREAKDOWN_INTERVAL = 1.0
 PREVIEW_MAX_PARAMS = 5_000_000  # the Weights tab previews an edited, unbuilt network up to this size
+STARTUP_BUILD_LIMIT = 5_000_000  # parameters: a larger saved design is not built while the window opens
 LEGACY_AUTOSAVE = "nnstudio-autosave.npz"  # beside the settings file, where the first version kept it
 
 
@@ -498,6 +500,14 @@ class StudioPage(QWidget):
         if self.data is None:
             self.load_data(ask=False)
         if self.net is None and self.data is not None:
+            spec = self.editor.mlp_spec()
+            if spec.num_parameters() > STARTUP_BUILD_LIMIT:
+                # A large saved design is built when asked for (Train, Step, Reset), not while the window opens.
+                self.show_message(
+                    f"The saved network {spec.describe()} has {spec.num_parameters():,} parameters: it is built "
+                    "when you press Train, Step or Reset.",
+                )
+                return
             self.build_network()
 
     def dataset_key(self) -> str:
@@ -980,6 +990,11 @@ class StudioPage(QWidget):
                 self.worker.resume()
 
     def _write_model(self, path: str) -> bool:
+        try:
+            check_destination(path)
+        except ModelFileError as exc:
+            self.show_message(f"Could not save: {exc}.", error=True)
+            return False
         self.net.meta.update(
             dataset=self.data.name if self.data else self.net.meta.get("dataset"),
             class_names=list(self.data.class_names) if self.data else self.net.meta.get("class_names"),
@@ -992,8 +1007,8 @@ class StudioPage(QWidget):
                 history=self.history.to_dict(),
                 optimizer=self.optimizer,
             )
-        except OSError as exc:
-            self.show_message(f"Could not save {path}: {exc.strerror or exc}", error=True)
+        except (OSError, MemoryError) as exc:
+            self.show_message(f"Could not save {path}: {getattr(exc, 'strerror', None) or exc}", error=True)
             return False
         self.path = str(path)
         if getattr(self, "recorder", None) is not None:
@@ -1007,8 +1022,8 @@ class StudioPage(QWidget):
         """Load a model with its settings and history; on a bad file say why and change nothing."""
         try:
             net = load_model(path)
-        except ModelFileError as exc:
-            self.show_message(f"Could not open the model: {exc}", error=True)
+        except Exception as exc:  # a bad file of any kind is one line; the current model stays
+            self.show_message(f"Could not open the model: {open_error_text(exc, path)}", error=True)
             return False
         dataset = net.meta.get("dataset") or "mnist"
         if self.dataset_combo.findData(dataset) < 0:
@@ -1073,6 +1088,13 @@ def history_bpe(history: History, default: int) -> int:
     if history.epochs and history.step_loss:
         return max(1, round(len(history.step_loss) / len(history.epochs)))
     return max(1, default)
+
+
+def open_error_text(exc: BaseException, path) -> str:
+    """One line for any failure to open a model file (the core's message when it has one)."""
+    if isinstance(exc, ModelFileError):
+        return str(exc)
+    return f"{Path(path).name} could not be read ({type(exc).__name__}: {exc})"
 
 
 def strip_tags(text: str) -> str:

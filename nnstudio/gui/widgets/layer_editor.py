@@ -12,12 +12,12 @@ Input and output sizes come from the dataset.
 
 from __future__ import annotations
 
-import psutil
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from nnstudio.core.fmt import format_bytes
-from nnstudio.core.limits import LIMITS
+from nnstudio.core.limits import LIMITS, memory_problem
+from nnstudio.core.limits import available_memory as core_available_memory
 from nnstudio.core.nn.spec import MemoryEstimate, MLPSpec
 from nnstudio.core.training.trainer import Trainer
 
@@ -53,11 +53,8 @@ DEFAULT_SPEC = PRESETS[0][1]
 
 
 def available_memory() -> int:
-    """Memory the OS says is free now (what a new network may take at most half of)."""
-    try:
-        return int(psutil.virtual_memory().available)
-    except (OSError, AttributeError):
-        return 4 << 30
+    """Memory this process may still take (the core's figure: what the OS reports, within any ulimit)."""
+    return core_available_memory()
 
 
 class _LayerRow(QWidget):
@@ -293,14 +290,13 @@ class LayerEditor(QWidget):
             return problems[0][0].upper() + problems[0][1:] + "."
         est = est or self.memory_estimate()
         total = est.total + self.dataset_bytes
-        avail = available_memory()
-        if total > avail // 2:
-            return (
-                f"This network would need about {format_bytes(total)} to train (weights, gradients, optimizer "
-                f"state, activations, the trainer's snapshots and the dataset), more than half of the "
-                f"{format_bytes(avail)} of free memory. Use fewer units."
-            )
-        return ""
+        problem = memory_problem(
+            total,
+            f"Training this network at batch size {self.batch_size} (weights, gradients, optimizer state, "
+            "activations, the trainer's snapshots and the dataset)",
+            available_memory(),
+        )
+        return f"{problem}. Use fewer units or a smaller batch." if problem else ""
 
     def _show_error(self, text: str) -> None:
         self.message.setText(text)

@@ -296,3 +296,14 @@ def test_random_formulas_symbolic_derivative_matches_autograd():
                     assert sym == pytest.approx(grad[v], rel=1e-7, abs=1e-9), (e.text, v, e.derivative(v))
                     checked += 1
     assert checked > 100
+
+
+@pytest.mark.parametrize("text", ["(3*x)**1000", "(2*x)**1100", "sin((3*x)**1000)", "(3*x*x)**700"])
+def test_a_derivative_whose_constant_overflows_is_an_expr_error(text):
+    expression = parse(text)
+    with pytest.raises(ExprError, match="the derivative with respect to x has a number too large for a float"):
+        expression.derivative("x")
+
+
+def test_a_large_but_finite_power_still_differentiates():
+    assert parse("(3*x)**100").derivative("x") == "5.15377520732e+49*x**99"

@@ -113,7 +113,12 @@ class Expression:
         return f, df
 
     def derivative_tree(self, var: str):
-        tree = simplify(differentiate(self.tree, var))
+        try:
+            tree = simplify(differentiate(self.tree, var))
+        except OverflowError:
+            raise ExprError(f"the derivative with respect to {var} has a number too large for a float") from None
+        except RecursionError:
+            raise ExprError(f"the derivative with respect to {var} is nested too deeply to simplify") from None
         if not all_finite(tree):
             raise ExprError(f"the derivative with respect to {var} has a number too large for a float")
         return tree

@@ -229,7 +229,9 @@ def _pow(base, exp):
         if isinstance(base, _Pow):
             return _pow(base.base, _mul([base.exp, exp]))
         if isinstance(base, _Prod):
-            return _mul([Num(base.coef**exp.value)] + [_pow(f, exp) for f in base.factors])
+            with np.errstate(all="ignore"):  # an overflow becomes inf, which all_finite() reports
+                coef = float(np.power(np.float64(base.coef), exp.value))
+            return _mul([Num(coef)] + [_pow(f, exp) for f in base.factors])
     return _Pow(base, exp)
 
 
