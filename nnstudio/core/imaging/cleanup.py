@@ -75,7 +75,7 @@ class CleanedPicture:
             return "No ink found: the picture is as flat as its own noise."
         h, w = self.original.shape
         top, bottom, left, right = self.box
-        polarity = "dark ink on light paper, inverted" if self.dark_ink else "light ink on dark, kept"
+        polarity = "Dark ink on light paper: inverted" if self.dark_ink else "Light ink on dark: kept as it is"
         found = (
             "" if (bottom - top) * (right - left) > 0.6 * h * w else f"; digit found in {right - left}×{bottom - top}"
         )
