@@ -69,6 +69,7 @@ def old_inputs(files: list[Path], tree: Path, repeat: int = 1) -> tuple[np.ndarr
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(tree)},
+        cwd=tree,  # `python -c` puts the working directory first on the path: it must not be this checkout
         check=False,
     )
     if proc.returncode != 0:
