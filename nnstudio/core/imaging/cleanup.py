@@ -72,7 +72,7 @@ class CleanedPicture:
 
     def describe(self) -> str:
         """One line on what the cleanup did (shown under the stages on the Draw page)."""
-        if self.blank:
+        if self.box is None:
             return "No ink found: the picture is as flat as its own noise."
         h, w = self.original.shape
         top, bottom, left, right = self.box
@@ -109,9 +109,9 @@ def _fit_lighting(small: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np
     terms = np.stack([t.ravel() for t in _terms(ys, xs)], axis=1)
     v = small.ravel().astype(np.float64)
     depth = max(1, round(0.1 * min(h, w)))
-    ring = np.ones((h, w), bool)
-    ring[depth : h - depth, depth : w - depth] = False
-    ring = ring.ravel()
+    border = np.ones((h, w), bool)
+    border[depth : h - depth, depth : w - depth] = False
+    ring = border.ravel()
     keep = ring.copy()
     coef = np.zeros(terms.shape[1])
     sigma = 1e-3
@@ -123,7 +123,7 @@ def _fit_lighting(small: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np
         r = v - terms @ coef
         if not everywhere:
             sigma = 1.4826 * float(np.median(np.abs(r[keep]))) + 1e-3
-        keep = (np.abs(r) < 3 * sigma) & (True if everywhere else ring)
+        keep = (np.abs(r) < 3 * sigma) if everywhere else (np.abs(r) < 3 * sigma) & ring
     return coef, sigma
 
 
