@@ -73,7 +73,7 @@ class CleanedPicture:
     def describe(self) -> str:
         """One line on what the cleanup did (shown under the stages on the Draw page)."""
         if self.box is None:
-            return "No ink found: the picture is as flat as its own noise."
+            return "No ink found: the picture is as flat as its own noise"
         h, w = self.original.shape
         top, bottom, left, right = self.box
         polarity = "Dark ink on light paper: inverted" if self.dark_ink else "Light ink on dark: kept as it is"
