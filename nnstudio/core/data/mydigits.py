@@ -160,6 +160,22 @@ class MyDigits:
         self.save()
         return len(self) - 1
 
+    def add_many(self, images, labels) -> int:
+        """Add several digits at once (N x 28 x 28 or N x 784, with N labels), written in one save;
+        returns how many were added. Every image and label is checked before anything changes."""
+        self._writable()
+        imgs = [_as_image(im) for im in images]
+        labs = [_check_label(lab) for lab in labels]
+        if len(imgs) != len(labs):
+            raise MyDigitsError(f"{len(imgs)} images but {len(labs)} labels")
+        if not imgs:
+            return 0
+        self.images = np.concatenate([self.images, np.stack(imgs)])
+        self.labels = np.append(self.labels, np.asarray(labs, np.uint8))
+        self.added = np.append(self.added, np.full(len(imgs), time.time()))
+        self.save()
+        return len(imgs)
+
     def relabel(self, index: int, label) -> None:
         self._writable()
         lab = _check_label(label)

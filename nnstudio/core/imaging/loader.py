@@ -9,6 +9,7 @@ JPEG while decoding it and guards against decompression bombs).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,87 +17,34 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nnstudio.core.paths import not_a_regular_file
 
+from .cleanup import CleanedPicture, clean_picture
 from .mnist import SIZE, as_float_image, composite_on_paper, resample_matrix
 
 # Anything with more pixels than this is refused before it is decoded (a 16000 x 12000 photo
 # is 192 MP; Pillow's own decompression-bomb guard is in the same range).
 MAX_PIXELS = 200_000_000
-MAX_SIDE = 1200  # pictures are reduced to at most this many pixels a side while reading
-
-
-# -- photos and scans -----------------------------------------------------------------------------
-
-
-def is_dark_ink_on_light(img: np.ndarray) -> bool:
-    """Guess the polarity from the image border, where the paper (not the ink) usually is."""
-    h, w = img.shape
-    m = max(1, min(h, w) // 10)
-    border = np.concatenate([img[:m].ravel(), img[-m:].ravel(), img[:, :m].ravel(), img[:, -m:].ravel()])
-    return float(np.median(border)) > float(np.median(img.ravel())) * 0.5 + 0.25
-
-
-def _background(img: np.ndarray, cells: int = 8) -> np.ndarray:
-    """A smooth estimate of the background (paper brightness after inversion) under uneven light.
-
-    The image is cut into ``cells`` x ``cells`` tiles; each tile's 30th percentile
-    is its background (ink covers well under half of a tile), and the tile values
-    are interpolated back to full size.
-    """
-    h, w = img.shape
-    cy, cx = min(cells, h), min(cells, w)
-    ys = np.linspace(0, h, cy + 1).astype(int)
-    xs = np.linspace(0, w, cx + 1).astype(int)
-    tiles = np.empty((cy, cx), np.float32)
-    for i in range(cy):
-        for j in range(cx):
-            tiles[i, j] = np.percentile(img[ys[i] : ys[i + 1], xs[j] : xs[j + 1]], 30)
-    return resample_matrix(cy, h) @ tiles @ resample_matrix(cx, w).T
-
-
-def _otsu(values: np.ndarray) -> float:
-    """Otsu's threshold of values in [0, 1]."""
-    hist, edges = np.histogram(values, bins=64, range=(0, 1))
-    p = hist.astype(np.float64) / max(1, hist.sum())
-    omega = np.cumsum(p)
-    mu = np.cumsum(p * (edges[:-1] + edges[1:]) / 2)
-    between = (mu[-1] * omega - mu) ** 2 / np.maximum(omega * (1 - omega), 1e-12)
-    return float(edges[int(np.argmax(between)) + 1])
+MAX_SIDE = 1000  # pictures are reduced to at most this many pixels a side while reading
 
 
 def ink_on_black(img) -> np.ndarray:
-    """A photo or scan of a digit -> float32 white ink on a black background, in [0, 1].
-
-    Dark ink on light paper is inverted; the background (paper grain, shadows,
-    a gradient from a desk lamp) is estimated tile by tile, subtracted, and what
-    stays below the ink/paper threshold is set to black. Images that already are
-    light ink on black (a canvas export, an MNIST digit) pass through levelled.
-    """
-    a = as_float_image(img)
-    if is_dark_ink_on_light(a):
-        a = 1.0 - a
-    if min(a.shape) >= 16:
-        a = a - _background(a)
-    a = np.clip(a, 0, None)
-    peak = float(np.percentile(a, 99.9)) if a.size > 1000 else float(a.max())
-    if peak <= 1e-3:
-        return np.zeros_like(a, dtype=np.float32)
-    a = np.clip(a / peak, 0, 1)
-    # Noise floor: below half of Otsu's ink/paper threshold is paper.
-    floor = 0.5 * _otsu(a)
-    a = np.clip((a - floor) / (1 - floor), 0, 1)
-    return a.astype(np.float32)
+    """A photo, scan or export of a digit -> float32 white ink on black in [0, 1], cropped to the digit
+    (:func:`nnstudio.core.imaging.cleanup.clean_picture`; soft strokes stay grey)."""
+    return clean_picture(img).ink
 
 
-def load_image_file(path, max_side: int = MAX_SIDE) -> np.ndarray:
-    """Read a picture of a digit as a 2-D float32 array of white ink on black in [0, 1].
+def load_picture(path, max_side: int = MAX_SIDE) -> CleanedPicture:
+    """Read a picture of a digit and clean it: every stage (see :class:`CleanedPicture`).
+
+    This is the one way a file becomes a digit: ``nnstudio predict``, the Draw page's
+    "Open image…" and drag-and-drop, and importing a folder into My digits all call it,
+    then the MNIST recipe (:func:`nnstudio.core.imaging.mnist.preprocess_digit`) on ``.ink``.
 
     Reads PNG (8/16-bit, grey, RGB, palette, with or without alpha), JPEG, BMP, GIF,
     TIFF, WebP, PGM/PPM (decoded by Pillow) and NumPy ``.npy`` arrays (2-D, or 3-D
     RGB/RGBA). Transparent pixels count as the paper. Pictures larger than
     ``max_side`` pixels are reduced while they are read (a JPEG is decoded at a
     fraction of its size), so a big photo never costs more than a few times the
-    final size in memory. Photos of dark ink on paper are inverted and levelled by
-    :func:`ink_on_black`. Anything unreadable raises ValueError with one clear line.
+    final size in memory. Anything unreadable raises ValueError with one clear line.
     """
     path = Path(path)
     problem = not_a_regular_file(path)
@@ -110,7 +58,13 @@ def load_image_file(path, max_side: int = MAX_SIDE) -> np.ndarray:
         img = _read_npy(path, max_side)
     else:
         img = _read_picture(path, max_side)
-    return ink_on_black(img)
+    return clean_picture(img)
+
+
+def load_image_file(path, max_side: int = MAX_SIDE) -> np.ndarray:
+    """A picture of a digit from a file as float32 white ink on black in [0, 1], cropped to the digit
+    (:func:`load_picture`'s cleaned ink)."""
+    return load_picture(path, max_side).ink
 
 
 def _read_picture(path: Path, max_side: int) -> np.ndarray:
@@ -124,7 +78,9 @@ def _read_picture(path: Path, max_side: int) -> np.ndarray:
                     f"(at most {MAX_PIXELS // 1_000_000} million)"
                 )
             if im.format == "JPEG":
-                im.draft("L", (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 of the size
+                # Decode at 1/2, 1/4 or 1/8 of the size (never below max_side), straight to grey.
+                s = min(1.0, max_side / max(w, h))
+                im.draft("L", (math.ceil(w * s), math.ceil(h * s)))
             upright = ImageOps.exif_transpose(im)  # a phone photo taken sideways stands up
             gray, alpha = _gray_and_alpha(_reduce(upright, max_side))
     except ValueError:

@@ -41,11 +41,12 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.data import DataError, MyDigits, MyDigitsError, class_names, training_arrays
-from nnstudio.core.imaging import SIZE, load_image_file, read_image, resize
+from nnstudio.core.imaging import SIZE, load_picture, read_folder, read_image, resize
 from nnstudio.core.nn import ModelFileError, Sequential, load_model
 from nnstudio.core.training import fine_tune
 from nnstudio.gui.jobs import Job
 from nnstudio.gui.widgets.digit_canvas import RESOLUTION, DigitCanvas
+from nnstudio.gui.widgets.picture_stages import PictureStages, accept_file_drops
 from nnstudio.resources import pretrained_model_path
 
 THROTTLE_MS = 30
@@ -118,12 +119,17 @@ class DrawPage(QWidget):
         self.fine_tune_job.finished.connect(self._on_fine_tuned)
         self.fine_tune_job.failed.connect(self._on_fine_tune_failed)
         self.my_digits = MyDigits()
+        self.import_job = Job(self, name="nnstudio-import-digits")
+        self.import_job.progress.connect(lambda text: self.my_digits_status.setText(text))
+        self.import_job.finished.connect(self._on_folder_read)
+        self.import_job.failed.connect(self._on_import_failed)
 
         self.canvas = DigitCanvas()
         self._timer = QTimer(self, singleShot=True, timerType=Qt.PreciseTimer)
         self._timer.timeout.connect(self.predict_now)
         self.canvas.changed.connect(self._canvas_changed)
         self.canvas.stroke_finished.connect(self._predict_soon)
+        accept_file_drops(self.canvas, self.open_image)  # drop a picture file on the canvas to read it
 
         self._build_ui()
 
@@ -156,7 +162,9 @@ class DrawPage(QWidget):
         self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
         self.undo_button.clicked.connect(self.canvas.undo)
         self.open_button = QPushButton("Open image…", objectName="openImageButton")
-        self.open_button.setToolTip("Read a photo or scan of a digit (dark ink on light paper works too)")
+        self.open_button.setToolTip(
+            "Read a photo or scan of a digit (dark ink on light paper works too); or drop a picture file on the canvas"
+        )
         self.open_button.clicked.connect(self._choose_image)
         for key in (QKeySequence(Qt.Key_Escape), QKeySequence(Qt.Key_Delete)):
             QShortcut(key, self, self.canvas.clear, context=Qt.WidgetWithChildrenShortcut)
@@ -182,6 +190,12 @@ class DrawPage(QWidget):
         self.add_digit_button.clicked.connect(self.add_to_my_digits)
         self.browse_digits_button = QPushButton("Browse…", objectName="browseDigitsButton")
         self.browse_digits_button.clicked.connect(self.browse_my_digits)
+        self.import_digits_button = QPushButton("Import folder…", objectName="importDigitsButton")
+        self.import_digits_button.setToolTip(
+            "Add a folder of pictures of your digits, read like Open image…; the label comes from a "
+            "sub-folder named 0-9 or a file name starting with the digit (3.png, 7_photo.jpg)"
+        )
+        self.import_digits_button.clicked.connect(self._choose_digits_folder)
         self.evaluate_digits_button = QPushButton("How well does it read them?", objectName="evaluateDigitsButton")
         self.evaluate_digits_button.clicked.connect(self.evaluate_my_digits)
         self.fine_tune_button = QPushButton("Fine-tune on them", objectName="fineTuneButton")
@@ -198,15 +212,20 @@ class DrawPage(QWidget):
         grid.addWidget(self.digit_label_spin, 0, 1)
         grid.addWidget(self.add_digit_button, 0, 2)
         grid.addWidget(self.browse_digits_button, 0, 3)
-        grid.addWidget(self.evaluate_digits_button, 1, 0, 1, 3)
+        grid.addWidget(self.evaluate_digits_button, 1, 0, 1, 2)
+        grid.addWidget(self.import_digits_button, 1, 2)
         grid.addWidget(self.fine_tune_button, 1, 3)
         grid.addWidget(self.my_digits_status, 2, 0, 1, 4)
         grid.setColumnStretch(2, 1)
+
+        self.stages = PictureStages()
+        self.stages.hide()  # shown while an opened picture is on the canvas
 
         left = QVBoxLayout()
         left.addWidget(self.canvas, 1)
         left.addLayout(pen_row)
         left.addLayout(buttons)
+        left.addWidget(self.stages)
         left.addWidget(mine)
         left.addStretch(0)
 
@@ -418,6 +437,7 @@ class DrawPage(QWidget):
 
     def _canvas_changed(self) -> None:
         self.picture = None  # drawn on, cleared or undone: read the canvas from now on
+        self.stages.hide()
         self._schedule_prediction()
 
     def _schedule_prediction(self) -> None:
@@ -442,6 +462,8 @@ class DrawPage(QWidget):
         elif entry.net is not None and not self.canvas.is_empty():
             reading = read_image(entry.net, self.canvas.to_array())
         self._show_reading(reading)
+        if self.picture is not None:
+            self.stages.set_input(None if reading is None or reading.blank else reading.inputs)
         self.prediction_updated.emit()
 
     def _show_message(self, text: str, error: bool = False) -> None:
@@ -509,28 +531,31 @@ class DrawPage(QWidget):
             self.open_image(path)
 
     def open_image(self, path: str) -> bool:
-        """Put a picture of a digit on the canvas (inverted and levelled if needed) and read it.
+        """Put a picture of a digit on the canvas (cleaned: white ink on black) and read it.
 
-        The reading comes from the picture itself, through the same loader and recipe as
-        ``nnstudio predict``, until the user draws on it.
+        The reading comes from the picture itself, through the same loader, cleanup and recipe
+        as ``nnstudio predict`` (:func:`nnstudio.core.imaging.load_picture`), until the user
+        draws on it; the stages strip shows original -> cleaned -> 28x28.
         """
         try:
-            ink = load_image_file(path)
+            picture = load_picture(path)
         except ValueError as exc:
             self._show_message(f"Cannot open this image: {exc}", error=True)
             self.context.show_status(f"Cannot open image: {exc}")
             self.last_error = str(exc)
             return False
         self.last_error = None
-        self._show_message("")
+        ink = picture.ink
+        self._show_message("" if not picture.blank else f"{Path(path).name}: no digit found in this picture.")
         shown = ink
         h, w = ink.shape
-        if max(h, w) > RESOLUTION:  # area-filter big photos down for the canvas (thin lines stay visible)
+        if max(h, w) > RESOLUTION:  # area-filter big pictures down for the canvas (thin lines stay visible)
             s = RESOLUTION / max(h, w)
             shown = np.clip(resize(ink, max(1, round(h * s)), max(1, round(w * s))), 0, 1)
         self.canvas.set_picture(shown)
         self.picture = ink
         self.predict_now()
+        self.stages.show_picture(picture, None if self.reading is None else self.reading.inputs, Path(path).name)
         self.context.show_status(f"Opened {Path(path).name}")
         return True
 
@@ -565,6 +590,42 @@ class DrawPage(QWidget):
             return
         self.context.show_status(f"Saved as a {self.my_digits.labels[index]} (digit {index + 1} of your own)")
         self._refresh_my_digits()
+
+    def _choose_digits_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of pictures of your digits")
+        if folder:
+            self.import_folder(folder)
+
+    def import_folder(self, folder: str) -> bool:
+        """Read every labelled picture in ``folder`` in the background (the same path as Open image…
+        and `nnstudio predict`), then add them to My digits in one save."""
+        if self.import_job.busy or self.my_digits.damaged:
+            if self.my_digits.damaged:
+                self._refresh_my_digits()
+            return False
+        self.import_digits_button.setEnabled(False)
+        self.my_digits_status.setText(f"Reading the pictures in {folder}…")
+        self.import_job.start(_import_job, folder)
+        return True
+
+    def _on_folder_read(self, found) -> None:
+        self.import_digits_button.setEnabled(True)
+        try:
+            added = self.my_digits.add_many(found.images, found.labels)
+        except (MyDigitsError, OSError) as exc:
+            self._refresh_my_digits()
+            self.my_digits_status.setText(
+                f"<span style='color:#d9534f'>Nothing was imported: {html.escape(str(exc))}</span>"
+            )
+            return
+        self._refresh_my_digits()
+        self.my_digits_status.setText(f"Imported {added}: {html.escape(found.summary())}.")
+        self.context.show_status(f"Imported {added} digits into My digits")
+
+    def _on_import_failed(self, message: str) -> None:
+        self.import_digits_button.setEnabled(True)
+        self._refresh_my_digits()
+        self.my_digits_status.setText(f"<span style='color:#d9534f'>Import failed: {html.escape(message)}</span>")
 
     def browse_my_digits(self) -> None:
         dialog = MyDigitsDialog(self.my_digits, self)
@@ -613,6 +674,16 @@ class DrawPage(QWidget):
     def shutdown(self) -> None:
         self._timer.stop()
         self.fine_tune_job.shutdown()
+        self.import_job.shutdown()
+
+
+def _import_job(ctx, folder):
+    """Runs on the job's thread: read the folder (nothing is written here)."""
+    return read_folder(
+        folder,
+        progress=lambda done, total: ctx.progress(f"Reading pictures… {done} of {total}"),
+        cancelled=lambda: ctx.is_cancelled,
+    )
 
 
 def _fine_tune_job(ctx, net, digits, data_dir):
