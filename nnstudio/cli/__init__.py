@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "nnstudio.cli.data",
     "nnstudio.cli.grad",
     "nnstudio.cli.memory",
+    "nnstudio.cli.export",
 )
 
 

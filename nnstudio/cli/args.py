@@ -8,9 +8,9 @@ import math
 import sys
 from pathlib import Path
 
+from nnstudio.core.interop import open_model
 from nnstudio.core.limits import LIMITS
 from nnstudio.core.nn.network import Sequential
-from nnstudio.core.nn.serialization import load_model as _load_model
 
 
 class CLIError(Exception):
@@ -76,10 +76,10 @@ def add_data_dir(p: argparse.ArgumentParser, download: bool = True) -> None:
 
 
 def load_model(path: str) -> Sequential:
-    """A model file from the command line; a missing or damaged one is one clear line."""
+    """A model file from the command line (.npz or .onnx); a missing or damaged one is one clear line."""
     if not Path(path).exists():
         raise CLIError(f"no such model file: {path}")
-    return _load_model(path)
+    return open_model(path)
 
 
 class ProgressBar:
