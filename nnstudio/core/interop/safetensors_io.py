@@ -119,14 +119,17 @@ def pytorch_code(net: Sequential, weights_file: str = "model.safetensors") -> st
     n_in = net.input_size
     names = net.meta.get("class_names")
     input_note = (
-        "a 28x28 image flattened row by row, pixels scaled to [0, 1] (x / 255)" if n_in == 784 else "the features"
+        [f"Input: {n_in} values per example, a 28x28 image flattened row by row,", "pixels scaled to [0, 1] (x / 255)."]
+        if n_in == 784
+        else [f"Input: {n_in} values per example."]
     )
     lines = [
         f'"""This network as PyTorch code (exported by nnstudio {__version__}).',
         "",
-        f"Its weights are in {weights_file} beside this file. Input: {n_in} values per example,",
-        f"{input_note}. Output: {net.output_size} scores (logits);",
-        "torch.softmax(model(x), dim=-1) gives the probabilities.",
+        f"Weights: {weights_file}, beside this file.",
+        *input_note,
+        f"Output: {net.output_size} scores (logits); torch.softmax(model(x), dim=-1)",
+        "gives the probabilities.",
         '"""',
         "",
         "from pathlib import Path",
@@ -142,7 +145,8 @@ def pytorch_code(net: Sequential, weights_file: str = "model.safetensors") -> st
         "model = nn.Sequential(",
         pytorch_modules(net),
         ")",
-        f'model.load_state_dict(load_file(Path(__file__).with_name("{weights_file}")), strict=True)',
+        f'weights = load_file(Path(__file__).with_name("{weights_file}"))',
+        "model.load_state_dict(weights, strict=True)",
         "model.eval()",
         "",
         'if __name__ == "__main__":',

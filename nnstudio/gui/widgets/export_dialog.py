@@ -94,7 +94,7 @@ class ExportDialog(QDialog):
         self.code.setReadOnly(True)
         self.code.setLineWrapMode(QPlainTextEdit.NoWrap)
         self.code.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
-        self.code.setMinimumSize(620, 300)
+        self.code.setMinimumSize(640, 420)
 
         self.error_label = QLabel(objectName="exportError")
         self.error_label.setWordWrap(True)
@@ -143,8 +143,11 @@ class ExportDialog(QDialog):
             text = pytorch_code(self.net, weights)
         except ExportError as exc:
             text = f"# This network has no PyTorch equivalent here: {exc}"
-        written = {"onnx": "not written with ONNX", "safetensors": "not written", "pytorch": "written"}[self.fmt()]
-        self.code_title.setText(f"Your network in PyTorch ({written} with this format; it loads {weights}):")
+        if self.fmt() == "pytorch":
+            title = f"Your network in PyTorch: {Path(weights).stem}.py, written with {weights} beside it:"
+        else:
+            title = f"Your network in PyTorch (the “PyTorch code” format writes this file, loading {weights}):"
+        self.code_title.setText(title)
         self.code.setPlainText(text)
 
     # -- actions ------------------------------------------------------------------------
