@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from nnstudio.core.interop import FORMATS, export_model, format_for_path
+from nnstudio.core.interop import FORMATS, MissingPackageError, export_model, format_for_path
 
-from .args import load_model
+from .args import CLIError, load_model
 
 
 def register(sub) -> None:
@@ -27,7 +27,10 @@ def register(sub) -> None:
 def run(args) -> int:
     fmt = args.format or format_for_path(args.out)  # a bad name fails before the model is read
     net = load_model(args.model)
-    written = export_model(net, args.out, fmt)
+    try:
+        written = export_model(net, args.out, fmt)
+    except MissingPackageError as exc:  # ONNX without the onnx package: say how to install it
+        raise CLIError(str(exc)) from None
     if args.json:
         print(json.dumps({"format": fmt, "files": [str(p) for p in written], "parameters": net.num_parameters()}))
     else:

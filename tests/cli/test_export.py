@@ -103,3 +103,25 @@ def test_unsupported_onnx_operator_is_one_line_from_evaluate(tmp_path):
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "unsupported ONNX operator Conv (node 'conv1')" in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        ("export", 'ONNX export needs the onnx package: pip install "nnstudio[interop]"'),
+        ("evaluate", 'opening m.onnx needs the onnx package: pip install "nnstudio[interop]"'),
+    ],
+)
+def test_without_onnx_the_cli_says_how_to_install_it(tmp_path, command, message):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"\x08\x08")  # never read: the package is missing first
+    args = [SHIPPED, str(tmp_path / "out.onnx")] if command == "export" else [str(model), "--no-download"]
+    # What a user without onnx gets: `import onnx` fails inside the real entry point.
+    code = (
+        f"import sys; sys.modules['onnx'] = None; from nnstudio.cli import main; sys.exit(main({[command, *args]!r}))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert not (tmp_path / "out.onnx").exists()
