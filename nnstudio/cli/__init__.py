@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "nnstudio.cli.memory",
     "nnstudio.cli.runs",
     "nnstudio.cli.exercise",
+    "nnstudio.cli.export",
 )
 
 

@@ -8,9 +8,9 @@ import math
 import sys
 from pathlib import Path
 
+from nnstudio.core.interop import open_model
 from nnstudio.core.limits import LIMITS
 from nnstudio.core.nn.network import Sequential
-from nnstudio.core.nn.serialization import load_model as _load_model
 from nnstudio.resources import SHIPPED_DATASETS, pretrained_model_path
 
 
@@ -80,14 +80,14 @@ MODEL_HELP = "a model file (.npz), or mnist / fashion-mnist for the model shippe
 
 
 def load_model(path: str) -> Sequential:
-    """A model file from the command line, or a shipped model by its dataset's name ('mnist',
+    """A model file from the command line (.npz or .onnx), or a shipped model by its dataset's name ('mnist',
     'fashion-mnist') when no such file exists; a missing or damaged one is one clear line."""
     if not Path(path).exists():
         if path in SHIPPED_DATASETS:
-            return _load_model(pretrained_model_path(path))
+            return open_model(pretrained_model_path(path))
         names = " and ".join(SHIPPED_DATASETS)
         raise CLIError(f"no such model file: {path} (the shipped models are called {names})")
-    return _load_model(path)
+    return open_model(path)
 
 
 class ProgressBar:

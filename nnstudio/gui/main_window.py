@@ -1,6 +1,6 @@
 """The main window: navigation on the left, one page at a time on the right.
 
-Menus: File (New, Open, Open Recent, Save, Save As, Recover Autosaved Run, Quit), View (pages,
+Menus: File (New, Open, Open Recent, Save, Save As, Export, Recover Autosaved Run, Quit), View (pages,
 theme, full screen), Train (the studio's run controls), Help (shortcuts, about). Geometry,
 the open page, splitter sizes and tabs (window_state.py), theme and recent files persist in QSettings;
 the studio keeps its own architecture and settings there too.
@@ -31,6 +31,7 @@ from .context import AppContext
 from .pages import PAGES
 from .theme import THEMES, apply_theme
 from .widgets.accessibility import name_controls
+from .widgets.export_dialog import ExportDialog
 from .widgets.training_charts import restyle_plots
 from .window_state import WindowState
 
@@ -145,10 +146,12 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._rebuild_recent_menu)  # files deleted meanwhile disappear
         self.save_action = self._action("&Save", self.save_model, QKeySequence.Save, self.file_menu)
         self.save_as_action = self._action("Save &As…", self.save_model_as, QKeySequence.SaveAs, self.file_menu)
+        self.export_action = self._action("&Export…", self.export_model, QKeySequence("Ctrl+E"), self.file_menu)
         self.recover_action = self._action("Recover &Autosaved Run", self.recover_autosave, None, self.file_menu)
         for a in (self.new_action, self.open_action, self.save_action, self.save_as_action, self.recover_action):
             a.setEnabled(studio)
         self.recent_menu.setEnabled(studio)
+        self.export_action.setEnabled(studio)
         self.file_menu.addSeparator()
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit, self.file_menu, fallback="Ctrl+Q")
         self._rebuild_recent_menu()
@@ -203,6 +206,7 @@ class MainWindow(QMainWindow):
             (keys(self.new_action), "New model (default architecture)"),
             (keys(self.open_action), "Open a model"),
             (keys(self.save_action, self.save_as_action), "Save / Save as"),
+            (keys(self.export_action), "Export (ONNX, safetensors, PyTorch code)"),
             ("F5", "Train (or resume)"),
             ("F6", "Pause / resume"),
             ("F7", "Train one batch (step)"),
@@ -310,6 +314,19 @@ class MainWindow(QMainWindow):
             return False
         path = self.studio.choose_save_path()
         return bool(path) and self.studio.save_model(path)
+
+    def export_model(self) -> bool:
+        """File ▸ Export…: the studio's network as ONNX, safetensors or PyTorch code."""
+        if self.studio is None or self.studio.net is None:
+            self.context.show_status("There is no network to export yet.")
+            return False
+        where = Path(self.studio.path) if self.studio.path else Path.home() / "model"
+        dialog = ExportDialog(self.studio.net, where.parent, where.stem, parent=self)
+        self.export_dialog = dialog  # tests and automation reach the open dialog here
+        if not dialog.exec():
+            return False
+        self.context.show_status("Exported " + ", ".join(p.name for p in dialog.written))
+        return True
 
     def recover_autosave(self) -> bool:
         if self.studio is None:

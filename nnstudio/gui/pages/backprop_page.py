@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.core.data import DataError, load_dataset, to_inputs
+from nnstudio.core.interop import open_model
 from nnstudio.core.lessons import backprop_narration as narration
 from nnstudio.core.lessons.backprop import (
     BackpropTracer,
@@ -41,7 +42,7 @@ from nnstudio.core.lessons.backprop import (
     tiny_problem,
 )
 from nnstudio.core.lessons.backprop_walkthrough import Walkthrough, is_tiny
-from nnstudio.core.nn import Sequential, load_model
+from nnstudio.core.nn import Sequential
 from nnstudio.gui.theme import sign_legend_html
 from nnstudio.gui.widgets.controls import ElidedLabel
 from nnstudio.gui.widgets.matrix_view import MatrixView, square_side
@@ -299,7 +300,7 @@ class BackpropPage(QWidget):
         path = pretrained_model_path("mnist")
         if path.exists():
             try:
-                net = load_model(path)
+                net = open_model(path)
                 self.network_combo.setItemText(3, "MNIST · 784-128-10 (trained)")
                 return net
             except Exception:  # a broken shipped file: fall back to a fresh network

@@ -42,7 +42,8 @@ from PySide6.QtWidgets import (
 
 from nnstudio.core.data import DataError, MyDigits, MyDigitsError, class_names, training_arrays
 from nnstudio.core.imaging import SIZE, load_picture, read_folder, read_image, resize
-from nnstudio.core.nn import ModelFileError, Sequential, load_model
+from nnstudio.core.interop import open_model
+from nnstudio.core.nn import ModelFileError, Sequential
 from nnstudio.core.training import fine_tune
 from nnstudio.gui.jobs import Job
 from nnstudio.gui.widgets.digit_canvas import RESOLUTION, DigitCanvas
@@ -320,7 +321,7 @@ class DrawPage(QWidget):
     def _load_shipped(self, key: str, title: str) -> _ModelEntry:
         path = pretrained_model_path(key)
         try:
-            net = load_model(path)
+            net = open_model(path)
         except (ModelFileError, OSError) as exc:
             return _ModelEntry(key, title, None, f"{path.name} could not be loaded: {exc}")
         return _ModelEntry(key, title, net)
@@ -335,7 +336,12 @@ class DrawPage(QWidget):
             return
         if model is not self._studio_model:  # a newly built or loaded network
             self._studio_model, self._studio_start = model, _fingerprint(model)
-        trained = bool((model.meta.get("history") or {}).get("epochs")) or _fingerprint(model) != self._studio_start
+        # Trained here (history, or weights moved since it arrived) or elsewhere (an imported file: meta "source").
+        trained = (
+            bool((model.meta.get("history") or {}).get("epochs"))
+            or bool(model.meta.get("source"))
+            or _fingerprint(model) != self._studio_start
+        )
         sizes = model.sizes()
         if not sizes or sizes[0] != SIZE * SIZE or model.output_size != 10:
             entry = _ModelEntry(

@@ -38,8 +38,9 @@ from PySide6.QtWidgets import (
 from nnstudio.core import paths
 from nnstudio.core.data import arrays_for, cached_arrays
 from nnstudio.core.fmt import format_loss, format_rate, format_seconds
+from nnstudio.core.interop import open_model as open_model_file
 from nnstudio.core.memory import training_footprint
-from nnstudio.core.nn import DEFAULT_LR, ModelFileError, Sequential, load_model, restore_optimizer, save_model
+from nnstudio.core.nn import DEFAULT_LR, ModelFileError, Sequential, restore_optimizer, save_model
 from nnstudio.core.nn.serialization import check_destination
 from nnstudio.core.training import History, RunConfig, Trainer
 
@@ -1019,9 +1020,10 @@ class StudioPage(QWidget):
         return True
 
     def open_model(self, path: str) -> bool:
-        """Load a model with its settings and history; on a bad file say why and change nothing."""
+        """Load a model (ours, or an ONNX one made elsewhere) with its settings and history;
+        on a bad file say why and change nothing."""
         try:
-            net = load_model(path)
+            net = open_model_file(path)
         except Exception as exc:  # a bad file of any kind is one line; the current model stays
             self.show_message(f"Could not open the model: {open_error_text(exc, path)}", error=True)
             return False
@@ -1047,8 +1049,10 @@ class StudioPage(QWidget):
             return False
         self._install_network(net, History.from_dict(net.meta.get("history")))
         self.built_key = self._current_key()
-        self.path = str(path)
-        self.path_changed.emit(self.path)
+        # An imported file (.onnx) is not where Save writes nnstudio's own format: Save asks for a name.
+        imported = Path(path).suffix.lower() != ".npz"
+        self.path = None if imported else str(path)
+        self.path_changed.emit(str(path))
         self.dirty_set(False)
         self._save_settings()
         self.context.show_status(
@@ -1066,7 +1070,12 @@ class StudioPage(QWidget):
         self.build_network()
 
     def choose_open_path(self) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", str(Path.home()), "nnstudio models (*.npz)")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open model",
+            str(Path.home()),
+            "Models (*.npz *.onnx);;nnstudio models (*.npz);;ONNX models (*.onnx)",
+        )
         return path or None
 
     def choose_save_path(self) -> str | None:
