@@ -67,7 +67,7 @@ def resume(network: Sequential, changes: dict | None = None) -> Resumed:
         else:
             raise ValueError(f"unknown setting {name!r}")
     config.__post_init__()
-    config.validate(network.input_size, network.output_size)
+    config.validate(network.input_size or 784, network.output_size or 10)
     optimizer = config.make_optimizer(network.parameters())
     restored = restore_optimizer(network, optimizer)
     state = network.optimizer_state

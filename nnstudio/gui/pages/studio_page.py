@@ -607,7 +607,7 @@ class StudioPage(QWidget):
         self.history = history
         n_train = len(self.arrays.y_train) if self.arrays is not None else 1
         bpe = int(history_bpe(history, -(-n_train // max(1, self.batch_size.value()))))
-        self.loss_chart.set_history(history.step_loss, history.epochs, bpe)
+        self.loss_chart.set_history(history.step_loss, history.epochs, bpe, history.step_index)
         self.accuracy_plot.set_history(history.epochs)
         self.gradient_chart.reset(len(net.dense_layers()), bpe)
         self.weight_view.update_weights(net)
@@ -870,7 +870,7 @@ class StudioPage(QWidget):
         self._update_buttons(state)
 
     def _on_diverged(self, message: str) -> None:
-        steps = len(self.history.step_loss)
+        steps = self.history.steps
         self.loss_chart.mark_diverged(steps + 1)
         self.show_message("<b>The loss became NaN: training diverged.</b> " + message, error=True)
         self.context.show_status("Training diverged; the last good weights were kept")
@@ -888,9 +888,7 @@ class StudioPage(QWidget):
             self.progress.setValue(self.progress.maximum())
             self.progress.setFormat(f"done: {len(self.history.epochs)} epochs trained")
         elif state == "stopped":
-            self.progress.setFormat(
-                f"stopped at epoch {len(self.history.epochs) + 1}, step {len(self.history.step_loss)}"
-            )
+            self.progress.setFormat(f"stopped at epoch {len(self.history.epochs) + 1}, step {self.history.steps}")
         elif state == "diverged":
             self.progress.setFormat("diverged: weights restored")
         self.context.set_model(self.net, self.data.name if self.data else None)
@@ -1047,8 +1045,8 @@ class StudioPage(QWidget):
 
 def history_bpe(history: History, default: int) -> int:
     """Batches per epoch of a saved run (steps / epochs), so its x axis is in epochs again."""
-    if history.epochs and history.step_loss:
-        return max(1, round(len(history.step_loss) / len(history.epochs)))
+    if history.epochs and history.steps:
+        return max(1, round(history.steps / len(history.epochs)))
     return max(1, default)
 
 

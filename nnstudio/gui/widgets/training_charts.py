@@ -20,6 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.training.series import DecimatedSeries
+
+# Points a loss chart keeps (per curve) however long the session: the newest at full resolution.
+CHART_POINTS = 8192
+
 # Colours that read on both light and dark plot backgrounds.
 RAW = (90, 140, 220)
 EMA = (30, 110, 235)
@@ -223,8 +228,9 @@ class LossChart(QWidget):
         self.plot.setYRange(0, 2.5, padding=0)
         self._y_top = 2.5
 
-        self.raw = GrowingSeries(4096)
-        self.ema = GrowingSeries(4096)
+        # a fixed memory budget however long the session: older steps are merged (multi-resolution)
+        self.raw = DecimatedSeries(CHART_POINTS)
+        self.ema = DecimatedSeries(CHART_POINTS)
         self.test = GrowingSeries(64)
         self.batches_per_epoch = 1
         self.smoothing = smoothing
@@ -294,12 +300,18 @@ class LossChart(QWidget):
             self.test.extend(np.array([float(epoch)]), np.array([loss]))
             self.test_item.setData(*self.test.view())
 
-    def set_history(self, step_loss, epochs: list[dict], batches_per_epoch: int) -> None:
-        """Redraw everything from a saved History (Open)."""
+    def set_history(self, step_loss, epochs: list[dict], batches_per_epoch: int, step_index=None) -> None:
+        """Redraw everything from a saved History (Open); ``step_index``: the step of each loss
+        (a long history's older points stand for several steps), default 1, 2, 3, ..."""
         self.clear()
         self.set_batches_per_epoch(batches_per_epoch)
         if len(step_loss):
-            self.add_steps(1, np.asarray(step_loss))
+            losses = np.asarray(step_loss, dtype=np.float64)
+            steps = np.arange(1, len(losses) + 1) if step_index is None else np.asarray(step_index, dtype=np.float64)
+            smooth, self._ema_state = debiased_ema(losses, self.smoothing, self._ema_state)
+            self.raw.extend(steps / self.batches_per_epoch, losses)
+            self.ema.extend(steps / self.batches_per_epoch, smooth)
+            self._redraw()
         for e in epochs:
             self.add_test_point(e["epoch"], e.get("test_loss"))
 
@@ -441,7 +453,7 @@ class GradientChart(pg.PlotWidget):
             offset=(-10, 10), labelTextColor=QApplication.instance().palette().color(QPalette.Text)
         )
         self.items: list[pg.PlotDataItem] = []
-        self.series: list[GrowingSeries] = []
+        self.series: list[DecimatedSeries] = []
         self.batches_per_epoch = 1
 
     def reset(self, n_layers: int, batches_per_epoch: int = 1) -> None:
@@ -457,7 +469,7 @@ class GradientChart(pg.PlotWidget):
             it.setDownsampling(auto=True, method="mean")
             it.setClipToView(True)
             self.items.append(it)
-            self.series.append(GrowingSeries(1024))
+            self.series.append(DecimatedSeries(CHART_POINTS // 2))
 
     def add(self, steps: np.ndarray, norms: np.ndarray, redraw: bool = True) -> None:
         if norms.size == 0 or norms.shape[1] != len(self.series):
