@@ -30,9 +30,11 @@ def test_a_collapsing_run_in_the_window_is_stopped_and_the_good_weights_kept(stu
     qtbot.waitUntil(lambda: not page.worker.running, timeout=120000)
     collapse = page.trainer.collapse
     assert page.trainer.state == "diverged" and collapse is not None and collapse.kind != "nan"
+    # the opened model's run continued: its 15 epochs and 7035 steps, then the wrecked steps
+    assert collapse.epoch == 16 and collapse.restored_step == 7035 < collapse.step < 7035 + 469
     assert page.banner.isVisible() and "Training collapsed" in page.message()
     assert "momentum" in page.message() and "rolled back" in page.message()
-    assert page.loss_chart.diverged_line.isVisible()
+    assert page.loss_chart.diverged_line.isVisible() and page.loss_chart.diverged_line.label.format == "collapsed"
     assert "best weights" in page.progress.format()
     x_test, y_test = page.arrays.x_test, page.arrays.y_test
     assert evaluate(page.net, x_test, y_test)[1] >= 0.97  # the kept weights

@@ -7,7 +7,8 @@ its accuracy falls to chance, and the run goes on "training" a wreck. The guard 
   stays far above the best smoothed value of this run (more than ``factor`` x best + ``margin``)
   for ``patience`` steps in a row, the run has collapsed;
 - **the test accuracy after each epoch** (or the test loss, without labels): a fall of more than
-  ``accuracy_drop`` below the best of the run (or of the model the run started from);
+  ``accuracy_drop`` below the best of the run (or of the model the run started from), on a test
+  set of at least ``min_test`` examples;
 - a **NaN or infinite loss**.
 
 Whatever trips it, the trainer stops and the guard puts back the **best weights seen**, with their
@@ -82,11 +83,14 @@ class TrainingGuard:
         probe: int = 256,
         tolerance: float = 0.02,
         watch: bool = True,
+        min_test: int = 500,
     ):
         self.watch = bool(watch)  # False: only a NaN/inf loss stops the run (the best weights are still kept)
         self.factor, self.margin, self.patience = float(factor), float(margin), int(patience)
         self.smoothing, self.warmup = float(smoothing), int(warmup)
         self.accuracy_drop = float(accuracy_drop)
+        # a test set this small swings by more than accuracy_drop on its own (20 of your own digits): not judged
+        self.min_test = int(min_test)
         self.every, self.probe_size, self.tolerance = max(1, int(every)), int(probe), float(tolerance)
         self.collapse: Collapse | None = None
         self._snapshot: list[np.ndarray] | None = None
@@ -193,9 +197,9 @@ class TrainingGuard:
     def threshold(self) -> float:
         return self.factor * self.best_smoothed + self.margin
 
-    def after_epoch(self, test_accuracy: float | None, test_loss: float | None) -> str | None:
-        """The test metrics after an epoch; returns "accuracy" when they collapsed."""
-        if not self.watch:
+    def after_epoch(self, test_accuracy: float | None, test_loss: float | None, n_test: int = 10_000) -> str | None:
+        """The test metrics after an epoch (on ``n_test`` examples); returns "accuracy" when they collapsed."""
+        if not self.watch or n_test < self.min_test:
             return None
         if test_accuracy is not None:
             if self._best_test is not None and test_accuracy < self._best_test - self.accuracy_drop:

@@ -384,7 +384,7 @@ class Trainer:
             test_loss = test_acc = None
             if self.test is not None:
                 test_loss, test_acc = evaluate(self.network, *self.test, loss=self.loss)
-                if self.guard.after_epoch(test_acc, test_loss):
+                if self.guard.after_epoch(test_acc, test_loss, len(self.test[0])):
                     # the collapsed epoch is not recorded: the weights go back to the best ones
                     self._tripped("accuracy", epoch, None, test_acc if test_acc is not None else test_loss)
                     return self.history

@@ -336,7 +336,7 @@ class DrawPage(QWidget):
         # An untrained network guesses at random: keep the shipped model until the studio's has trained.
         newly_trained = entry.trained and not (previous is not None and previous.trained)
         select = "studio" if newly_trained else None
-        if not entry.trained and self.model_combo.currentData() == "studio":
+        if entry.net is not None and not entry.trained and self.model_combo.currentData() == "studio":
             # Reset or New replaced a trained studio model: back to the shipped one for its dataset
             dataset = self.context.model_dataset
             select = dataset if dataset in self._entries and dataset != "studio" else "mnist"

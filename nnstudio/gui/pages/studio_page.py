@@ -941,11 +941,12 @@ class StudioPage(QWidget):
     def _on_diverged(self, message: str) -> None:
         collapse = self.trainer.collapse if self.trainer is not None else None
         step = collapse.step if collapse is not None else self.history.steps
-        self.loss_chart.mark_diverged(step + 1)
         if collapse is not None and collapse.kind != "nan":
             title = "Training collapsed: the guard stopped it before the loss became NaN."
+            self.loss_chart.mark_diverged(step + 1, "collapsed")
         else:
             title = "The loss became NaN: training diverged."
+            self.loss_chart.mark_diverged(step + 1)
         self.show_message(f"<b>{title}</b> " + message, error=True)
         self.context.show_status("Training stopped by the guard; the best weights seen were kept")
 
@@ -964,9 +965,12 @@ class StudioPage(QWidget):
         elif state == "stopped":
             self.progress.setFormat(f"stopped at epoch {len(self.history.epochs) + 1}, step {self.history.steps}")
         elif state == "diverged":
-            kept = self.trainer.collapse.restored_step if self.trainer and self.trainer.collapse else None
+            self._set_cards_from_history()  # the kept weights' figures, not those of the wrecked steps
+            collapse = self.trainer.collapse if self.trainer is not None else None
+            kept = collapse.restored_step if collapse is not None else None
+            what = "collapsed" if collapse is not None and collapse.kind != "nan" else "diverged"
             self.progress.setFormat(
-                "stopped by the guard: " + (f"best weights (step {kept}) kept" if kept is not None else "weights kept")
+                f"{what}: " + (f"best weights (step {kept}) kept" if kept is not None else "weights kept")
             )
         self.context.set_model(self.net, self.data.name if self.data else None)
 

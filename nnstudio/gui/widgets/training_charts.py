@@ -315,7 +315,9 @@ class LossChart(QWidget):
         for e in epochs:
             self.add_test_point(e["epoch"], e.get("test_loss"))
 
-    def mark_diverged(self, step: int) -> None:
+    def mark_diverged(self, step: int, label: str = "diverged") -> None:
+        """A dashed line where the guard stopped the run ("diverged": NaN; "collapsed": before NaN)."""
+        self.diverged_line.label.setFormat(label)
         self.diverged_line.setPos(step / self.batches_per_epoch)
         self.diverged_line.show()
 

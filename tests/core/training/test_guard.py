@@ -95,7 +95,10 @@ def test_test_accuracy_collapsing_after_an_epoch_trips_the_guard():
     g = TrainingGuard()
     assert g.after_epoch(None, 0.5) is None and g.after_epoch(None, 1.0) is None
     assert g.after_epoch(None, 1.3) == "accuracy"  # regression: test loss above 2 x best + 0.25
-    assert TrainingGuard(watch=False).after_epoch(0.97, 0.1) is None
+    g = TrainingGuard()
+    assert g.after_epoch(0.97, 0.1, n_test=20) is None and g.after_epoch(0.6, 0.9, n_test=20) is None  # too few
+    g = TrainingGuard(watch=False)
+    assert g.after_epoch(0.97, 0.1) is None and g.after_epoch(0.1, 2.3) is None
 
 
 def test_without_watching_only_nan_stops_a_run():
