@@ -7,6 +7,12 @@ at least one epoch) it fits a straight line to RSS against time and against opti
 the growth per hour and per step. Target (issue 12): < 100 MiB per hour.
 
     QT_QPA_PLATFORM=offscreen NNSTUDIO_DATA_DIR=../shared/data python benchmarks/bench_rss_growth.py [--minutes 10]
+
+Measured on the shared 2-core machine (load average 2 to 17, so steps per second vary a lot):
+before the bounded history (every loss kept in lists and doubling chart buffers) 73 MiB/hour,
+1,024 bytes/step (6 min, 8,832 steps); after, 8.6 MiB/hour, 327 bytes/step (11 min, 5,028 steps).
+Under the heaviest load (under 3 steps/s, about one epoch in the run) the figure is dominated by
+the first epoch's one-off allocations and is not a growth rate: run it for longer there.
 """
 
 from __future__ import annotations
