@@ -14,12 +14,20 @@ from nnstudio.core.nn.optim import DEFAULT_LR
 from nnstudio.core.nn.serialization import check_destination, save_model
 from nnstudio.core.runs import record_run
 from nnstudio.core.training.config import RunConfig
+from nnstudio.core.training.resume import resume
 
-from .args import CLIError, ProgressBar, add_data_dir, download_progress, limited, parse_layers
+from .args import CLIError, ProgressBar, add_data_dir, download_progress, limited, load_model, parse_layers
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train an MLP on a dataset")
+    p = sub.add_parser(
+        "train",
+        help="train an MLP on a dataset",
+        epilog="Exit status: 0 when training finished or was stopped; 1 when the training guard stopped a "
+        "run that collapsed (the loss became NaN/inf, or rose far above its best, or the test accuracy fell) "
+        "-- the best weights seen are kept and saved with --out, and the reason is on stderr and in --json; "
+        "2 for a mistake in the arguments.",
+    )
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--layers", default="128", help="hidden layer sizes, e.g. 256,128")
     p.add_argument(
@@ -50,6 +58,19 @@ def register(sub) -> None:
     p.add_argument("--seed", type=limited("seed"), default=0)
     p.add_argument("--out", help="save the trained model here (.npz)")
     p.add_argument("--force", action="store_true", help="let --out replace a file that is not an nnstudio model")
+    p.add_argument(
+        "--resume",
+        metavar="MODEL",
+        help="continue training a saved model (its weights, optimizer state and history); its hyperparameters "
+        "apply unless changed here (--layers, --activation, --init, --dropout and --dataset must match it)",
+    )
+    p.add_argument(
+        "--guard",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stop a run that collapses (smoothed loss far above its best, or test accuracy falling) and keep "
+        "the best weights seen (default: on; --no-guard stops only when the loss becomes NaN)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     add_data_dir(p)
     g = p.add_argument_group("memory")
@@ -75,7 +96,47 @@ def register(sub) -> None:
         "within this budget, lowering --batch-size if it would not fit, e.g. 2GB, 512MiB, "
         "'16 GB laptop'",
     )
+    _track_explicit(p)
     p.set_defaults(func=run)
+
+
+def _track_explicit(parser: argparse.ArgumentParser) -> None:
+    """Record which options the user typed (``args.explicit``): a resumed run takes the rest from the model."""
+    for action in parser._actions:
+        if action.dest == "help" or not action.option_strings:
+            continue
+        base = type(action)
+
+        def call(self, parser, namespace, values, option_string=None, _base=base):
+            explicit = getattr(namespace, "explicit", None)
+            if explicit is None:
+                explicit = set()
+                namespace.explicit = explicit
+            explicit.add(self.dest)
+            _base.__call__(self, parser, namespace, values, option_string)
+
+        action.__class__ = type(base.__name__, (base,), {"__call__": call})
+
+
+# RunConfig field <- the option that sets it, for a resumed run
+_RESUMABLE = {
+    "dataset": "dataset",
+    "hidden": "layers",
+    "activation": "activation",
+    "dropout": "dropout",
+    "init": "init",
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "momentum": "momentum",
+    "nesterov": "nesterov",
+    "weight_decay": "weight_decay",
+    "batch_size": "batch_size",
+    "epochs": "epochs",
+    "seed": "seed",
+    "schedule": "cosine",
+    "precision": "precision",
+    "checkpoint_segments": "checkpoint_segments",
+}
 
 
 def config_from_args(args) -> RunConfig:
@@ -104,8 +165,40 @@ def config_from_args(args) -> RunConfig:
     )
 
 
+def _resume(args, flags: RunConfig):
+    """The saved model, its config with the options the user typed applied, its optimizer and history."""
+    net = load_model(args.resume)
+    typed = getattr(args, "explicit", set())
+    changes = {field: getattr(flags, field) for field, option in _RESUMABLE.items() if option in typed}
+    try:
+        resumed = resume(net, changes)
+    except LimitError as exc:
+        raise CLIError(str(exc)) from None
+    if not args.json:
+        cfg = resumed.config
+        state = (
+            "optimizer state restored"
+            if resumed.optimizer_restored
+            else (
+                f"saved optimizer state was for {resumed.saved_optimizer}, starting {cfg.optimizer} afresh"
+                if resumed.saved_optimizer
+                else "no optimizer state saved, starting it afresh"
+            )
+        )
+        print(
+            f"resuming {args.resume}: {' -> '.join(map(str, net.sizes()))}, {len(resumed.history.epochs)} epochs and "
+            f"{resumed.history.steps} steps trained; {cfg.optimizer} lr {cfg.base_lr:g}, {cfg.schedule}; {state}",
+            file=sys.stderr,
+        )
+    return resumed
+
+
 def run(args) -> int:
     config = config_from_args(args)
+    resumed = None
+    if args.resume:
+        resumed = _resume(args, config)
+        config = resumed.config
     # Check everything that needs no data before loading (and maybe downloading) it.
     try:
         config.validate()
@@ -114,7 +207,7 @@ def run(args) -> int:
         raise CLIError(str(exc)) from None
     if args.out:  # a destination that cannot take the model is refused before the run, not after it
         check_destination(args.out, force=args.force)
-    data = load_dataset(args.dataset, args.data_dir, download=not args.no_download, progress=download_progress())
+    data = load_dataset(config.dataset, args.data_dir, download=not args.no_download, progress=download_progress())
     x_train, y_train = data.flat("train")
     x_test, y_test = data.flat("test")
     try:
@@ -122,8 +215,13 @@ def run(args) -> int:
         config.check_memory(data.input_size, data.num_classes, x_train.nbytes + x_test.nbytes)
     except LimitError as exc:
         raise CLIError(str(exc)) from None
-    net = config.build_network(data.input_size, data.num_classes)
-    opt = config.make_optimizer(net.parameters())
+    if resumed is not None:
+        net, opt = resumed.network, resumed.optimizer
+        if net.input_size != data.input_size or net.output_size != data.num_classes:
+            raise CLIError(f"{args.resume} is {'-'.join(map(str, net.sizes()))}, which does not fit {data.name}")
+    else:
+        net = config.build_network(data.input_size, data.num_classes)
+        opt = config.make_optimizer(net.parameters())
     if args.memory_budget:
         config.batch_size = _fit_budget(args.memory_budget, config, net, opt, x_train, y_train)
     trainer = make_trainer(
@@ -133,18 +231,21 @@ def run(args) -> int:
         (x_train, y_train),
         (x_test, y_test),
         segments=config.checkpoint_segments or 1,
+        history=resumed.history if resumed is not None else None,
+        guard=args.guard,
         **config.trainer_kwargs(len(x_train)),
     )
     bar = ProgressBar(trainer.batches_per_epoch)
+    first = trainer.epoch  # a resumed run numbers its epochs on from the model's
 
     def on_step(info):
         if info.batch % 10 == 0 or info.batch == info.batches_per_epoch:
-            bar.label = f"epoch {info.epoch}/{config.epochs}"
+            bar.label = f"epoch {info.epoch - first}/{config.epochs}"
             bar.update(info.batch, f"loss {info.loss:.4f}  {info.samples_per_sec:,.0f} samples/s")
 
     def on_epoch(info):
         bar.close(
-            f"epoch {info.epoch}/{config.epochs}: train loss {info.train_loss:.4f}  "
+            f"epoch {info.epoch - first}/{config.epochs}: train loss {info.train_loss:.4f}  "
             f"test loss {info.test_loss:.4f}  test accuracy {info.test_accuracy:.2%}  ({info.seconds:.2f} s)"
         )
 
@@ -180,6 +281,9 @@ def run(args) -> int:
         "hyperparameters": hyper,
         "model": args.out,
         "run": recorder.run_id,
+        "resumed_from": args.resume,
+        # what the training guard did (None: it did not trip); the weights saved are the best ones seen
+        "guard": trainer.collapse.to_dict() if trainer.collapse is not None else None,
     }
     if trainer.state == "diverged":
         print(f"nnstudio: {trainer.message}", file=sys.stderr)

@@ -156,6 +156,13 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit, self.file_menu, fallback="Ctrl+Q")
         self._rebuild_recent_menu()
 
+        if self.studio is not None:
+            self.edit_menu = bar.addMenu("&Edit")
+            self.undo_action = self.studio.undo_stack.createUndoAction(self, "&Undo")
+            self.undo_action.setShortcut(QKeySequence.Undo)
+            self.redo_action = self.studio.undo_stack.createRedoAction(self, "&Redo")
+            self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+            self.edit_menu.addActions([self.undo_action, self.redo_action])
         self.view_menu = bar.addMenu("&View")
         for i, page in enumerate(self.pages):
             # "&" in a title ("Build & Train") is a mnemonic marker unless doubled
@@ -268,30 +275,19 @@ class MainWindow(QMainWindow):
             none.setEnabled(False)
             self.recent_menu.addAction(none)
 
-    def _confirm_discard(self) -> bool:
-        """True if it is fine to throw away the current trained model."""
+    def _confirm_discard(self, what: str = "Closing") -> bool:
+        """True if it is fine to throw away the current trained model (the studio asks Save / Discard / Cancel)."""
         if self.studio is None or not self.studio.dirty or not self.ask_before_close:
             return True
-        if QApplication.platformName() == "offscreen":
-            return True  # nobody can answer a dialog there (tests, benchmarks)
-        answer = QMessageBox.question(
-            self,
-            "Unsaved model",
-            "The network has been trained since it was last saved. Save it first?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
-            QMessageBox.Save,
-        )
-        if answer == QMessageBox.Save:
-            return self.save_model()
-        return answer == QMessageBox.Discard
+        return self.studio.confirm_discard(what)
 
     def new_model(self) -> None:
-        if self.studio is not None and self._confirm_discard():
+        if self.studio is not None and self._confirm_discard("A new model"):
             self.show_page("studioPage")
             self.studio.new_model()
 
     def open_model(self, path: str | None = None) -> bool:
-        if self.studio is None or not self._confirm_discard():
+        if self.studio is None or not self._confirm_discard("Opening another model"):
             return False
         path = path or self.studio.choose_open_path()
         if not path:
@@ -335,7 +331,7 @@ class MainWindow(QMainWindow):
         if not path.exists():
             self.context.show_status("There is no autosaved run.")
             return False
-        if not self._confirm_discard():
+        if not self._confirm_discard("Recovering the autosaved run"):
             return False
         self.show_page("studioPage")
         ok = self.studio.open_model(str(path))
@@ -355,7 +351,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"An autosaved run from {when} exists: File ▸ Recover Autosaved Run", 15000)
 
     def closeEvent(self, event) -> None:
-        if not self._confirm_discard():
+        # offscreen (tests, benchmarks) nobody can answer a dialog at close; File actions still ask
+        if QApplication.platformName() != "offscreen" and not self._confirm_discard("Closing"):
             event.ignore()
             return
         self.context.settings.setValue("window/geometry", self.saveGeometry())

@@ -93,7 +93,7 @@ def test_build_train_pause_step_stop_save_open(studio, qtbot, tmp_path, main_win
     b = page.memory_view.breakdown
     assert b.parameters == sum(p.data.nbytes for p in page.net.parameters())
     assert b.optimizer_state == 3 * b.parameters  # Adam: m, v and its update's scratch
-    assert b.snapshots == 2 * 3 * b.parameters  # the divergence guard's two copies
+    assert b.snapshots == 3 * b.parameters  # the guard keeps one copy: the best weights and their Adam state
     assert b.dataset == page.arrays.nbytes
     assert page.results.confusion.matrix.sum() == 10000
     assert page.results.gallery.shown > 0

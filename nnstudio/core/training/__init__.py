@@ -3,13 +3,17 @@ the run configuration every surface shares, and recipes such as fine-tuning."""
 
 from .config import RunConfig
 from .events import Events
+from .guard import Collapse, TrainingGuard
 from .metrics import ClassificationReport, classification_report, confusion_matrix, gradient_rms
 from .recipes import FineTuneResult, fine_tune
+from .series import DecimatedSeries
 from .trainer import EVENTS, EpochInfo, History, StepInfo, Trainer, evaluate
 
 __all__ = [
     "EVENTS",
     "ClassificationReport",
+    "Collapse",
+    "DecimatedSeries",
     "EpochInfo",
     "Events",
     "FineTuneResult",
@@ -17,6 +21,7 @@ __all__ = [
     "RunConfig",
     "StepInfo",
     "Trainer",
+    "TrainingGuard",
     "classification_report",
     "confusion_matrix",
     "evaluate",

@@ -7,7 +7,9 @@ It publishes what happens through :class:`~nnstudio.core.training.events.Events`
 - ``"step"``: :class:`StepInfo` after every optimizer step
 - ``"epoch"``: :class:`EpochInfo` after every epoch (with test metrics)
 - ``"state"``: the new state name ("running", "paused", "stopped", "finished", "diverged")
-- ``"diverged"``: a message string when the loss became NaN/inf
+- ``"diverged"``: a message string when the guard stopped the run (:mod:`.guard`): the loss became
+  NaN/inf, or the run collapsed before that; :attr:`Trainer.collapse` has the details and the
+  best weights seen are back in the network
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -26,6 +28,8 @@ from nnstudio.core.nn.optim import Optimizer
 from nnstudio.core.nn.schedules import CosineAnnealingLR
 
 from .events import Events
+from .guard import Collapse, TrainingGuard
+from .series import DEFAULT_CAPACITY, DecimatedSeries
 
 EVENTS = ("step", "epoch", "state", "diverged")
 
@@ -57,20 +61,56 @@ class EpochInfo:
     samples_per_sec: float
 
 
-@dataclass
 class History:
-    """Everything a chart needs to redraw a run; saved with the model."""
+    """Everything a chart needs to redraw a run; saved with the model.
 
-    step_loss: list[float] = field(default_factory=list)
-    epochs: list[dict] = field(default_factory=list)
+    The step losses live in a :class:`~nnstudio.core.training.series.DecimatedSeries`: a fixed
+    memory budget however long the session runs (the newest steps at full resolution, older ones
+    merged pairwise). ``step_loss`` are the stored values, ``step_index`` their step numbers
+    (1-based), ``steps`` how many optimizer steps the history covers.
+    """
+
+    def __init__(
+        self,
+        step_loss=None,
+        epochs: list[dict] | None = None,
+        step_index=None,
+        capacity: int = DEFAULT_CAPACITY,
+    ):
+        self.loss = DecimatedSeries(capacity)
+        self.epochs: list[dict] = list(epochs or [])
+        self.steps = 0
+        values = np.asarray(step_loss if step_loss is not None else [], dtype=np.float64).ravel()
+        if len(values):
+            index = None if step_index is None else np.asarray(step_index, dtype=np.float64).ravel()
+            if index is None or len(index) != len(values) or not np.all(np.isfinite(index)):
+                index = np.arange(1, len(values) + 1, dtype=np.float64)
+            self.loss.extend(index, values)
+            self.steps = int(round(index[-1]))
+
+    @property
+    def step_loss(self) -> np.ndarray:
+        return self.loss.y
+
+    @property
+    def step_index(self) -> np.ndarray:
+        return self.loss.x
+
+    def add_step(self, loss: float) -> None:
+        self.steps += 1
+        self.loss.append(self.steps, loss)
 
     def to_dict(self) -> dict:
-        return {"step_loss": list(self.step_loss), "epochs": list(self.epochs)}
+        x, y = self.loss.view()
+        d: dict = {"step_loss": y.tolist(), "epochs": list(self.epochs)}
+        if not np.array_equal(x, np.arange(1, len(x) + 1)):
+            d["step_index"] = x.tolist()  # older steps were merged: where each point is
+        return d
 
     @classmethod
     def from_dict(cls, d: dict | None) -> History:
         d = d or {}
-        return cls(step_loss=[float(v) for v in d.get("step_loss", [])], epochs=list(d.get("epochs", [])))
+        return cls(d.get("step_loss", []), list(d.get("epochs", [])), d.get("step_index"))
 
 
 def evaluate(
@@ -100,9 +140,9 @@ class Trainer:
     from them. ``cosine`` decays the learning rate over this trainer's ``epochs``.
     """
 
-    # How many copies of the weights and optimizer state the divergence guard keeps
+    # How many copies of the weights and optimizer state the guard keeps: the best seen
     # (memory estimates count them).
-    SNAPSHOTS = 2
+    SNAPSHOTS = 1
 
     def __init__(
         self,
@@ -118,6 +158,7 @@ class Trainer:
         snapshot_every: int = 25,
         start_paused: bool = False,
         history: History | None = None,
+        guard: TrainingGuard | bool = True,
     ):
         x, y = train
         if len(x) != len(y) or len(x) == 0:
@@ -135,11 +176,14 @@ class Trainer:
         self.schedule = CosineAnnealingLR(optimizer, self.epochs * self.batches_per_epoch) if cosine else None
         self.events = Events(EVENTS)
         self.history = history if history is not None else History()
-        self.step_count = len(self.history.step_loss)  # optimizer steps so far, this run and earlier ones
+        self.step_count = self.history.steps  # optimizer steps so far, this run and earlier ones
         self.epoch = len(self.history.epochs)  # completed epochs
         self.state = "idle"
         self.message = ""
-        self.snapshot_every = max(1, int(snapshot_every))
+        # guard=False still stops on a NaN loss and keeps the best weights; it only stops watching for collapse
+        self.guard = guard if isinstance(guard, TrainingGuard) else TrainingGuard(watch=bool(guard))
+        self.guard.every = max(1, int(snapshot_every))
+        self.collapse: Collapse | None = None
         self._cond = threading.Condition()
         self._paused = bool(start_paused)
         self._running = False  # run() is executing
@@ -147,16 +191,25 @@ class Trainer:
         self._stop = False
         self._steps_allowed = 0
         self._paused_seconds = 0.0
-        self._snapshots: list = []
-        self._snapshot_step = 0
 
     # -- control (any thread) -----------------------------------------------------
+    @property
+    def snapshot_every(self) -> int:
+        """Steps between the guard's looks at the weights (it keeps the best)."""
+        return self.guard.every
+
+    @snapshot_every.setter
+    def snapshot_every(self, n: int) -> None:
+        self.guard.every = max(1, int(n))
+
     def pause(self, wait: bool = False, timeout: float | None = 10.0) -> bool:
-        """Pause before the next batch. With ``wait``, return only once the batch in flight
-        has finished (so the weights, optimizer state and history are a consistent snapshot,
-        e.g. to save them). Returns False if waiting timed out."""
+        """Pause before the next batch (single steps still allowed by :meth:`step` are cancelled).
+        With ``wait``, return only once the batch in flight has finished (so the weights, optimizer
+        state and history are a consistent snapshot, e.g. to save them). Returns False if waiting
+        timed out."""
         with self._cond:
             self._paused = True
+            self._steps_allowed = 0
             if wait:
                 done = self._cond.wait_for(lambda: self._parked or not self._running, timeout)
             else:
@@ -165,8 +218,11 @@ class Trainer:
         return bool(done)
 
     def resume(self) -> None:
+        """Run freely again (single steps still allowed by :meth:`step` are dropped: a later
+        :meth:`pause` pauses at once)."""
         with self._cond:
             self._paused = False
+            self._steps_allowed = 0
             self._cond.notify_all()
 
     def step(self, n: int = 1) -> None:
@@ -177,6 +233,8 @@ class Trainer:
             self._cond.notify_all()
 
     def stop(self) -> None:
+        """Stop after the batch in flight. Called before :meth:`run` has started (the window starts it on
+        a new thread), the stop waits for it: that run stops before its first batch."""
         with self._cond:
             self._stop = True
             self._cond.notify_all()
@@ -224,33 +282,10 @@ class Trainer:
         self._set_state("running")
         return True
 
-    # -- divergence safety ------------------------------------------------------
-    # Two snapshots of weights + optimizer state, taken every `snapshot_every`
-    # steps. A snapshot is "known good" once a step after it produced a finite
-    # loss; on divergence we restore the newest known-good one.
+    # -- the guard ---------------------------------------------------------------------
     def _arrays(self) -> list[np.ndarray]:
+        """What the guard's snapshot holds: the weights and the optimizer state."""
         return [p.data for p in self.network.parameters()] + self.optimizer.state_buffers()
-
-    def _take_snapshot(self) -> None:
-        arrays = self._arrays()
-        older = self._snapshots.pop(0) if len(self._snapshots) == 2 else None
-        if older is None or len(older[2]) != len(arrays):
-            buffers = [a.copy() for a in arrays]
-        else:
-            buffers = older[2]
-            for dst, src in zip(buffers, arrays):
-                np.copyto(dst, src)
-        self._snapshots.append((self.step_count, self.optimizer.steps, buffers))
-        self._snapshot_step = self.step_count
-
-    def _restore_snapshot(self) -> int:
-        newest = self._snapshots[-1]
-        verified = self.step_count > newest[0] or len(self._snapshots) == 1
-        step, opt_steps, buffers = newest if verified else self._snapshots[0]
-        for dst, src in zip(self._arrays(), buffers):
-            np.copyto(dst, src)
-        self.optimizer.steps = opt_steps
-        return step
 
     # -- the loop ------------------------------------------------------------------
     def train_batch(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
@@ -270,17 +305,30 @@ class Trainer:
         """Train for ``epochs`` (default: the constructor's) more epochs. Blocks until done/stopped."""
         epochs = self.epochs if epochs is None else int(epochs)
         with self._cond:
-            self._stop = False
-            self._running = True
+            self._running = True  # a stop() that came before this call is kept: the run stops at once
         try:
             return self._run(epochs)
         finally:
             with self._cond:
                 self._running = False
+                self._stop = False  # consumed: a later run() starts afresh
                 self._cond.notify_all()
 
     def _run(self, epochs: int) -> History:
-        self._take_snapshot()
+        self.collapse = None
+        self.message = ""
+        last_epoch = self.history.epochs[-1] if self.history.epochs else None
+        self.guard.begin(
+            self.network,
+            self.optimizer,
+            self.loss,
+            self.x,
+            self.y,
+            self.seed,
+            self.step_count,
+            last_epoch,
+            self._arrays,
+        )
         x, y, bs = self.x, self.y, self.batch_size
         n = len(x)
         classification = y.ndim == 1
@@ -299,13 +347,15 @@ class Trainer:
                 xb, yb = x[idx], y[idx]
                 loss, out = self.train_batch(xb, yb)
                 if not math.isfinite(loss):
-                    self._diverged(epoch, b + 1, loss)
+                    self._tripped("nan", epoch, b + 1, loss)
                     return self.history
                 self.step_count += 1
                 if self.schedule is not None:
                     self.schedule.step()
-                if self.step_count - self._snapshot_step >= self.snapshot_every:
-                    self._take_snapshot()
+                self.history.add_step(loss)
+                if self.guard.after_step(self.step_count, loss):
+                    self._tripped("loss", epoch, b + 1, self.guard.smoothed)
+                    return self.history
                 m = len(idx)
                 seen += m
                 loss_sum += loss * m
@@ -314,7 +364,6 @@ class Trainer:
                     hits = int(np.count_nonzero(out.argmax(axis=1) == yb))
                     correct += hits
                     acc = hits / m
-                self.history.step_loss.append(loss)
                 if self.events.has_listeners("step"):
                     elapsed = time.perf_counter() - t0 - self._paused_seconds
                     self.events.emit(
@@ -335,6 +384,10 @@ class Trainer:
             test_loss = test_acc = None
             if self.test is not None:
                 test_loss, test_acc = evaluate(self.network, *self.test, loss=self.loss)
+                if self.guard.after_epoch(test_acc, test_loss, len(self.test[0])):
+                    # the collapsed epoch is not recorded: the weights go back to the best ones
+                    self._tripped("accuracy", epoch, None, test_acc if test_acc is not None else test_loss)
+                    return self.history
             self.epoch = epoch
             info = EpochInfo(
                 epoch,
@@ -350,13 +403,9 @@ class Trainer:
         self._set_state("finished")
         return self.history
 
-    def _diverged(self, epoch: int, batch: int, loss: float) -> None:
-        good_step = self._restore_snapshot()
-        self.message = (
-            f"Training stopped: the loss became {loss} at epoch {epoch}, batch {batch} "
-            f"(learning rate {self.optimizer.lr:g}). The weights were restored to their state "
-            f"after step {good_step}, the last one known to give a finite loss. "
-            f"Try a smaller learning rate."
-        )
+    def _tripped(self, kind: str, epoch: int, batch: int | None, observed) -> None:
+        """The guard tripped: restore the best weights, explain, stop."""
+        self.collapse = self.guard.trip(kind, self.step_count, epoch, batch, float(observed))
+        self.message = self.collapse.message
         self.events.emit("diverged", self.message)
         self._set_state("diverged")

@@ -362,7 +362,12 @@ class DrawPage(QWidget):
         self._entries["studio"] = entry
         # An untrained network guesses at random: keep the shipped model until the studio's has trained.
         newly_trained = entry.trained and not (previous is not None and previous.trained)
-        self._refresh_model_combo(select="studio" if newly_trained else None)
+        select = "studio" if newly_trained else None
+        if entry.net is not None and not entry.trained and self.model_combo.currentData() == "studio":
+            # Reset or New replaced a trained studio model: back to the shipped one for its dataset
+            dataset = self.context.model_dataset
+            select = dataset if dataset in self._entries and dataset != "studio" else "mnist"
+        self._refresh_model_combo(select=select)
 
     def _refresh_model_combo(self, select: str | None) -> None:
         current = select or self.model_combo.currentData() or "mnist"

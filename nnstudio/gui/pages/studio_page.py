@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -46,6 +47,7 @@ from nnstudio.core.training import History, RunConfig, Trainer
 
 from ..jobs import TrainingWorker
 from ..run_recording import record_window_run
+from ..undo import SettingsEdit, ask_to_save
 from ..widgets.controls import LimitedDoubleSpinBox, LimitedSpinBox, LogSlider, MetricCard
 from ..widgets.dataset_view import DatasetView
 from ..widgets.download_dialog import obtain_dataset
@@ -100,6 +102,10 @@ class StudioPage(QWidget):
         self._last_step_info = None
         self._loading_settings = True  # no settings writes until the saved ones are restored
         self.state = "idle"
+        # network and hyperparameter edits, undoable (the Edit menu; Ctrl+Z / Ctrl+Shift+Z)
+        self.undo_stack = QUndoStack(self)
+        self._undo_state: dict | None = None
+        self._applying_undo = False
 
         self.worker = TrainingWorker(self)
         self.worker.steps.connect(self._on_steps)
@@ -112,6 +118,7 @@ class StudioPage(QWidget):
         self._build_ui()
         self._build_actions()
         self._restore_settings()
+        self._reset_undo()
         self.rss_timer = QTimer(self, interval=500, timeout=self._tick_memory)
         self.rss_timer.start()
         self._update_buttons("idle")
@@ -494,7 +501,41 @@ class StudioPage(QWidget):
     def _save_settings(self) -> None:
         if getattr(self, "_loading_settings", False):
             return
-        self.context.settings.setValue("studio/settings", json.dumps(self._settings_dict()))
+        settings = self._settings_dict()
+        self.context.settings.setValue("studio/settings", json.dumps(settings))
+        self._record_edit(settings)
+
+    # ================================================================ undo / redo
+    @staticmethod
+    def _undoable(settings: dict) -> dict:
+        """What undo covers: the layer rows and the training settings (not the dataset or the chart)."""
+        config = {k: v for k, v in settings["config"].items() if k not in ("layers", "activation", "dropout", "init")}
+        return {"spec": settings["spec"], "config": config}
+
+    def _record_edit(self, settings: dict) -> None:
+        if self._applying_undo or not hasattr(self, "undo_stack"):
+            return
+        state = self._undoable(settings)
+        if self._undo_state is not None and state != self._undo_state:
+            self.undo_stack.push(SettingsEdit(self._apply_undo_state, self._undo_state, state))
+        self._undo_state = state
+
+    def _apply_undo_state(self, state: dict) -> None:
+        self._applying_undo = True
+        try:
+            config = dict(state["config"])
+            cfg = RunConfig.from_hyperparameters(config, self.dataset_key())
+            self.apply_run_config(cfg, state["spec"])
+            self._update_buttons(self.state)
+            self._save_settings()
+        finally:
+            self._applying_undo = False
+        self._undo_state = state
+
+    def _reset_undo(self) -> None:
+        """A new document (a model opened, a new one built): earlier edits are not undoable into it."""
+        self.undo_stack.clear()
+        self._undo_state = self._undoable(self._settings_dict())
 
     # ================================================================ data
     def _initial_load(self) -> None:
@@ -548,6 +589,13 @@ class StudioPage(QWidget):
         return True
 
     def _dataset_selected(self, _index: int) -> None:
+        if not self.confirm_discard("Switching to another dataset"):
+            previous = self.dataset_combo.findData(self.data.name if self.data is not None else None)
+            if previous >= 0:
+                self.dataset_combo.blockSignals(True)
+                self.dataset_combo.setCurrentIndex(previous)
+                self.dataset_combo.blockSignals(False)
+            return
         if self.worker.running:
             self.stop(wait=True)
         self.data = None
@@ -637,7 +685,7 @@ class StudioPage(QWidget):
         self.history = history
         n_train = len(self.arrays.y_train) if self.arrays is not None else 1
         bpe = int(history_bpe(history, -(-n_train // max(1, self.batch_size.value()))))
-        self.loss_chart.set_history(history.step_loss, history.epochs, bpe)
+        self.loss_chart.set_history(history.step_loss, history.epochs, bpe, history.step_index)
         self.accuracy_plot.set_history(history.epochs)
         self.gradient_chart.reset(len(net.dense_layers()), bpe)
         self.weight_view.update_weights(net)
@@ -664,6 +712,8 @@ class StudioPage(QWidget):
             return False
         if self.net is None or self.built_key != self._current_key():
             # the architecture, seed or dataset changed: train the new design from scratch
+            if not self.confirm_discard("Training the changed network from scratch"):
+                return False
             if not self.build_network():
                 return False
         cfg = self.run_config()
@@ -694,7 +744,9 @@ class StudioPage(QWidget):
         autosave_path = paths.autosave_path()
         net, history, optimizer = self.net, self.history, self.optimizer
 
-        def autosave(_trainer) -> None:  # runs on the training thread after each epoch
+        def autosave(trainer) -> None:  # runs on the training thread after each epoch
+            if not trainer.guard.healthy:
+                return  # the loss is climbing: keep the last good autosave rather than replace it with this
             autosave_path.parent.mkdir(parents=True, exist_ok=True)
             save_model(net, autosave_path, hyperparameters=hyper, history=history.to_dict(), optimizer=optimizer)
 
@@ -750,11 +802,28 @@ class StudioPage(QWidget):
             self.worker.stop(wait=5.0 if wait else None)
 
     def reset(self) -> None:
-        """Stop, then rebuild the network from the editor with the seed: same seed, same weights."""
+        """Stop, then rebuild the network from the editor with the seed: same seed, same weights.
+        Trained, unsaved work is only thrown away if the user says so. The fresh network is no longer
+        what the model file holds: the page becomes untitled."""
+        if not self.confirm_discard("Reset"):
+            return
         if self.worker.running:
             self.worker.stop(wait=10.0)
-        self.build_network()
+        if self.build_network() and self.path is not None:
+            self.path = None
+            self.path_changed.emit(None)
         self._update_buttons("idle")
+
+    def confirm_discard(self, what: str) -> bool:
+        """True if it is fine to throw away the current network: nothing trained is unsaved, or the user
+        chose Save (and it was saved) or Discard in the dialog; False for Cancel."""
+        if not self.dirty or self.net is None:
+            return True
+        answer = ask_to_save(self, what)
+        if answer == QMessageBox.Save:
+            path = self.path or self.choose_save_path()
+            return bool(path) and self.save_model(path)
+        return answer == QMessageBox.Discard
 
     def _lr_changed(self, lr: float) -> None:
         if self.worker.running and not self.lr.problem:
@@ -902,10 +971,16 @@ class StudioPage(QWidget):
         self._update_buttons(state)
 
     def _on_diverged(self, message: str) -> None:
-        steps = len(self.history.step_loss)
-        self.loss_chart.mark_diverged(steps + 1)
-        self.show_message("<b>The loss became NaN: training diverged.</b> " + message, error=True)
-        self.context.show_status("Training diverged; the last good weights were kept")
+        collapse = self.trainer.collapse if self.trainer is not None else None
+        step = collapse.step if collapse is not None else self.history.steps
+        if collapse is not None and collapse.kind != "nan":
+            title = "Training collapsed: the guard stopped it before the loss became NaN."
+            self.loss_chart.mark_diverged(step + 1, "collapsed")
+        else:
+            title = "The loss became NaN: training diverged."
+            self.loss_chart.mark_diverged(step + 1)
+        self.show_message(f"<b>{title}</b> " + message, error=True)
+        self.context.show_status("Training stopped by the guard; the best weights seen were kept")
 
     def _on_finished(self, state: str) -> None:
         self._run_deferred(everything=True)
@@ -920,11 +995,15 @@ class StudioPage(QWidget):
             self.progress.setValue(self.progress.maximum())
             self.progress.setFormat(f"done: {len(self.history.epochs)} epochs trained")
         elif state == "stopped":
-            self.progress.setFormat(
-                f"stopped at epoch {len(self.history.epochs) + 1}, step {len(self.history.step_loss)}"
-            )
+            self.progress.setFormat(f"stopped at epoch {len(self.history.epochs) + 1}, step {self.history.steps}")
         elif state == "diverged":
-            self.progress.setFormat("diverged: weights restored")
+            self._set_cards_from_history()  # the kept weights' figures, not those of the wrecked steps
+            collapse = self.trainer.collapse if self.trainer is not None else None
+            kept = collapse.restored_step if collapse is not None else None
+            what = "collapsed" if collapse is not None and collapse.kind != "nan" else "diverged"
+            self.progress.setFormat(
+                f"{what}: " + (f"best weights (step {kept}) kept" if kept is not None else "weights kept")
+            )
         self.context.set_model(self.net, self.data.name if self.data else None)
 
     # ================================================================ messages
@@ -1055,6 +1134,7 @@ class StudioPage(QWidget):
         self.path_changed.emit(str(path))
         self.dirty_set(False)
         self._save_settings()
+        self._reset_undo()
         self.context.show_status(
             f"Opened {Path(path).name}: {' → '.join(map(str, net.sizes()))}, "
             f"{len(self.history.epochs)} epochs of history"
@@ -1068,6 +1148,7 @@ class StudioPage(QWidget):
         self.path = None
         self.path_changed.emit(None)
         self.build_network()
+        self._reset_undo()
 
     def choose_open_path(self) -> str | None:
         path, _ = QFileDialog.getOpenFileName(
@@ -1094,8 +1175,8 @@ class StudioPage(QWidget):
 
 def history_bpe(history: History, default: int) -> int:
     """Batches per epoch of a saved run (steps / epochs), so its x axis is in epochs again."""
-    if history.epochs and history.step_loss:
-        return max(1, round(len(history.step_loss) / len(history.epochs)))
+    if history.epochs and history.steps:
+        return max(1, round(history.steps / len(history.epochs)))
     return max(1, default)
 
 

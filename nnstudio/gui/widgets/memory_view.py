@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from nnstudio.core.fmt import format_bytes
 from nnstudio.core.nn.spec import MemoryEstimate
+from nnstudio.core.training.series import DecimatedSeries
 
-from .training_charts import GrowingSeries, style_plot
+from .training_charts import style_plot
 
 # (MemoryEstimate field, colour, short axis label), in the estimate's order
 KINDS = (
@@ -53,7 +54,7 @@ class MemoryView(QWidget):
         self.rss_item = self.plot.plot(
             [], [], pen=pg.mkPen((30, 110, 235), width=2), fillLevel=0, brush=(30, 110, 235, 40)
         )
-        self.series = GrowingSeries(2048)
+        self.series = DecimatedSeries(4096)  # hours of samples in a fixed budget; the newest at full resolution
         self.t0 = time.monotonic()
         self.window_seconds = window_seconds
 

@@ -20,6 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.training.series import DecimatedSeries
+
+# Points a loss chart keeps (per curve) however long the session: the newest at full resolution.
+CHART_POINTS = 8192
+
 # Colours that read on both light and dark plot backgrounds.
 RAW = (90, 140, 220)
 EMA = (30, 110, 235)
@@ -247,8 +252,9 @@ class LossChart(QWidget):
         self.plot.setLabel("left", "loss", color=QApplication.instance().palette().color(QPalette.Text).name())
         self.planned_epochs = 5
 
-        self.raw = GrowingSeries(4096)
-        self.ema = GrowingSeries(4096)
+        # a fixed memory budget however long the session: older steps are merged (multi-resolution)
+        self.raw = DecimatedSeries(CHART_POINTS)
+        self.ema = DecimatedSeries(CHART_POINTS)
         self.test = GrowingSeries(64)
         self.batches_per_epoch = 1
         self.smoothing = smoothing
@@ -325,16 +331,24 @@ class LossChart(QWidget):
             self.test_item.setData(*self.test.view())
             self._summarise()
 
-    def set_history(self, step_loss, epochs: list[dict], batches_per_epoch: int) -> None:
-        """Redraw everything from a saved History (Open)."""
+    def set_history(self, step_loss, epochs: list[dict], batches_per_epoch: int, step_index=None) -> None:
+        """Redraw everything from a saved History (Open); ``step_index``: the step of each loss
+        (a long history's older points stand for several steps), default 1, 2, 3, ..."""
         self.clear()
         self.set_batches_per_epoch(batches_per_epoch)
         if len(step_loss):
-            self.add_steps(1, np.asarray(step_loss))
+            losses = np.asarray(step_loss, dtype=np.float64)
+            steps = np.arange(1, len(losses) + 1) if step_index is None else np.asarray(step_index, dtype=np.float64)
+            smooth, self._ema_state = debiased_ema(losses, self.smoothing, self._ema_state)
+            self.raw.extend(steps / self.batches_per_epoch, losses)
+            self.ema.extend(steps / self.batches_per_epoch, smooth)
+            self._redraw()
         for e in epochs:
             self.add_test_point(e["epoch"], e.get("test_loss"))
 
-    def mark_diverged(self, step: int) -> None:
+    def mark_diverged(self, step: int, label: str = "diverged") -> None:
+        """A dashed line where the guard stopped the run ("diverged": NaN; "collapsed": before NaN)."""
+        self.diverged_line.label.setFormat(label)
         self.diverged_line.setPos(step / self.batches_per_epoch)
         self.diverged_line.show()
 
@@ -507,7 +521,7 @@ class GradientChart(pg.PlotWidget):
         self.legend = None
         self.planned_epochs = 5
         self.items: list[pg.PlotDataItem] = []
-        self.series: list[GrowingSeries] = []
+        self.series: list[DecimatedSeries] = []
         self.batches_per_epoch = 1
 
     TITLE = "Gradient size per layer"
@@ -531,7 +545,7 @@ class GradientChart(pg.PlotWidget):
             it.setDownsampling(auto=True, method="mean")
             it.setClipToView(True)
             self.items.append(it)
-            self.series.append(GrowingSeries(1024))
+            self.series.append(DecimatedSeries(CHART_POINTS // 2))
         key = " · ".join(
             f"<span style='color:rgb{LAYER_COLOURS[i % len(LAYER_COLOURS)]}'>"
             + (f"layer {i + 1}" + (" (output)" if i == n_layers - 1 else ""))
