@@ -11,6 +11,9 @@ the growth per hour and per step. Target (issue 12): < 100 MiB per hour.
 Measured on the shared 2-core machine (load average 2 to 17, so steps per second vary a lot):
 before the bounded history (every loss kept in lists and doubling chart buffers) 73 MiB/hour,
 1,024 bytes/step (6 min, 8,832 steps); after, 8.6 MiB/hour, 327 bytes/step (11 min, 5,028 steps).
+Side by side on a quiet machine (9 min each, ~48 steps/s, ~26,000 steps, 55 epochs): before 11.0
+MiB/hour (166 bytes/step), after 28.2 MiB/hour (334 bytes/step): both under the target, and what
+still grows there is not the loss history (bounded by construction); it was not tracked down.
 Under the heaviest load (under 3 steps/s, about one epoch in the run) the figure is dominated by
 the first epoch's one-off allocations and is not a growth rate: run it for longer there.
 """
