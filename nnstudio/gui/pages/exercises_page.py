@@ -50,6 +50,7 @@ from nnstudio.core.exercises.use import (
 
 from ..jobs import Job, TrainingWorker
 from ..widgets.code_editor import CodeEditor
+from ..widgets.controls import ElidedLabel
 from ..widgets.training_charts import AccuracyChart, LossChart, style_plot
 
 PASS_COLOUR, FAIL_COLOUR = "#2f9e44", "#d9480f"  # readable on light and dark backgrounds
@@ -185,7 +186,8 @@ class ExercisesPage(QWidget):
 
         # -- the editor and its buttons ---------------------------------------------------------
         self.editor = CodeEditor()
-        self.file_label = QLabel(objectName="fileLabel")
+        # a long per-user path ends in "…" (the whole path is in the tooltip) instead of widening the window
+        self.file_label = ElidedLabel(objectName="fileLabel")
         self.file_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.check_button = QPushButton("Check", objectName="checkButton")
         self.check_button.setShortcut("Ctrl+Return")
