@@ -67,8 +67,9 @@ OPTIMIZERS = (("SGD", "sgd"), ("Momentum", "momentum"), ("Adam", "adam"))
 CHART_INTERVAL = 0.2  # seconds between chart redraws while training (5 per second)
 HEATMAP_INTERVAL = 0.5  # seconds between weight-heatmap redraws while training
 BREAKDOWN_INTERVAL = 1.0
-PREVIEW_MAX_PARAMS = 5_000_000  # the Weights tab previews an edited, unbuilt network up to this size
-STARTUP_BUILD_LIMIT = 5_000_000  # parameters: a larger saved design is not built while the window opens
+# Parameters: a larger network is not built on the UI thread unasked (not at launch from a saved design, not
+# as the Weights tab's preview of an edited one); Train, Step or Reset build it.
+EAGER_BUILD_MAX_PARAMS = 5_000_000
 LEGACY_AUTOSAVE = "nnstudio-autosave.npz"  # beside the settings file, where the first version kept it
 
 
@@ -543,7 +544,7 @@ class StudioPage(QWidget):
             self.load_data(ask=False)
         if self.net is None and self.data is not None:
             spec = self.editor.mlp_spec()
-            if spec.num_parameters() > STARTUP_BUILD_LIMIT:
+            if spec.num_parameters() > EAGER_BUILD_MAX_PARAMS:
                 # A large saved design is built when asked for (Train, Step, Reset), not while the window opens.
                 self.show_message(
                     f"The saved network {spec.describe()} has {spec.num_parameters():,} parameters: it is built "
@@ -621,7 +622,7 @@ class StudioPage(QWidget):
             return
         not_built = "<b>The edited network is not built yet.</b> "
         est = self.editor.estimate
-        if self.editor.error or (est is not None and est.count > PREVIEW_MAX_PARAMS):
+        if self.editor.error or (est is not None and est.count > EAGER_BUILD_MAX_PARAMS):
             view.set_status(not_built + "Train builds it; these heatmaps are the previous network's.")
             return
         key = self._current_key()
