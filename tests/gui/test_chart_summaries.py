@@ -27,7 +27,8 @@ def test_perceptron_charts_describe_the_line_and_the_mistakes(make_page):
     lr = p.learner
     (w1, w2), t = lr.weights, lr.threshold
     right = int(np.sum(lr.predict(lr.x) == lr.y))
-    assert f"line {w1:.2f} x1 + {w2:.2f} x2 = {t:.2f}" in first and f"{right}/4 points correct" in first
+    assert f"line {w1:.2f} x1 {'-' if w2 < 0 else '+'} {abs(w2):.2f} x2 = {t:.2f}" in first
+    assert f"{right}/4 points correct" in first
     assert p.mistakes_plot.accessibleDescription() == f"Mistakes per epoch, 1 epoch: {lr.mistakes_per_epoch[0]}."
     while not lr.converged:
         p.run_epoch()
@@ -42,7 +43,7 @@ def test_perceptron_charts_describe_the_line_and_the_mistakes(make_page):
     xor = p.plot.accessibleDescription()
     assert xor.startswith("XOR solved by a 2-2-1 network: hidden lines ") and xor.endswith("4/4 points correct.")
     a, b, c = p.xor_solution.hidden_lines()[0]
-    assert f"{a:.2f} x1 + {b:.2f} x2 = {c:.2f}" in xor
+    assert f"{a:.2f} x1 {'-' if b < 0 else '+'} {abs(b):.2f} x2 = {c:.2f}" in xor
 
 
 def test_activation_plot_describes_value_and_derivative(make_page):

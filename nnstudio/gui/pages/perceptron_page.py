@@ -54,6 +54,11 @@ def _slider(value: float) -> QSlider:
     return s
 
 
+def _line_text(a: float, b: float, c: float) -> str:
+    """``a*x1 + b*x2 = c`` as words read it: "0.40 x1 - 0.20 x2 = 0.10"."""
+    return f"{a:.2f} x1 {'-' if b < 0 else '+'} {abs(b):.2f} x2 = {c:.2f}"
+
+
 class PerceptronPage(QWidget):
     title = "Perceptron"
 
@@ -435,13 +440,13 @@ class PerceptronPage(QWidget):
         if not n:
             plane = f"Perceptron, {self.problem()}: no points yet."
         elif sol is not None:
-            lines = "; ".join(f"{a:.2f} x1 + {b:.2f} x2 = {c:.2f}" for a, b, c in sol.hidden_lines())
+            lines = "; ".join(_line_text(*abc) for abc in sol.hidden_lines())
             right = int(np.sum(sol.predict(lr.x) == lr.y))
             plane = f"XOR solved by a 2-2-1 network: hidden lines {lines}; {right}/{n} points correct."
         else:
             a, b, c = lr.perceptron.line()
             right = int(np.sum(lr.predict(lr.x) == lr.y))
-            line = f"line {a:.2f} x1 + {b:.2f} x2 = {c:.2f}" if a or b else "no line yet, every point gets 0"
+            line = f"line {_line_text(a, b, c)}" if a or b else "no line yet, every point gets 0"
             plane = (
                 f"Perceptron, {self.problem()}: {line} (weights ({a:+.2f}, {b:+.2f}), threshold {c:+.2f}), "
                 f"{right}/{n} points correct."
