@@ -179,8 +179,30 @@ class ActivationsPage(QWidget):
         ymax = min(ymax, 6.0)
         pad = 0.08 * (ymax - ymin)
         self.fn_plot.setRange(xRange=X_RANGE, yRange=(ymin - pad, ymax + pad), padding=0)
+        self.fn_plot.setAccessibleDescription(self.function_summary(fx, dfx))
         self.update_histograms()
         self.update_gradients()
+
+    def function_summary(self, fx: np.ndarray, dfx: np.ndarray) -> str:
+        """The function plot in words, for screen readers: ranges of f and f', where f' is largest and flat."""
+
+        def num(v: float) -> str:
+            return f"{v + 0.0:.3g}"
+
+        top = float(dfx.max())
+        at = self.xs[dfx >= top - 1e-9 * max(1.0, abs(top))]
+        where = f"at x={num(round(at[0], 2))}"
+        if at[-1] - at[0] > 0.1:
+            where = f"for x from {num(round(at[0], 2))} to {num(round(at[-1], 2))}"
+        lo, hi = X_RANGE
+        text = (
+            f"{ACTIVATIONS[self.name].label} on {num(lo)}..{num(hi)}: value {num(fx.min())}..{num(fx.max())}, "
+            f"derivative {num(dfx.min())}..{num(top)}, largest {where}"
+        )
+        if self.ranges:
+            flat = " and ".join(f"{num(round(a, 1))} to {num(round(b, 1))}" for a, b in self.ranges)
+            return text + f"; flat (slope below {FLAT}) for x from {flat}."
+        return text + f"; the slope never drops below {FLAT}."
 
     def flat_text(self) -> str:
         if not self.ranges:
@@ -228,11 +250,20 @@ class ActivationsPage(QWidget):
         )
         note += f"; {100 * zero:.0f}% come out exactly 0." if zero >= 0.005 else "."
         self.hist_note.setText(note + " " + self.flat_text())
+        self.hist_before.setAccessibleDescription(
+            f"Histogram of a batch of {len(x)} inputs, spread {sigma:.1f}: from {x.min():+.2f} to {x.max():+.2f}."
+        )
+        self.hist_after.setAccessibleDescription(
+            f"Histogram after {ACTIVATIONS[self.name].label}: from {y.min() + 0.0:.3g} to {y.max():.3g}. {note}"
+        )
         self.histogram_counts = h
 
-    def gradient_norms(self, name: str) -> np.ndarray:
+    def _init_for(self, name: str) -> str:
         key = self.init_combo.currentData()
-        init = recommended_init(name) if key == "auto" else key
+        return recommended_init(name) if key == "auto" else key
+
+    def gradient_norms(self, name: str) -> np.ndarray:
+        init = self._init_for(name)
         if (name, init) not in self._norm_cache:
             self._norm_cache[(name, init)] = acts.gradient_norms(name, depth=DEPTH, init=init)
         return self._norm_cache[(name, init)]
@@ -254,4 +285,9 @@ class ActivationsPage(QWidget):
         self.grad_note.setText(
             f"Red: {ACTIVATIONS[self.name].label}; grey: the other seven (log scale). "
             f"Layer 1 gets {ratio:.2g}\u00d7 the gradient of layer {DEPTH}: {verdict}"
+        )
+        self.grad_plot.setAccessibleDescription(
+            f"Gradient size per layer of a {DEPTH}-layer {ACTIVATIONS[self.name].label} net, "
+            f"{self._init_for(self.name).capitalize()} initialisation: layer 1 {norms[0]:.3g}, layer {DEPTH} "
+            f"{norms[-1]:.3g}; {verdict}"
         )

@@ -100,6 +100,10 @@ class TimelinePlot(pg.PlotWidget):
     def __init__(self, title: str, parent=None):
         super().__init__(parent)
         style_plot(self, title, "MiB", "moment in the step")
+        self.chart_title = title
+        self.peak_shown = 0.0  # bytes at the highest point drawn
+        self.summary = f"{title} memory timeline: not measured yet."
+        self.setAccessibleDescription(self.summary)
         self.setMinimumHeight(200)
         self.getPlotItem().setMouseEnabled(x=False, y=False)
         self.fills = {}
@@ -135,6 +139,31 @@ class TimelinePlot(pg.PlotWidget):
         if "loss" in timeline.labels:
             self.loss_line.setValue(timeline.labels.index("loss"))
             self.loss_line.show()
+        self._summarise(timeline, total, offset, include_resident)
+
+    def _summarise(self, timeline, total: np.ndarray, offset: float, include_resident: bool) -> None:
+        """The chart in words, for screen readers: the peak, where in the step it is, what it is made of."""
+        if not len(total):
+            self.peak_shown, self.summary = 0.0, f"{self.chart_title} memory timeline: no moments recorded."
+            self.setAccessibleDescription(self.summary)
+            return
+        i = int(np.argmax(total))
+        self.peak_shown = float(total[i])
+        acts = max(timeline.bytes["activations"]) / MiB
+        resident = sum(timeline.resident.values()) / MiB
+        text = (
+            f"{self.chart_title} memory timeline, {len(total)} moments of one training step: "
+            f"peak {total[i] / MiB:.1f} MiB at '{timeline.labels[i]}' (moment {i + 1}); "
+            f"activations up to {acts:.1f} MiB"
+        )
+        if timeline.measured:
+            text += f"; tracemalloc's highest sample {(max(timeline.measured) - offset) / MiB:.1f} MiB"
+        if include_resident:
+            text += f"; includes weights, gradients and optimizer state ({resident:.1f} MiB)."
+        else:
+            text += f"; weights, gradients and optimizer state ({resident:.1f} MiB) left out."
+        self.summary = text
+        self.setAccessibleDescription(text)
 
 
 def _legend_html() -> str:
@@ -545,6 +574,14 @@ class MemoryPage(QWidget):
         ]
         if peaks:
             self.timelines["baseline"].setYRange(0, max(peaks + meas) / MiB * 1.08, padding=0)
+        base = self.timelines["baseline"]
+        for kind in self.runs:
+            plot = self.timelines[kind]
+            if kind != "baseline" and "baseline" in self.runs and base.peak_shown:
+                plot.setAccessibleDescription(
+                    f"{plot.summary} Peak ×{plot.peak_shown / base.peak_shown:.2f} the baseline's "
+                    f"{base.peak_shown / MiB:.1f} MiB."
+                )
         self._update_chart_note()
 
     def _update_chart_note(self) -> None:

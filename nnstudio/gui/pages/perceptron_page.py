@@ -54,6 +54,11 @@ def _slider(value: float) -> QSlider:
     return s
 
 
+def _line_text(a: float, b: float, c: float) -> str:
+    """``a*x1 + b*x2 = c`` as words read it: "0.40 x1 - 0.20 x2 = 0.10"."""
+    return f"{a:.2f} x1 {'-' if b < 0 else '+'} {abs(b):.2f} x2 = {c:.2f}"
+
+
 class PerceptronPage(QWidget):
     title = "Perceptron"
 
@@ -426,6 +431,36 @@ class PerceptronPage(QWidget):
                 explanation = "If no straight line separates blue from orange, it never will."
         self.status_label.setText(text)
         self.hint_label.setText(explanation or self.hint_text)
+        self._summarise()
+
+    def _summarise(self) -> None:
+        """Both charts in words, for screen readers: the line, how many points it gets right, the mistakes."""
+        lr, sol = self.learner, self.xor_solution
+        n = len(lr.x)
+        if not n:
+            plane = f"Perceptron, {self.problem()}: no points yet."
+        elif sol is not None:
+            lines = "; ".join(_line_text(*abc) for abc in sol.hidden_lines())
+            right = int(np.sum(sol.predict(lr.x) == lr.y))
+            plane = f"XOR solved by a 2-2-1 network: hidden lines {lines}; {right}/{n} points correct."
+        else:
+            a, b, c = lr.perceptron.line()
+            right = int(np.sum(lr.predict(lr.x) == lr.y))
+            line = f"line {_line_text(a, b, c)}" if a or b else "no line yet, every point gets 0"
+            plane = (
+                f"Perceptron, {self.problem()}: {line} (weights ({a:+.2f}, {b:+.2f}), threshold {c:+.2f}), "
+                f"{right}/{n} points correct."
+            )
+        self.plot.setAccessibleDescription(plane)
+        m = lr.mistakes_per_epoch
+        if not m:
+            mistakes = "Mistakes per epoch: no epoch finished yet."
+        else:
+            shown = ", ".join(str(k) for k in m[-10:])
+            mistakes = f"Mistakes per epoch, {len(m)} epoch{'s' if len(m) != 1 else ''}"
+            mistakes += f" (last 10): {shown}" if len(m) > 10 else f": {shown}"
+            mistakes += "; converged." if lr.converged else "."
+        self.mistakes_plot.setAccessibleDescription(mistakes)
 
     def _margin_text(self) -> str:
         """The margin of a converged line, and why it may be zero."""
