@@ -67,7 +67,7 @@ def test_an_unexpected_failure_while_opening_is_one_line_too(studio, tmp_path, m
     def boom(path):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(studio_page, "load_model", boom)
+    monkeypatch.setattr(studio_page, "open_model_file", boom)
     net = studio.net
     assert not studio.open_model(str(tmp_path / "x.npz"))
     assert studio.message() == "Could not open the model: x.npz could not be read (RuntimeError: disk on fire)"

@@ -110,7 +110,21 @@ def test_deleting_asks_first(main_window, qtbot, monkeypatch):
     assert page.table.rowCount() == 1 and store.get(ids[0]) is None and store.get(ids[1]) is not None
 
 
-def test_a_window_run_appears_live_and_can_be_trained_again(studio, main_window, qtbot):
+def test_a_window_run_appears_live_and_can_be_trained_again(studio, main_window, qtbot, monkeypatch):
+    from nnstudio.core.training import RunConfig
+
+    # A small run ends in about a second: the trainer pauses itself after epoch 1, so the test sees the
+    # run mid-way however fast the machine is, then resumes it from the window.
+    make_trainer, runs_made = RunConfig.make_trainer, []
+
+    def pausing_after_epoch_1(self, *args, **kwargs):
+        trainer = make_trainer(self, *args, **kwargs)
+        runs_made.append(trainer)
+        if len(runs_made) == 1:  # only the first run; "Train again" below runs straight through
+            trainer.events.connect("epoch", lambda info: info.epoch == 1 and trainer.pause())
+        return trainer
+
+    monkeypatch.setattr(RunConfig, "make_trainer", pausing_after_epoch_1)
     studio.editor.set_spec({"hidden": [{"units": 16, "activation": "relu", "dropout": 0.0}], "init": "he"})
     studio.epochs.setValue(2)
     studio.batch_size.setValue(64)
@@ -122,6 +136,7 @@ def test_a_window_run_appears_live_and_can_be_trained_again(studio, main_window,
     live = table_rows(page)[0]
     assert live["status"] == "training…" and live["lr"] == "0.002" and live["batch"] == "64"
     qtbot.waitUntil(lambda: table_rows(page)[0]["epochs"] == "1/2", timeout=60000)  # after epoch 1, mid-run
+    studio.toggle_pause()  # go on to epoch 2
     qtbot.waitUntil(lambda: not studio.worker.running, timeout=60000)
     qtbot.waitUntil(lambda: table_rows(page)[0]["status"] == "finished", timeout=5000)
     first = int(table_rows(page)[0]["#"])
