@@ -83,7 +83,7 @@ def test_unknown_ids_and_a_damaged_store_get_one_line(nnstudio_home):
 def test_a_killed_training_run_keeps_its_finished_epochs(mnist, nnstudio_home):
     env = dict(os.environ)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nnstudio", "train", "--layers", "32", "--epochs", "3", "--batch-size", "64"],
+        [sys.executable, "-m", "nnstudio", "train", "--layers", "32", "--epochs", "50", "--batch-size", "64"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -98,16 +98,17 @@ def test_a_killed_training_run_keeps_its_finished_epochs(mnist, nnstudio_home):
                 run = runs[0] if runs else None
                 if run is not None and run.epochs_done >= 1:
                     break
-        assert run is not None and run.epochs_done == 1, "the first epoch never reached the store"
-        time.sleep(0.5)  # well into epoch 2 (an epoch takes seconds)
-        proc.send_signal(signal.SIGKILL)
+        assert run is not None and run.epochs_done >= 1, "the first epoch never reached the store"
+        proc.send_signal(signal.SIGKILL)  # mid-run: 50 epochs never end before this (an epoch takes 0.3 s or more)
         proc.wait(30)
     finally:
         if proc.poll() is None:
             proc.kill()
     run = RunStore().get(run.id)
     assert run.status == "interrupted" and run.ended is None
-    assert [e["epoch"] for e in run.epochs] == [1] and run.epochs[0]["test_accuracy"] > 0.9
-    assert run.steps == 938  # exactly the first epoch's batches: 60,000 / 64
+    done = len(run.epochs)  # the epochs finished before the kill (on a fast machine more than one)
+    assert 1 <= done < 50 and [e["epoch"] for e in run.epochs] == list(range(1, done + 1))
+    assert run.epochs[0]["test_accuracy"] > 0.9
+    assert run.steps == 938 * done  # exactly the finished epochs' batches (60,000 / 64 each): none of the killed one
     listed = json.loads(run_cli("runs", "list", "--json").stdout)
     assert listed[0]["status"] == "interrupted" and listed[0]["test_accuracy"] == pytest.approx(run.test_accuracy)
