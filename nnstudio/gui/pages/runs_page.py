@@ -150,6 +150,12 @@ class RunsChart(QWidget):
                 "&nbsp;&nbsp;&nbsp;".join(parts) + "&nbsp;&nbsp;&nbsp;<span style='font-size:8pt'>accuracy: test solid,"
                 " train dashed · loss: smoothed, stored points faint</span>"
             )
+        if not runs:  # nothing selected: plain axes (0-100 %, loss 0.01-10 on the log scale), not autorange's 98-100
+            for plot in (self.loss_plot, self.acc_plot):
+                plot.setXRange(0, 5, padding=0)
+            self.loss_plot.setYRange(-2, 1, padding=0)  # log10 units
+            self.acc_plot.setYRange(0, 100.5, padding=0)
+            return
         self.acc_plot.setYRange(max(0.0, min(lo, 100.0) - 2), 100.5, padding=0)
         self.loss_plot.enableAutoRange()
         self.acc_plot.enableAutoRange(axis="x")
