@@ -86,7 +86,7 @@ class RunRecorder:
         self.run_id: int | None = None
         self.status: str | None = None
         self._notice = notice
-        self._step0 = self._seen = len(trainer.history.step_loss)
+        self._step0 = self._seen = trainer.history.steps  # counted in optimizer steps, not stored points
         self.curve = LossCurve()
         self.train_seconds = 0.0
         self.samples = 0.0
@@ -120,10 +120,14 @@ class RunRecorder:
         (self._notice or say_on_stderr)(line)
 
     def _take_losses(self) -> None:
-        losses = self.trainer.history.step_loss
-        if len(losses) > self._seen:
-            self.curve.extend(losses[self._seen :])
-            self._seen = len(losses)
+        history = self.trainer.history
+        if history.steps > self._seen:
+            # The history has a fixed size: in a long run its older steps are merged. Take the points after
+            # the last step seen, a merged point counted once per step it stands for.
+            loss = history.loss
+            new = loss.x > self._seen
+            self.curve.extend(np.repeat(loss.y[new], loss.weights[new].astype(np.int64)))
+            self._seen = history.steps
 
     @property
     def steps(self) -> int:

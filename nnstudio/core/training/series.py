@@ -141,5 +141,10 @@ class DecimatedSeries:
         return self._y[: self.n]
 
     @property
+    def weights(self) -> np.ndarray:
+        """How many raw points each stored point stands for (1 where nothing was merged)."""
+        return self._w[: self.n]
+
+    @property
     def nbytes(self) -> int:
         return self._x.nbytes + self._y.nbytes + self._w.nbytes
