@@ -61,6 +61,28 @@ def test_a_run_records_settings_epochs_curve_and_ending():
     assert x[0] == pytest.approx(0.5 / 19) and x[-1] == pytest.approx(3 - 0.5 / 19)
 
 
+def test_a_run_longer_than_the_history_keeps_counts_every_step_and_its_loss():
+    from nnstudio.core.training import History
+
+    # The history keeps a fixed number of points (older steps merged); the record still counts every step.
+    cfg = RunConfig(dataset="blobs", hidden=[8], optimizer="sgd", lr=0.05, batch_size=4, epochs=4, seed=0)
+    net = cfg.build_network(4, 3)
+    trainer = cfg.make_trainer(
+        net, cfg.make_optimizer(net.parameters()), blobs(), blobs(200, seed=1), history=History(capacity=64)
+    )
+    store = RunStore()
+    rec = record_run(trainer, cfg, "cli", store=store)
+    trainer.run()
+    run = store.get(rec.run_id)
+    assert trainer.history.steps == 4 * 150 and len(trainer.history.step_loss) <= 64
+    assert run.steps == 4 * 150
+    _, y = run.loss_points()
+    # the stored curve's mean is the mean loss over all 600 steps (merged points weighted by what they stand for)
+    y_hist = trainer.history.step_loss
+    w = trainer.history.loss.weights
+    assert np.mean(y) == pytest.approx(np.sum(y_hist * w) / np.sum(w), rel=0.05)
+
+
 def test_a_run_that_continues_earlier_training_is_numbered_on():
     cfg = RunConfig(dataset="blobs", hidden=[8], lr=0.01, batch_size=100, epochs=2)
     trainer = blob_trainer(cfg)
